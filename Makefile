@@ -1,0 +1,35 @@
+# Buildify: `make run` starts the platform, `make test` runs every test. Each sets itself up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench demo clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m services.runtime.dev
+
+demo: $(STAMP)
+	$(BIN)/python -m broker.demo
+
+test: $(STAMP) lint
+	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy broker contracts
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/bus.py
+
+clean:
+	rm -rf .buildify .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,303 @@
+"""The event bus a service holds: publish in a transaction, subscribe with routers.
+
+One object per service, made in its composition root. It owns the connection pools, the
+relay, the workers and the LISTEN connection, and starts and stops them with the app.
+"""
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from contracts.envelope import Event
+
+from broker import metrics, schema
+from broker.cleanup import cleanup
+from broker.errors import BrokerError, BusUnavailable
+from broker.notifier import Notifier
+from broker.postgres import PostgresStore, subscription_name
+from broker.relay import Relay
+from broker.router import Handler, Router
+from broker.settings import BusSettings
+from broker.store import Store, SubscriptionRef
+from broker.worker import Bound, Upcaster, Worker, run_worker
+
+log = structlog.get_logger("broker.bus")
+
+
+class EventBus:
+    """Publishes domain events through the outbox and delivers them to subscribed handlers.
+
+    Args:
+        service: the publishing service's name (the envelope's `source`) and the module name
+            of its subscriptions.
+        dsn: the bus database. Omit it only together with `store` (the in-memory bus).
+        outbox_dsn: the service's own database when it is not the bus database.
+        settings: how the relay and workers run; `BusSettings.from_env()` in services.
+        store: an explicit store (see `broker.testing.memory_bus`).
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        dsn: str | None = None,
+        outbox_dsn: str | None = None,
+        settings: BusSettings | None = None,
+        store: Store | None = None,
+        upcast: Upcaster | None = None,
+    ) -> None:
+        if dsn is None and store is None:
+            raise BrokerError("EventBus needs a database URL (dsn=...) or a store")
+        self.service = service
+        self.dsn = dsn
+        self.outbox_dsn = outbox_dsn if outbox_dsn and outbox_dsn != dsn else None
+        self.settings = settings or BusSettings()
+        self.upcast = upcast
+        self.handlers: list[Handler] = []
+        self.outbox_signal = asyncio.Event()
+        self.delivery_signal = asyncio.Event()
+        self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._store = store
+        self._pools: list[asyncpg.Pool] = []
+        self._refs: list[SubscriptionRef] = []
+        self._synced = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.relay: Relay | None = None
+        self.worker: Worker | None = None
+
+    # -- wiring -------------------------------------------------------------------------
+
+    def include_router(self, router: Router) -> None:
+        """Subscribe every handler declared on `router` (before or after `open`)."""
+        names = {h.name for h in self.handlers}
+        for handler in router.handlers:
+            if handler.name in names:
+                raise BrokerError(
+                    f"two handlers of {self.service} are named {handler.name!r}; pass name=... to tell them apart"
+                )
+            names.add(handler.name)
+            self.handlers.append(handler)
+        self._synced = False
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise BrokerError(f"the bus of {self.service} is not open: await bus.open() or start the app first")
+        return self._store
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The bus database pool (Postgres bus only)."""
+        store = self.store
+        if not isinstance(store, PostgresStore):
+            raise BrokerError("this bus has no database pool (it is the in-memory bus)")
+        return store.pool
+
+    @property
+    def subscriptions(self) -> list[SubscriptionRef]:
+        return list(self._refs)
+
+    def subscription_name(self, handler: Handler) -> str:
+        return subscription_name(self.service, handler)
+
+    async def open(self) -> "EventBus":
+        """Connect, install the bus tables if missing, and record this service's subscriptions."""
+        if self._store is None:
+            assert self.dsn is not None
+            try:
+                pool = await asyncpg.create_pool(
+                    self.dsn, min_size=1, max_size=self.settings.pool_size, command_timeout=60
+                )
+                self._pools.append(pool)
+                outbox_pool = pool
+                if self.outbox_dsn:
+                    outbox_pool = await asyncpg.create_pool(
+                        self.outbox_dsn, min_size=1, max_size=self.settings.pool_size, command_timeout=60
+                    )
+                    self._pools.append(outbox_pool)
+            except (OSError, asyncpg.PostgresError) as exc:
+                await self._close_pools()
+                raise BusUnavailable(f"cannot reach the bus database: {exc}") from exc
+            async with pool.acquire() as conn:
+                if outbox_pool is pool:
+                    await schema.install(conn, unlogged_events=self.settings.unlogged_events)
+                else:
+                    await schema.install_bus(conn, unlogged_events=self.settings.unlogged_events)
+            if outbox_pool is not pool:
+                async with outbox_pool.acquire() as conn:
+                    await schema.install_outbox(conn)
+            self._store = PostgresStore(
+                pool, source=self.service, outbox_pool=outbox_pool, retention_seconds=self.settings.retention
+            )
+        await self.sync()
+        return self
+
+    async def sync(self) -> None:
+        """Record the subscriptions of the included routers (idempotent)."""
+        if self._synced:
+            return
+        self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        by_name = {self.subscription_name(h): h for h in self.handlers}
+        bound = [Bound(ref=ref, handler=by_name[ref.name]) for ref in self._refs]
+        self.worker = Worker(
+            self.store,
+            bound,
+            worker_id=self.worker_id,
+            batch_size=self.settings.worker_batch,
+            lease=self.settings.lease,
+            upcast=self.upcast,
+        )
+        self.relay = Relay(
+            self.store,
+            self.outbox_signal,
+            batch_size=self.settings.relay_batch,
+            poll_interval=self.settings.poll_interval,
+        )
+        self._synced = True
+
+    # -- publishing ---------------------------------------------------------------------
+
+    async def publish(
+        self,
+        conn: Any,
+        event: Event,
+        *,
+        tenant_id: UUID | None = None,
+        company_id: UUID | None = None,
+        ordering_key: str | None = None,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> UUID:
+        """Write `event` to the outbox on `conn`, inside the caller's transaction.
+
+        The event exists for subscribers only if that transaction commits. Pass `conn=None`
+        to publish in a transaction of its own. Returns the event id (a UUIDv7).
+        """
+        ids = await self.publish_many(
+            conn,
+            [event],
+            tenant_id=tenant_id,
+            company_id=company_id,
+            ordering_key=ordering_key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return ids[0]
+
+    async def publish_many(
+        self,
+        conn: Any,
+        events: Sequence[Event],
+        *,
+        tenant_id: UUID | None = None,
+        company_id: UUID | None = None,
+        ordering_key: str | None = None,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[UUID]:
+        """Publish several events with one statement (same envelope fields for all)."""
+        ids = await self.store.publish(
+            conn,
+            events,
+            tenant_id=tenant_id,
+            company_id=company_id,
+            ordering_key=ordering_key,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        for event in events:
+            metrics.published.labels(type(event).__struct_config__.tag, self.service).inc()
+        return ids
+
+    # -- running --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open, then run the relay, workers, LISTEN loop and cleanup as settings say."""
+        await self.open()
+        await self.sync()
+        settings = self.settings
+        if isinstance(self._store, PostgresStore) and settings.listen:
+            self._start_notifiers()
+        if settings.relay and self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self.worker is not None and self._refs:
+            for n in range(settings.workers):
+                self._tasks.append(
+                    asyncio.create_task(
+                        run_worker(self.worker, self.delivery_signal, poll_interval=settings.poll_interval),
+                        name=f"{self.service}-worker-{n}",
+                    )
+                )
+        if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
+            self._tasks.append(asyncio.create_task(self._cleanup_loop(), name=f"{self.service}-cleanup"))
+
+    def _start_notifiers(self) -> None:
+        assert self.dsn is not None
+        bus_dsn = self.dsn
+        if self.outbox_dsn is None:
+            channels = {"bus_outbox": self.outbox_signal, "bus_deliveries": self.delivery_signal}
+            self._add_notifier(bus_dsn, channels)
+        else:
+            self._add_notifier(self.outbox_dsn, {"bus_outbox": self.outbox_signal})
+            self._add_notifier(bus_dsn, {"bus_deliveries": self.delivery_signal})
+
+    def _add_notifier(self, dsn: str, channels: dict[str, asyncio.Event]) -> None:
+        notifier = Notifier(lambda: asyncpg.connect(dsn), channels)
+        self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cleanup_interval)
+            try:
+                result = await cleanup(self.pool, done_retention=self.settings.done_retention)
+                if result.events or result.deliveries:
+                    log.info("cleanup", events=result.events, deliveries=result.deliveries)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cleanup failed", error=str(exc))
+
+    async def stop(self) -> None:
+        """Stop background tasks; a handler cut short is redelivered after its lease."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def close(self) -> None:
+        """Stop and close the pools."""
+        await self.stop()
+        await self._close_pools()
+        if self._pools == [] and isinstance(self._store, PostgresStore):
+            self._store = None
+            self._synced = False
+
+    async def _close_pools(self) -> None:
+        pools, self._pools = self._pools, []
+        for pool in pools:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), 5)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object = None) -> AsyncIterator["EventBus"]:
+        """For `Litestar(lifespan=[bus.lifespan])`: start with the app, close with it."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.close()
+
+    async def __aenter__(self) -> "EventBus":
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()

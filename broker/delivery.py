@@ -1,0 +1,146 @@
+"""What a handler learns about the delivery it is running for."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import msgspec
+from contracts.envelope import Envelope, Event
+
+if TYPE_CHECKING:
+    from broker.store import Store
+
+
+@dataclass(slots=True)
+class ClaimedDelivery:
+    """A delivery a worker holds under lease, with its event's envelope fields."""
+
+    delivery_id: int
+    subscription_id: int
+    attempt: int
+    event_id: UUID
+    event_type: str
+    source: str
+    tenant_id: UUID | None
+    company_id: UUID | None
+    ordering_key: str | None
+    occurred_at: datetime
+    correlation_id: UUID | None
+    causation_id: UUID | None
+    version: int
+    payload: str
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            id=self.event_id,
+            type=self.event_type,
+            source=self.source,
+            tenant_id=self.tenant_id,
+            company_id=self.company_id,
+            occurred_at=self.occurred_at,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            version=self.version,
+            ordering_key=self.ordering_key,
+            payload=msgspec.Raw(self.payload.encode()),
+        )
+
+
+class Delivery:
+    """The delivery context passed to a handler as its second argument.
+
+    Carries the envelope fields and the attempt number, opens effectively-once transactions
+    (`async with ctx.transaction() as conn`) and publishes follow-up events that inherit the
+    correlation id and name this event as their cause.
+    """
+
+    __slots__ = ("_claimed", "_store", "subscription")
+
+    def __init__(self, claimed: ClaimedDelivery, subscription: str, store: "Store") -> None:
+        self._claimed = claimed
+        self._store = store
+        self.subscription = subscription
+
+    @property
+    def attempt(self) -> int:
+        """1 on the first delivery, 2 on the first retry, and so on."""
+        return self._claimed.attempt
+
+    @property
+    def event_id(self) -> UUID:
+        return self._claimed.event_id
+
+    @property
+    def event_type(self) -> str:
+        return self._claimed.event_type
+
+    @property
+    def source(self) -> str:
+        return self._claimed.source
+
+    @property
+    def tenant_id(self) -> UUID | None:
+        return self._claimed.tenant_id
+
+    @property
+    def company_id(self) -> UUID | None:
+        return self._claimed.company_id
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self._claimed.occurred_at
+
+    @property
+    def correlation_id(self) -> UUID | None:
+        return self._claimed.correlation_id
+
+    @property
+    def causation_id(self) -> UUID | None:
+        return self._claimed.causation_id
+
+    @property
+    def ordering_key(self) -> str | None:
+        return self._claimed.ordering_key
+
+    @property
+    def version(self) -> int:
+        return self._claimed.version
+
+    @property
+    def envelope(self) -> Envelope:
+        return self._claimed.envelope()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """Open a transaction on the service's database that records this event in the inbox.
+
+        Writes made through the yielded connection commit together with the inbox row. If a
+        previous delivery of the same event already committed, the handler stops here and the
+        delivery counts as done: a redelivered event has no second effect.
+        """
+        async with self._store.inbox_transaction(self.subscription, self.event_id) as conn:
+            yield conn
+
+    async def publish(
+        self,
+        conn: Any,
+        event: Event,
+        *,
+        tenant_id: UUID | None = None,
+        company_id: UUID | None = None,
+        ordering_key: str | None = None,
+    ) -> UUID:
+        """Publish a follow-up event caused by this one (same tenant and company by default)."""
+        ids = await self._store.publish(
+            conn,
+            [event],
+            tenant_id=tenant_id or self.tenant_id,
+            company_id=company_id or self.company_id,
+            ordering_key=ordering_key,
+            correlation_id=self.correlation_id or self.event_id,
+            causation_id=self.event_id,
+        )
+        return ids[0]

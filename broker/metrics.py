@@ -1,0 +1,24 @@
+"""Prometheus metrics of the bus, labelled by event type and subscription."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+published = Counter("bus_events_published_total", "Events written to an outbox", ["event_type", "source"])
+relayed = Counter("bus_events_relayed_total", "Outbox rows moved onto the bus")
+delivered = Counter("bus_deliveries_succeeded_total", "Deliveries handled", ["event_type", "subscription"])
+failed = Counter("bus_deliveries_failed_total", "Handler failures", ["event_type", "subscription"])
+retried = Counter("bus_deliveries_retried_total", "Deliveries scheduled again", ["event_type", "subscription"])
+dead_lettered = Counter(
+    "bus_deliveries_dead_lettered_total", "Deliveries moved to dead letters", ["event_type", "subscription"]
+)
+delivery_latency = Histogram(
+    "bus_handler_seconds",
+    "Time a handler takes",
+    ["subscription"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+relay_lag = Histogram(
+    "bus_relay_lag_seconds",
+    "Time from an outbox batch being due to it being on the bus",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+backlog = Gauge("bus_backlog", "Pending deliveries", ["subscription"])

@@ -1,0 +1,384 @@
+"""The Postgres store: outbox, relay, claims and dead letters in SQL.
+
+Every hot-path operation is one statement over a batch (arrays through `unnest`), because
+on this kind of machine the Python side, not PostgreSQL, sets the pace.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from contracts.envelope import Event, event_type_of
+from contracts.ids import uuid7
+
+from broker import context
+from broker.delivery import ClaimedDelivery
+from broker.errors import AlreadyHandled, InvalidEvent
+from broker.patterns import to_regex
+from broker.router import Handler
+from broker.store import SubscriptionRef
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+INSERT_ONE = """
+INSERT INTO bus_outbox (id, event_type, source, tenant_id, company_id, ordering_key,
+                        occurred_at, correlation_id, causation_id, version, payload)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+"""
+
+INSERT_MANY = """
+INSERT INTO bus_outbox (id, event_type, source, tenant_id, company_id, ordering_key,
+                        occurred_at, correlation_id, causation_id, version, payload)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[],
+                     $7::timestamptz[], $8::uuid[], $9::uuid[], $10::int[], $11::jsonb[])
+"""
+
+# Relays take turns: several may run (a standby takes over at once when one dies), but one
+# batch commits at a time, so deliveries are created in outbox order and ordered
+# subscriptions see each key's events in publish order.
+RELAY_LOCK = "SELECT pg_advisory_xact_lock($1)"
+RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
+
+# Same database: claim, log, fan out and delete in one statement. ON CONFLICT keeps a
+# re-relayed event (after a crash between steps in the two-database case) from duplicating.
+RELAY_LOCAL = """
+WITH batch AS (
+    DELETE FROM bus_outbox
+    WHERE seq IN (SELECT seq FROM bus_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), logged AS (
+    INSERT INTO events (id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+                        correlation_id, causation_id, version, payload, expires_at)
+    SELECT id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+           correlation_id, causation_id, version, payload, now() + make_interval(secs => $2)
+    FROM batch
+    ON CONFLICT (id) DO NOTHING
+    RETURNING 1
+), fanned AS (
+    INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key)
+    SELECT s.id, b.id, s.priority, CASE WHEN s.ordered THEN b.ordering_key END
+    FROM batch b JOIN event_subscriptions s
+      ON s.is_active AND ('.' || b.event_type) ~ s.pattern_regex
+    ORDER BY b.seq, s.id
+    ON CONFLICT (subscription_id, event_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned
+"""
+
+FETCH_OUTBOX = """
+SELECT seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+       correlation_id, causation_id, version, payload::text
+FROM bus_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+
+# Two databases: the bus side of the relay, fed with the rows read from the outbox.
+APPEND_REMOTE = """
+WITH batch AS (
+    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                         $7::text[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::int[], $12::jsonb[])
+        AS b(seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+             correlation_id, causation_id, version, payload)
+), logged AS (
+    INSERT INTO events (id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+                        correlation_id, causation_id, version, payload, expires_at)
+    SELECT id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
+           correlation_id, causation_id, version, payload, now() + make_interval(secs => $13)
+    FROM batch
+    ON CONFLICT (id) DO NOTHING
+    RETURNING 1
+), fanned AS (
+    INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key)
+    SELECT s.id, b.id, s.priority, CASE WHEN s.ordered THEN b.ordering_key END
+    FROM batch b JOIN event_subscriptions s
+      ON s.is_active AND ('.' || b.event_type) ~ s.pattern_regex
+    ORDER BY b.seq, s.id
+    ON CONFLICT (subscription_id, event_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM fanned)
+"""
+
+# Per subscription (highest priority first), the oldest due deliveries; an ordered
+# subscription skips a key while an earlier delivery of that key is still pending.
+CLAIM = """
+WITH picked AS (
+    SELECT d.id, s.priority
+    FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
+    CROSS JOIN LATERAL (
+        SELECT d.id FROM event_deliveries d
+        WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.available_at <= now()
+          AND (d.ordering_key IS NULL OR NOT EXISTS (
+                SELECT 1 FROM event_deliveries p
+                WHERE p.subscription_id = d.subscription_id AND p.ordering_key = d.ordering_key
+                  AND p.status = 'pending' AND p.id < d.id))
+        ORDER BY d.id
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED
+    ) d
+    ORDER BY s.priority DESC, d.id
+    LIMIT $3
+)
+UPDATE event_deliveries d
+SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
+FROM picked, events e
+WHERE d.id = picked.id AND e.id = d.event_id
+RETURNING d.id, d.subscription_id, d.attempts, e.id, e.event_type, e.source, e.tenant_id,
+          e.company_id, e.ordering_key, e.occurred_at, e.correlation_id, e.causation_id,
+          e.version, e.payload::text, picked.priority
+"""
+
+COMPLETE = """
+UPDATE event_deliveries SET status = 'done', finished_at = now(), locked_by = NULL
+WHERE id = ANY($1::bigint[]) AND status = 'pending'
+"""
+
+RETRY = """
+UPDATE event_deliveries
+SET available_at = now() + make_interval(secs => $2), last_error = $3, locked_by = NULL
+WHERE id = $1 AND status = 'pending'
+"""
+
+DEAD_LETTER = """
+WITH dead AS (
+    UPDATE event_deliveries
+    SET status = 'dead', finished_at = now(), last_error = $2, locked_by = NULL
+    WHERE id = $1 AND status = 'pending'
+    RETURNING id, subscription_id, event_id, attempts
+)
+INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
+SELECT id, subscription_id, event_id, attempts, $2, $3, $4 FROM dead
+"""
+
+EXTEND = """
+UPDATE event_deliveries SET available_at = now() + make_interval(secs => $2)
+WHERE id = ANY($1::bigint[]) AND status = 'pending'
+"""
+
+SECONDS_UNTIL_DUE = """
+SELECT EXTRACT(EPOCH FROM min(available_at) - now())::float8 FROM event_deliveries
+WHERE subscription_id = ANY($1::bigint[]) AND status = 'pending'
+"""
+
+UPSERT_SUBSCRIPTION = """
+INSERT INTO event_subscriptions (name, module_name, event_pattern, pattern_regex, priority, ordered,
+                                 max_attempts, retry_initial_ms, retry_max_ms, is_active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
+ON CONFLICT (name) DO UPDATE SET
+    module_name = EXCLUDED.module_name, event_pattern = EXCLUDED.event_pattern,
+    pattern_regex = EXCLUDED.pattern_regex, priority = EXCLUDED.priority, ordered = EXCLUDED.ordered,
+    max_attempts = EXCLUDED.max_attempts, retry_initial_ms = EXCLUDED.retry_initial_ms,
+    retry_max_ms = EXCLUDED.retry_max_ms, is_active = true, updated_at = now()
+RETURNING id, name, priority
+"""
+
+DEACTIVATE_STALE = """
+UPDATE event_subscriptions SET is_active = false, updated_at = now()
+WHERE module_name = $1 AND callback_url IS NULL AND NOT (name = ANY($2::text[])) AND is_active
+"""
+
+
+def encode_event(event: Event) -> tuple[str, int, str]:
+    """(type, version, JSON payload) of an event, refusing what is not a tagged Event."""
+    if not isinstance(event, Event):
+        raise InvalidEvent(f"cannot publish {type(event).__name__}: it is not a contracts.Event")
+    cls = type(event)
+    try:
+        event_type = event_type_of(cls)
+    except TypeError as exc:
+        raise InvalidEvent(str(exc)) from exc
+    return event_type, cls.version, _encoder.encode(event).decode()
+
+
+def subscription_name(module: str, handler: Handler) -> str:
+    return f"{module}.{handler.name}"
+
+
+class PostgresStore:
+    """A `Store` on PostgreSQL.
+
+    `pool` reaches the bus tables; `outbox_pool` the service's own database, where its
+    outbox and inbox live (the same pool unless the module uses a separate database).
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        source: str,
+        outbox_pool: asyncpg.Pool | None = None,
+        retention_seconds: float = 7 * 24 * 3600,
+    ) -> None:
+        self.pool = pool
+        self.outbox_pool = outbox_pool or pool
+        self.source = source
+        self.retention_seconds = retention_seconds
+
+    @property
+    def shared_database(self) -> bool:
+        return self.outbox_pool is self.pool
+
+    # -- publishing ---------------------------------------------------------------------
+
+    async def publish(
+        self,
+        conn: Any,
+        events: Sequence[Event],
+        *,
+        tenant_id: UUID | None,
+        company_id: UUID | None,
+        ordering_key: str | None,
+        correlation_id: UUID | None,
+        causation_id: UUID | None,
+    ) -> list[UUID]:
+        if not events:
+            return []
+        encoded = [encode_event(event) for event in events]
+        ids = [uuid7() for _ in events]
+        now = datetime.now(UTC)
+        correlation_id = correlation_id or context.correlation_id.get()
+        causation_id = causation_id or context.causation_id.get()
+        if conn is None:
+            async with self.outbox_pool.acquire() as own, own.transaction():
+                await self._insert(own, ids, encoded, now, tenant_id, company_id, ordering_key,
+                                   correlation_id, causation_id)
+        else:
+            await self._insert(conn, ids, encoded, now, tenant_id, company_id, ordering_key,
+                               correlation_id, causation_id)
+        return ids
+
+    async def _insert(
+        self,
+        conn: Any,
+        ids: list[UUID],
+        encoded: list[tuple[str, int, str]],
+        now: datetime,
+        tenant_id: UUID | None,
+        company_id: UUID | None,
+        ordering_key: str | None,
+        correlation_id: UUID | None,
+        causation_id: UUID | None,
+    ) -> None:
+        if len(ids) == 1:
+            event_type, version, payload = encoded[0]
+            await conn.execute(
+                INSERT_ONE, ids[0], event_type, self.source, tenant_id, company_id, ordering_key,
+                now, correlation_id or ids[0], causation_id, version, payload,
+            )
+            return
+        n = len(ids)
+        await conn.execute(
+            INSERT_MANY,
+            ids,
+            [e[0] for e in encoded],
+            [self.source] * n,
+            [tenant_id] * n,
+            [company_id] * n,
+            [ordering_key] * n,
+            [now] * n,
+            [correlation_id or event_id for event_id in ids],
+            [causation_id] * n,
+            [e[1] for e in encoded],
+            [e[2] for e in encoded],
+        )
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    async def sync_subscriptions(self, module: str, handlers: Sequence[Handler]) -> list[SubscriptionRef]:
+        refs = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            for handler in handlers:
+                row = await conn.fetchrow(
+                    UPSERT_SUBSCRIPTION,
+                    subscription_name(module, handler),
+                    module,
+                    handler.pattern,
+                    to_regex(handler.pattern),
+                    handler.priority,
+                    handler.ordered,
+                    handler.retry.max_attempts,
+                    int(handler.retry.initial_delay * 1000),
+                    int(handler.retry.max_delay * 1000),
+                )
+                refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
+            await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
+        return refs
+
+    # -- relay ------------------------------------------------------------------------------
+
+    async def relay_batch(self, limit: int) -> int:
+        """Move up to `limit` outbox rows onto the bus; returns how many moved."""
+        if self.shared_database:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(RELAY_LOCK, RELAY_LOCK_KEY)
+                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds)
+            return int(row["moved"])
+        async with self.outbox_pool.acquire() as outbox, outbox.transaction():
+            await outbox.execute(RELAY_LOCK, RELAY_LOCK_KEY)
+            rows = await outbox.fetch(FETCH_OUTBOX, limit)
+            if not rows:
+                return 0
+            columns = list(zip(*rows, strict=True))
+            async with self.pool.acquire() as bus:
+                await bus.fetchval(APPEND_REMOTE, *columns, self.retention_seconds)
+            # The bus side has committed; a crash before this delete re-relays the rows,
+            # which ON CONFLICT turns into no-ops.
+            await outbox.execute("DELETE FROM bus_outbox WHERE seq = ANY($1::bigint[])", list(columns[0]))
+            return len(rows)
+
+    # -- deliveries ---------------------------------------------------------------------------
+
+    async def claim(
+        self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
+    ) -> list[ClaimedDelivery]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                CLAIM,
+                [s.id for s in subscriptions],
+                [s.priority for s in subscriptions],
+                limit,
+                lease,
+                worker_id,
+            )
+        rows.sort(key=lambda r: (-r[14], r[0]))
+        return [ClaimedDelivery(*row[:14]) for row in rows]
+
+    async def complete(self, delivery_ids: Sequence[int]) -> None:
+        if delivery_ids:
+            async with self.pool.acquire() as conn:
+                await conn.execute(COMPLETE, list(delivery_ids))
+
+    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(RETRY, delivery_id, delay, error)
+
+    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(DEAD_LETTER, delivery_id, reason, error, traceback)
+
+    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
+        if delivery_ids:
+            async with self.pool.acquire() as conn:
+                await conn.execute(EXTEND, list(delivery_ids), lease)
+
+    async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(SECONDS_UNTIL_DUE, [s.id for s in subscriptions])
+        return None if value is None else max(0.0, float(value))
+
+    @asynccontextmanager
+    async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
+        async with self.outbox_pool.acquire() as conn, conn.transaction():
+            recorded = await conn.fetchval(
+                "INSERT INTO event_inbox (subscription, event_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                subscription,
+                event_id,
+            )
+            if not recorded:
+                raise AlreadyHandled()
+            yield conn

@@ -1,0 +1,53 @@
+"""The relay: moves committed outbox rows onto the bus."""
+
+import asyncio
+import contextlib
+
+import structlog
+
+from broker import metrics
+from broker.store import Store
+
+log = structlog.get_logger("broker.relay")
+
+
+class Relay:
+    """Drains the outbox in batches whenever woken, and at least every `poll_interval`."""
+
+    def __init__(
+        self, store: Store, wake: asyncio.Event, *, batch_size: int = 500, poll_interval: float = 1.0
+    ) -> None:
+        self.store = store
+        self.wake = wake
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+
+    async def run_once(self) -> int:
+        """Move everything currently committed in the outbox; returns how many rows moved."""
+        total = 0
+        while True:
+            moved = await self.store.relay_batch(self.batch_size)
+            total += moved
+            if moved < self.batch_size:
+                break
+        if total:
+            metrics.relayed.inc(total)
+        return total
+
+    async def run(self) -> None:
+        """Relay until cancelled. Database errors are logged and retried, never fatal."""
+        delay = 0.1
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+            self.wake.clear()
+            try:
+                await self.run_once()
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay failed, retrying", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                self.wake.set()

@@ -1,0 +1,118 @@
+"""Subscriptions declared with a decorator, before any bus exists.
+
+A module keeps a `Router` next to its handlers; its composition root includes the router in
+the bus, which records one row in `event_subscriptions` per handler.
+"""
+
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.envelope import Envelope, Event, event_type_of
+
+from broker.patterns import validate_pattern
+from broker.retry import RetryPolicy
+
+HandlerFunc = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """One subscription: a pattern, a function and how to deliver to it."""
+
+    name: str
+    pattern: str
+    func: HandlerFunc
+    decode_type: Any  # an Event subclass, a union of them, or Envelope for raw envelopes
+    priority: int = 5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    ordered: bool = False
+    timeout: float | None = None
+    wants_context: bool = True
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The event types the decode type accepts (empty for raw-envelope handlers)."""
+        return tuple(event_type_of(cls) for cls in event_classes(self.decode_type))
+
+
+def event_classes(decode_type: Any) -> list[type[Event]]:
+    if decode_type is Envelope:
+        return []
+    origin = typing.get_origin(decode_type)
+    if origin is typing.Union or origin is types.UnionType:
+        return [arg for arg in typing.get_args(decode_type) if isinstance(arg, type)]
+    return [decode_type]
+
+
+def _decode_type_of(func: HandlerFunc) -> tuple[Any, bool]:
+    params = list(inspect.signature(func).parameters.values())
+    if not params:
+        raise TypeError(f"handler {func.__qualname__} must take the event as its first argument")
+    hints = typing.get_type_hints(func)
+    annotation = hints.get(params[0].name)
+    if annotation is None:
+        raise TypeError(
+            f"handler {func.__qualname__}: annotate the first argument with the event Struct it "
+            "decodes (or contracts.Envelope for the raw envelope)"
+        )
+    for cls in event_classes(annotation):
+        if not (isinstance(cls, type) and issubclass(cls, Event)):
+            raise TypeError(f"handler {func.__qualname__}: {cls!r} is not a contracts.Event")
+        event_type_of(cls)
+    return annotation, len(params) > 1
+
+
+class Router:
+    """A set of handlers to include in a bus (`bus.include_router(router)`)."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+
+    def on(
+        self,
+        pattern: str,
+        *,
+        priority: int = 5,
+        retry: RetryPolicy | None = None,
+        ordered: bool = False,
+        timeout: float | None = None,
+        name: str | None = None,
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Subscribe the decorated coroutine to events whose type matches `pattern`.
+
+        Args:
+            pattern: AMQP topic pattern, e.g. `core.company.created`, `core.*.created`, `core.#`.
+            priority: 0-10; a worker takes deliveries of higher priority first.
+            retry: backoff and attempt limit for failures (default: 5 attempts from 1 s).
+            ordered: deliveries that share an ordering key run one at a time in publish order.
+            timeout: seconds after which a running handler counts as failed.
+            name: subscription name within the module (default: the function's name).
+        """
+        validate_pattern(pattern)
+        if not 0 <= priority <= 10:
+            raise ValueError("priority runs from 0 (lowest) to 10 (highest)")
+
+        def register(func: HandlerFunc) -> HandlerFunc:
+            if not inspect.iscoroutinefunction(func):
+                raise TypeError(f"handler {func.__qualname__} must be `async def`")
+            decode_type, wants_context = _decode_type_of(func)
+            self.handlers.append(
+                Handler(
+                    name=name or func.__name__,
+                    pattern=pattern,
+                    func=func,
+                    decode_type=decode_type,
+                    priority=priority,
+                    retry=retry or RetryPolicy(),
+                    ordered=ordered,
+                    timeout=timeout,
+                    wants_context=wants_context,
+                )
+            )
+            return func
+
+        return register

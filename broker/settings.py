@@ -1,0 +1,66 @@
+"""Bus settings, read from the environment by a service's composition root."""
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class BusSettings:
+    """How a service's bus runs.
+
+    Attributes:
+        poll_interval: seconds between polls when no notification arrives (lost NOTIFY only delays).
+        listen: wake on LISTEN/NOTIFY; off means polling only.
+        relay: run a relay in this process.
+        workers: number of worker loops in this process (0: publish only).
+        relay_batch: outbox rows moved per relay statement.
+        worker_batch: deliveries claimed per worker round trip.
+        lease: seconds a claimed delivery stays with its worker before another may take it.
+        retention: seconds an event stays in the log before cleanup removes it.
+        done_retention: seconds a finished delivery is kept for inspection.
+        cleanup_interval: seconds between cleanup runs (0: no cleanup in this process).
+        unlogged_events: make the `events` log UNLOGGED (faster, emptied by a server crash).
+        pool_size: connections in the bus pool.
+    """
+
+    poll_interval: float = 1.0
+    listen: bool = True
+    relay: bool = True
+    workers: int = 2
+    relay_batch: int = 500
+    worker_batch: int = 100
+    lease: float = 30.0
+    retention: float = 7 * 24 * 3600.0
+    done_retention: float = 3600.0
+    cleanup_interval: float = 60.0
+    unlogged_events: bool = False
+    pool_size: int = 5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, prefix: str = "BUS_") -> "BusSettings":
+        """Read `BUS_POLL_INTERVAL`, `BUS_LISTEN`, `BUS_WORKERS`, ... over the defaults."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = os.environ.get(prefix + f.name.upper())
+            if raw is None:
+                continue
+            default = getattr(cls(), f.name)
+            if isinstance(default, bool):
+                values[f.name] = _env_bool(raw)
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = float(raw)
+        return cls(**values)
+
+    def but(self, **changes: Any) -> "BusSettings":
+        """A copy with some settings changed."""
+        return replace(self, **changes)

@@ -1,0 +1,94 @@
+-- The bus part: the event log, subscriptions, deliveries and dead letters.
+
+CREATE TABLE IF NOT EXISTS events (
+    id             uuid PRIMARY KEY,
+    event_type     text        NOT NULL,
+    source         text        NOT NULL,
+    tenant_id      uuid,
+    company_id     uuid,
+    ordering_key   text,
+    occurred_at    timestamptz NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    correlation_id uuid,
+    causation_id   uuid,
+    version        integer     NOT NULL DEFAULT 1,
+    payload        jsonb       NOT NULL,
+    expires_at     timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_type_recorded ON events (event_type, recorded_at);
+CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_at);
+CREATE INDEX IF NOT EXISTS events_expires ON events (expires_at);
+CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant_id, recorded_at);
+
+CREATE TABLE IF NOT EXISTS event_subscriptions (
+    id               bigserial PRIMARY KEY,
+    name             text        NOT NULL UNIQUE,
+    module_name      text        NOT NULL,
+    event_pattern    text        NOT NULL,
+    pattern_regex    text        NOT NULL,
+    priority         integer     NOT NULL DEFAULT 5,
+    is_active        boolean     NOT NULL DEFAULT true,
+    ordered          boolean     NOT NULL DEFAULT false,
+    callback_url     text,
+    callback_secret  text,
+    max_attempts     integer     NOT NULL DEFAULT 5,
+    retry_initial_ms integer     NOT NULL DEFAULT 1000,
+    retry_max_ms     integer     NOT NULL DEFAULT 300000,
+    lease_ms         integer     NOT NULL DEFAULT 30000,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- A delivery is one event for one subscription. status: pending -> done | dead.
+-- A claimed delivery stays pending with available_at pushed to the end of its lease, so a
+-- worker that dies leaves it to be claimed again once the lease is over.
+CREATE TABLE IF NOT EXISTS event_deliveries (
+    id              bigserial PRIMARY KEY,
+    subscription_id bigint      NOT NULL REFERENCES event_subscriptions (id) ON DELETE CASCADE,
+    event_id        uuid        NOT NULL,
+    priority        integer     NOT NULL,
+    ordering_key    text,
+    status          text        NOT NULL DEFAULT 'pending',
+    attempts        integer     NOT NULL DEFAULT 0,
+    available_at    timestamptz NOT NULL DEFAULT now(),
+    locked_by       text,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz,
+    UNIQUE (subscription_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS event_deliveries_claim
+    ON event_deliveries (priority DESC, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS event_deliveries_key
+    ON event_deliveries (subscription_id, ordering_key, id)
+    WHERE status = 'pending' AND ordering_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS event_deliveries_event ON event_deliveries (event_id);
+CREATE INDEX IF NOT EXISTS event_deliveries_finished
+    ON event_deliveries (finished_at) WHERE status = 'done';
+
+CREATE TABLE IF NOT EXISTS event_dead_letters (
+    id              bigserial PRIMARY KEY,
+    delivery_id     bigint,
+    subscription_id bigint      NOT NULL REFERENCES event_subscriptions (id) ON DELETE CASCADE,
+    event_id        uuid        NOT NULL,
+    attempts        integer     NOT NULL,
+    reason          text        NOT NULL,
+    error           text,
+    traceback       text,
+    failed_at       timestamptz NOT NULL DEFAULT now(),
+    redriven_at     timestamptz,
+    redriven_by     text
+);
+CREATE INDEX IF NOT EXISTS event_dead_letters_open
+    ON event_dead_letters (failed_at) WHERE redriven_at IS NULL;
+CREATE INDEX IF NOT EXISTS event_dead_letters_event ON event_dead_letters (event_id);
+
+CREATE OR REPLACE FUNCTION bus_deliveries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('bus_deliveries', '');
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
+CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
+    FOR EACH STATEMENT EXECUTE FUNCTION bus_deliveries_notify();

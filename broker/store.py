@@ -1,0 +1,61 @@
+"""The storage a bus runs on. Postgres in production; memory for module authors' unit tests.
+
+The worker's logic (decode, call, retry, dead-letter) is written once against this protocol,
+so both stores pass the same behaviour suite.
+"""
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from contracts.envelope import Event
+
+from broker.delivery import ClaimedDelivery
+from broker.router import Handler
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRef:
+    """A subscription as a worker claims for it."""
+
+    id: int
+    name: str
+    priority: int
+
+
+class Store(Protocol):
+    """Where outbox, deliveries, dead letters and the inbox live."""
+
+    async def publish(
+        self,
+        conn: Any,
+        events: Sequence[Event],
+        *,
+        tenant_id: UUID | None,
+        company_id: UUID | None,
+        ordering_key: str | None,
+        correlation_id: UUID | None,
+        causation_id: UUID | None,
+    ) -> list[UUID]: ...
+
+    async def sync_subscriptions(self, module: str, handlers: Sequence[Handler]) -> list[SubscriptionRef]: ...
+
+    async def relay_batch(self, limit: int) -> int: ...
+
+    async def claim(
+        self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
+    ) -> list[ClaimedDelivery]: ...
+
+    async def complete(self, delivery_ids: Sequence[int]) -> None: ...
+
+    async def retry(self, delivery_id: int, delay: float, error: str) -> None: ...
+
+    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None: ...
+
+    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None: ...
+
+    async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None: ...
+
+    def inbox_transaction(self, subscription: str, event_id: UUID) -> AbstractAsyncContextManager[Any]: ...

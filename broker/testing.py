@@ -1,0 +1,254 @@
+"""Helpers for tests: drain a bus deterministically, and an in-memory bus for handler tests.
+
+Module authors unit-test their handlers on `memory_bus()` without a database; the broker's
+own behaviour suite runs the same cases against this store and against PostgreSQL.
+"""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from contracts.envelope import Event
+from contracts.ids import uuid7
+
+from broker import context
+from broker.bus import EventBus
+from broker.delivery import ClaimedDelivery
+from broker.errors import AlreadyHandled
+from broker.patterns import matches
+from broker.postgres import encode_event, subscription_name
+from broker.router import Handler
+from broker.settings import BusSettings
+from broker.store import SubscriptionRef
+
+
+@dataclass(slots=True)
+class MemorySubscription:
+    id: int
+    name: str
+    module: str
+    pattern: str
+    priority: int
+    ordered: bool
+    is_active: bool = True
+
+
+@dataclass(slots=True)
+class MemoryDelivery:
+    id: int
+    subscription_id: int
+    event_id: UUID
+    ordering_key: str | None
+    status: str = "pending"
+    attempts: int = 0
+    available_at: float = 0.0
+    locked_by: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class MemoryDeadLetter:
+    delivery_id: int
+    subscription: str
+    event_id: UUID
+    attempts: int
+    reason: str
+    error: str
+    traceback: str
+
+
+@dataclass
+class MemoryStore:
+    """A `Store` in process memory with the Postgres store's semantics (no durability)."""
+
+    source: str = "test"
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, MemorySubscription] = field(default_factory=dict)
+    deliveries: dict[int, MemoryDelivery] = field(default_factory=dict)
+    dead_letters: list[MemoryDeadLetter] = field(default_factory=list)
+    inbox: set[tuple[str, UUID]] = field(default_factory=set)
+    outbox_signal: asyncio.Event | None = None
+    delivery_signal: asyncio.Event | None = None
+    _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
+
+    async def publish(
+        self,
+        conn: Any,
+        events: Sequence[Event],
+        *,
+        tenant_id: UUID | None,
+        company_id: UUID | None,
+        ordering_key: str | None,
+        correlation_id: UUID | None,
+        causation_id: UUID | None,
+    ) -> list[UUID]:
+        ids = []
+        correlation_id = correlation_id or context.correlation_id.get()
+        causation_id = causation_id or context.causation_id.get()
+        for event in events:
+            event_type, version, payload = encode_event(event)
+            event_id = uuid7()
+            ids.append(event_id)
+            self.outbox.append(
+                {
+                    "id": event_id,
+                    "event_type": event_type,
+                    "source": self.source,
+                    "tenant_id": tenant_id,
+                    "company_id": company_id,
+                    "ordering_key": ordering_key,
+                    "occurred_at": datetime.now(UTC),
+                    "correlation_id": correlation_id or event_id,
+                    "causation_id": causation_id,
+                    "version": version,
+                    "payload": payload,
+                }
+            )
+        if self.outbox_signal is not None:
+            self.outbox_signal.set()
+        return ids
+
+    async def sync_subscriptions(self, module: str, handlers: Sequence[Handler]) -> list[SubscriptionRef]:
+        refs = []
+        for handler in handlers:
+            name = subscription_name(module, handler)
+            existing = self.subscriptions.get(name)
+            sub_id = existing.id if existing else next(self._ids)
+            self.subscriptions[name] = MemorySubscription(
+                sub_id, name, module, handler.pattern, handler.priority, handler.ordered
+            )
+            refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
+        current = {ref.name for ref in refs}
+        for sub in self.subscriptions.values():
+            if sub.module == module and sub.name not in current:
+                sub.is_active = False
+        return refs
+
+    async def relay_batch(self, limit: int) -> int:
+        batch, self.outbox = self.outbox[:limit], self.outbox[limit:]
+        fanned = False
+        for row in batch:
+            if row["id"] in self.events:
+                continue
+            self.events[row["id"]] = row
+            for sub in sorted(self.subscriptions.values(), key=lambda s: s.id):
+                if sub.is_active and matches(sub.pattern, row["event_type"]):
+                    delivery_id = next(self._ids)
+                    self.deliveries[delivery_id] = MemoryDelivery(
+                        delivery_id, sub.id, row["id"], row["ordering_key"] if sub.ordered else None
+                    )
+                    fanned = True
+        if fanned and self.delivery_signal is not None:
+            self.delivery_signal.set()
+        return len(batch)
+
+    def _blocked(self, d: MemoryDelivery) -> bool:
+        if d.ordering_key is None:
+            return False
+        return any(
+            p.id < d.id and p.subscription_id == d.subscription_id and p.ordering_key == d.ordering_key
+            and p.status == "pending"
+            for p in self.deliveries.values()
+        )
+
+    async def claim(
+        self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
+    ) -> list[ClaimedDelivery]:
+        now = time.monotonic()
+        wanted = {s.id: s.priority for s in subscriptions}
+        due = [
+            d for d in sorted(self.deliveries.values(), key=lambda d: d.id)
+            if d.subscription_id in wanted and d.status == "pending" and d.available_at <= now
+        ]
+        picked = [d for d in due if not self._blocked(d)]
+        picked.sort(key=lambda d: (-wanted[d.subscription_id], d.id))
+        claimed = []
+        for d in picked[:limit]:
+            d.attempts += 1
+            d.available_at = now + lease
+            d.locked_by = worker_id
+            e = self.events[d.event_id]
+            claimed.append(
+                ClaimedDelivery(
+                    d.id, d.subscription_id, d.attempts, e["id"], e["event_type"], e["source"], e["tenant_id"],
+                    e["company_id"], e["ordering_key"], e["occurred_at"], e["correlation_id"],
+                    e["causation_id"], e["version"], e["payload"],
+                )
+            )
+        return claimed
+
+    async def complete(self, delivery_ids: Sequence[int]) -> None:
+        for delivery_id in delivery_ids:
+            d = self.deliveries[delivery_id]
+            if d.status == "pending":
+                d.status, d.locked_by = "done", None
+
+    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
+        d = self.deliveries[delivery_id]
+        if d.status == "pending":
+            d.available_at, d.last_error, d.locked_by = time.monotonic() + delay, error, None
+
+    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
+        d = self.deliveries[delivery_id]
+        if d.status != "pending":
+            return
+        d.status, d.last_error, d.locked_by = "dead", reason, None
+        name = next(s.name for s in self.subscriptions.values() if s.id == d.subscription_id)
+        self.dead_letters.append(MemoryDeadLetter(d.id, name, d.event_id, d.attempts, reason, error, traceback))
+
+    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
+        for delivery_id in delivery_ids:
+            self.deliveries[delivery_id].available_at = time.monotonic() + lease
+
+    async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
+        wanted = {s.id for s in subscriptions}
+        pending = [
+            d.available_at for d in self.deliveries.values() if d.subscription_id in wanted and d.status == "pending"
+        ]
+        return max(0.0, min(pending) - time.monotonic()) if pending else None
+
+    @asynccontextmanager
+    async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
+        key = (subscription, event_id)
+        if key in self.inbox:
+            raise AlreadyHandled()
+        yield None
+        self.inbox.add(key)
+
+
+def memory_bus(service: str = "test", *, settings: BusSettings | None = None) -> EventBus:
+    """An EventBus on a MemoryStore: publish, include routers, `await run_until_idle(bus)`."""
+    store = MemoryStore(source=service)
+    bus = EventBus(service=service, store=store, settings=settings)
+    store.outbox_signal = bus.outbox_signal
+    store.delivery_signal = bus.delivery_signal
+    return bus
+
+
+async def run_until_idle(bus: EventBus, *, timeout: float = 10.0) -> int:
+    """Relay and handle until nothing is left for this bus's subscriptions; returns how many
+    deliveries ran. Waits for scheduled retries (keep test backoffs short); raises
+    TimeoutError if work remains after `timeout` seconds."""
+    await bus.sync()
+    assert bus.relay is not None and bus.worker is not None
+    deadline = time.monotonic() + timeout
+    handled = 0
+    while True:
+        moved = await bus.relay.run_once()
+        ran = await bus.worker.run_once()
+        handled += ran
+        if moved or ran:
+            continue
+        due = await bus.store.seconds_until_due(bus.subscriptions) if bus.subscriptions else None
+        if due is None:
+            return handled
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the bus of {bus.service} still had pending deliveries after {timeout} s")
+        await asyncio.sleep(min(max(due, 0.001), 0.05))

@@ -1,0 +1,222 @@
+"""Workers: claim due deliveries, run their handlers, settle each outcome.
+
+Written against the `Store` protocol, so the Postgres bus and the in-memory bus behave alike.
+"""
+
+import asyncio
+import contextlib
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+from contracts.envelope import Envelope
+
+from broker import context, metrics
+from broker.delivery import ClaimedDelivery, Delivery
+from broker.errors import AlreadyHandled, Reject, Retry
+from broker.router import Handler, event_classes
+from broker.store import Store, SubscriptionRef
+
+log = structlog.get_logger("broker.worker")
+
+Upcaster = Callable[[str, int, str], tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A handler bound to its subscription row."""
+
+    ref: SubscriptionRef
+    handler: Handler
+
+
+class UndecodableEvent(Exception):  # noqa: N818 - a verdict on the event
+    """The event's payload does not decode into the type the handler expects."""
+
+
+def describe_decode_failure(claimed: ClaimedDelivery, handler: Handler, problem: str) -> str:
+    expected = " | ".join(getattr(t, "__name__", str(t)) for t in _types(handler)) or "Envelope"
+    return (
+        f"event {claimed.event_id} ({claimed.event_type} v{claimed.version}) cannot be decoded as "
+        f"{expected} for {handler.name}: {problem}"
+    )
+
+
+def _types(handler: Handler) -> list[Any]:
+    return list(event_classes(handler.decode_type))
+
+
+def decode(claimed: ClaimedDelivery, handler: Handler, upcast: Upcaster | None = None) -> Any:
+    """The handler's argument for this delivery, or UndecodableEvent with a reason."""
+    if handler.decode_type is Envelope:
+        return claimed.envelope()
+    accepted = handler.event_types
+    if accepted and claimed.event_type not in accepted:
+        raise UndecodableEvent(
+            describe_decode_failure(claimed, handler, f"the handler accepts only {', '.join(accepted)}")
+        )
+    payload = claimed.payload
+    if upcast is not None:
+        _, payload = upcast(claimed.event_type, claimed.version, payload)
+    try:
+        return msgspec.json.decode(payload, type=handler.decode_type)
+    except msgspec.DecodeError as exc:
+        raise UndecodableEvent(describe_decode_failure(claimed, handler, f"not valid JSON ({exc})")) from exc
+    except msgspec.ValidationError as exc:
+        raise UndecodableEvent(describe_decode_failure(claimed, handler, str(exc))) from exc
+
+
+def _summary(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+
+
+class Worker:
+    """Claims deliveries for a set of subscriptions and runs them, a batch at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        bound: Sequence[Bound],
+        *,
+        worker_id: str,
+        batch_size: int = 100,
+        lease: float = 30.0,
+        upcast: Upcaster | None = None,
+    ) -> None:
+        self.store = store
+        self.bound = {b.ref.id: b for b in bound}
+        self.refs = sorted((b.ref for b in bound), key=lambda r: -r.priority)
+        self.worker_id = worker_id
+        self.batch_size = batch_size
+        self.lease = lease
+        self.upcast = upcast
+
+    async def run_once(self) -> int:
+        """Claim one batch and settle it; returns how many deliveries were handled."""
+        if not self.refs:
+            return 0
+        claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+        if not claimed:
+            return 0
+        keeper = asyncio.create_task(self._keep_leases([c.delivery_id for c in claimed]))
+        try:
+            outcomes = await asyncio.gather(*(self._run(c) for c in claimed))
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        done = [c.delivery_id for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
+        await self.store.complete(done)
+        for c, outcome in zip(claimed, outcomes, strict=True):
+            if outcome is not None:
+                await outcome()
+        return len(claimed)
+
+    async def _keep_leases(self, delivery_ids: list[int]) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            await self.store.extend_leases(delivery_ids, self.lease)
+
+    async def _run(self, claimed: ClaimedDelivery) -> Callable[[], Any] | None:
+        """Run one delivery; None when done, else the store call that settles the failure."""
+        bound = self.bound[claimed.subscription_id]
+        handler = bound.handler
+        started = time.perf_counter()
+        labels = (claimed.event_type, bound.ref.name)
+        try:
+            event = decode(claimed, handler, self.upcast)
+        except UndecodableEvent as exc:
+            return self._dead(claimed, bound, str(exc), exc)
+        context.correlation_id.set(claimed.correlation_id or claimed.event_id)
+        context.causation_id.set(claimed.event_id)
+        try:
+            call = (
+                handler.func(event, Delivery(claimed, bound.ref.name, self.store))
+                if handler.wants_context
+                else handler.func(event)
+            )
+            if handler.timeout is not None:
+                await asyncio.wait_for(call, handler.timeout)
+            else:
+                await call
+        except AlreadyHandled:
+            pass
+        except Reject as exc:
+            return self._dead(claimed, bound, f"rejected by {handler.name}: {exc.reason}", exc)
+        except Retry as exc:
+            return self._failed(claimed, bound, f"retry requested: {exc.reason}", exc, exc.after)
+        except TimeoutError as exc:
+            return self._failed(claimed, bound, f"timed out after {handler.timeout} s", exc, None)
+        except Exception as exc:
+            return self._failed(claimed, bound, f"{type(exc).__name__}: {exc}", exc, None)
+        metrics.delivered.labels(*labels).inc()
+        metrics.delivery_latency.labels(bound.ref.name).observe(time.perf_counter() - started)
+        return None
+
+    def _failed(
+        self, claimed: ClaimedDelivery, bound: Bound, error: str, exc: BaseException, after: float | None
+    ) -> Callable[[], Any]:
+        policy = bound.handler.retry
+        metrics.failed.labels(claimed.event_type, bound.ref.name).inc()
+        if policy.exhausted(claimed.attempt):
+            reason = f"gave up after {claimed.attempt} attempt(s); last error: {error}"
+            return self._dead(claimed, bound, reason, exc)
+        delay = policy.delay(claimed.attempt) if after is None else after
+        log.warning(
+            "delivery failed, will retry",
+            subscription=bound.ref.name,
+            event_id=str(claimed.event_id),
+            event_type=claimed.event_type,
+            attempt=claimed.attempt,
+            retry_in=round(delay, 3),
+            error=error,
+        )
+        metrics.retried.labels(claimed.event_type, bound.ref.name).inc()
+
+        async def settle() -> None:
+            await self.store.retry(claimed.delivery_id, delay, error)
+
+        return settle
+
+    def _dead(self, claimed: ClaimedDelivery, bound: Bound, reason: str, exc: BaseException) -> Callable[[], Any]:
+        log.error(
+            "delivery dead-lettered",
+            subscription=bound.ref.name,
+            event_id=str(claimed.event_id),
+            event_type=claimed.event_type,
+            attempt=claimed.attempt,
+            reason=reason,
+        )
+        metrics.dead_lettered.labels(claimed.event_type, bound.ref.name).inc()
+
+        async def settle() -> None:
+            await self.store.dead_letter(claimed.delivery_id, reason, repr(exc), _summary(exc))
+
+        return settle
+
+
+async def run_worker(worker: Worker, wake: asyncio.Event, *, poll_interval: float = 1.0) -> None:
+    """Run `worker` until cancelled: claim while there is work, then sleep until woken,
+    until the next retry is due, or `poll_interval` at most. Errors are logged, never fatal."""
+    delay = 0.1
+    while True:
+        try:
+            wake.clear()
+            if await worker.run_once():
+                continue
+            due = await worker.store.seconds_until_due(worker.refs) if worker.refs else None
+            timeout = poll_interval if due is None else min(poll_interval, due)
+            if timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout)
+            delay = 0.1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("worker failed, retrying", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

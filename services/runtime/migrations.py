@@ -1,0 +1,18 @@
+"""Every migration of the platform, in order: the bus first, then each service's tables.
+
+`make run` and the test template database both go through `migrate_all`, so a test database
+looks exactly like a real one.
+"""
+
+import asyncpg
+
+from broker import schema
+
+
+async def migrate_all(url: str) -> None:
+    """Apply every migration to the database at `url` (idempotent)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await schema.install(conn)
+    finally:
+        await conn.close()
