@@ -24,7 +24,9 @@ from broker.postgres import PostgresStore, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
+from broker.signals import Broadcast
 from broker.store import Store, SubscriptionRef
+from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
 
 log = structlog.get_logger("broker.bus")
@@ -60,8 +62,8 @@ class EventBus:
         self.settings = settings or BusSettings()
         self.upcast = upcast
         self.handlers: list[Handler] = []
-        self.outbox_signal = asyncio.Event()
-        self.delivery_signal = asyncio.Event()
+        self.outbox_signal = Broadcast()
+        self.delivery_signal = Broadcast()
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._store = store
         self._pools: list[asyncpg.Pool] = []
@@ -155,7 +157,7 @@ class EventBus:
         )
         self.relay = Relay(
             self.store,
-            self.outbox_signal,
+            self.outbox_signal.subscribe(),
             batch_size=self.settings.relay_batch,
             poll_interval=self.settings.poll_interval,
         )
@@ -230,10 +232,18 @@ class EventBus:
             for n in range(settings.workers):
                 self._tasks.append(
                     asyncio.create_task(
-                        run_worker(self.worker, self.delivery_signal, poll_interval=settings.poll_interval),
+                        run_worker(self.worker, self.delivery_signal.subscribe(), poll_interval=settings.poll_interval),
                         name=f"{self.service}-worker-{n}",
                     )
                 )
+        if isinstance(self._store, PostgresStore) and settings.callbacks:
+            dispatcher = CallbackDispatcher(self._store, self.pool, worker_id=self.worker_id + ":callbacks")
+            self._tasks.append(
+                asyncio.create_task(
+                    dispatcher.run(self.delivery_signal.subscribe(), poll_interval=settings.poll_interval),
+                    name=f"{self.service}-callbacks",
+                )
+            )
         if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
             self._tasks.append(asyncio.create_task(self._cleanup_loop(), name=f"{self.service}-cleanup"))
 
@@ -247,7 +257,7 @@ class EventBus:
             self._add_notifier(self.outbox_dsn, {"bus_outbox": self.outbox_signal})
             self._add_notifier(bus_dsn, {"bus_deliveries": self.delivery_signal})
 
-    def _add_notifier(self, dsn: str, channels: dict[str, asyncio.Event]) -> None:
+    def _add_notifier(self, dsn: str, channels: dict[str, Broadcast]) -> None:
         notifier = Notifier(lambda: asyncpg.connect(dsn), channels)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
 

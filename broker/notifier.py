@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
+from broker.signals import Broadcast
+
 log = structlog.get_logger("broker.notifier")
 
 
@@ -20,7 +22,7 @@ class Notifier:
     def __init__(
         self,
         connect: Callable[[], Awaitable[asyncpg.Connection]],
-        signals: dict[str, asyncio.Event],
+        signals: dict[str, "Broadcast | asyncio.Event"],
         *,
         check_interval: float = 2.0,
     ) -> None:

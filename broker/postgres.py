@@ -305,7 +305,8 @@ class PostgresStore:
                     int(handler.retry.max_delay * 1000),
                 )
                 refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
-            await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
+            if refs:  # a publish-only process of the module must not switch its handlers off
+                await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
         return refs
 
     # -- relay ------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ async def install_bus(conn: asyncpg.Connection, *, unlogged_events: bool = False
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(_sql("bus.sql"))
+        await conn.execute(_sql("ops.sql"))
         persistence = await conn.fetchval(
-            "SELECT relpersistence FROM pg_class WHERE oid = 'events'::regclass"
+            "SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass"
         )
         wanted = "u" if unlogged_events else "p"
         if persistence != wanted:

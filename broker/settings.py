@@ -26,6 +26,7 @@ class BusSettings:
         cleanup_interval: seconds between cleanup runs (0: no cleanup in this process).
         unlogged_events: make the `events` log UNLOGGED (faster, emptied by a server crash).
         pool_size: connections in the bus pool.
+        callbacks: deliver the callback_url subscriptions of the whole bus from this process.
     """
 
     poll_interval: float = 1.0
@@ -40,6 +41,7 @@ class BusSettings:
     cleanup_interval: float = 60.0
     unlogged_events: bool = False
     pool_size: int = 5
+    callbacks: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

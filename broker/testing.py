@@ -25,6 +25,7 @@ from broker.patterns import matches
 from broker.postgres import encode_event, subscription_name
 from broker.router import Handler
 from broker.settings import BusSettings
+from broker.signals import Broadcast
 from broker.store import SubscriptionRef
 
 
@@ -74,8 +75,8 @@ class MemoryStore:
     deliveries: dict[int, MemoryDelivery] = field(default_factory=dict)
     dead_letters: list[MemoryDeadLetter] = field(default_factory=list)
     inbox: set[tuple[str, UUID]] = field(default_factory=set)
-    outbox_signal: asyncio.Event | None = None
-    delivery_signal: asyncio.Event | None = None
+    outbox_signal: Broadcast | None = None
+    delivery_signal: Broadcast | None = None
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
     async def publish(
@@ -127,7 +128,7 @@ class MemoryStore:
             refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
         current = {ref.name for ref in refs}
         for sub in self.subscriptions.values():
-            if sub.module == module and sub.name not in current:
+            if current and sub.module == module and sub.name not in current:
                 sub.is_active = False
         return refs
 
