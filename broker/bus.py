@@ -14,7 +14,6 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from contracts.envelope import Event
 
 from broker import metrics, schema
 from broker.cleanup import cleanup
@@ -28,6 +27,7 @@ from broker.signals import Broadcast
 from broker.store import Store, SubscriptionRef
 from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
+from contracts.envelope import Event
 
 log = structlog.get_logger("broker.bus")
 

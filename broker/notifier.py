@@ -6,15 +6,17 @@ everyone anyway, and the relay and workers also poll, so a lost notification onl
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
 
-from broker.signals import Broadcast
-
 log = structlog.get_logger("broker.notifier")
 
+
+class Wakeable(Protocol):
+    def set(self) -> None: ...
 
 class Notifier:
     """Listens on `channels` and sets the matching asyncio.Event on each notification."""
@@ -22,7 +24,7 @@ class Notifier:
     def __init__(
         self,
         connect: Callable[[], Awaitable[asyncpg.Connection]],
-        signals: dict[str, "Broadcast | asyncio.Event"],
+        signals: Mapping[str, "Wakeable"],
         *,
         check_interval: float = 2.0,
     ) -> None:
@@ -36,7 +38,7 @@ class Notifier:
         for signal in self.signals.values():
             signal.set()
 
-    def _on_notify(self, _conn: object, _pid: int, channel: str, _payload: str) -> None:
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, _payload: object) -> None:
         signal = self.signals.get(channel)
         if signal is not None:
             signal.set()
@@ -49,7 +51,7 @@ class Notifier:
             try:
                 conn = await self._connect()
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 for channel in self.signals:
                     await conn.add_listener(channel, self._on_notify)
                 self.connected.set()

@@ -12,8 +12,6 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from contracts.envelope import Event, event_type_of
-from contracts.ids import uuid7
 
 from broker import context
 from broker.delivery import ClaimedDelivery
@@ -21,6 +19,8 @@ from broker.errors import AlreadyHandled, InvalidEvent
 from broker.patterns import to_regex
 from broker.router import Handler
 from broker.store import SubscriptionRef
+from contracts.envelope import Event, event_type_of
+from contracts.ids import uuid7
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
@@ -191,7 +191,7 @@ def encode_event(event: Event) -> tuple[str, int, str]:
         event_type = event_type_of(cls)
     except TypeError as exc:
         raise InvalidEvent(str(exc)) from exc
-    return event_type, cls.version, _encoder.encode(event).decode()
+    return event_type, cls.schema_version, _encoder.encode(event).decode()
 
 
 def subscription_name(module: str, handler: Handler) -> str:
@@ -304,6 +304,7 @@ class PostgresStore:
                     int(handler.retry.initial_delay * 1000),
                     int(handler.retry.max_delay * 1000),
                 )
+                assert row is not None
                 refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
             if refs:  # a publish-only process of the module must not switch its handlers off
                 await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
@@ -316,8 +317,8 @@ class PostgresStore:
         if self.shared_database:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(RELAY_LOCK, RELAY_LOCK_KEY)
-                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds)
-            return int(row["moved"])
+                moved = await conn.fetchval(RELAY_LOCAL, limit, self.retention_seconds)
+            return int(moved)
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
             await outbox.execute(RELAY_LOCK, RELAY_LOCK_KEY)
             rows = await outbox.fetch(FETCH_OUTBOX, limit)

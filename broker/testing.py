@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.envelope import Event
-from contracts.ids import uuid7
-
 from broker import context
 from broker.bus import EventBus
 from broker.delivery import ClaimedDelivery
@@ -27,6 +24,8 @@ from broker.router import Handler
 from broker.settings import BusSettings
 from broker.signals import Broadcast
 from broker.store import SubscriptionRef
+from contracts.envelope import Event
+from contracts.ids import uuid7
 
 
 @dataclass(slots=True)

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import httpx
 import msgspec
-from contracts.envelope import Envelope
 
 from broker.errors import Reject
 from broker.patterns import to_regex
@@ -25,6 +24,7 @@ from broker.retry import RetryPolicy
 from broker.router import Handler
 from broker.store import Store, SubscriptionRef
 from broker.worker import Bound, Worker
+from contracts.envelope import Envelope
 
 SIGNATURE_HEADER = "X-Buildify-Signature"
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from contracts.envelope import Envelope
 
 from broker import context, metrics
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
 from broker.router import Handler, event_classes
 from broker.store import Store, SubscriptionRef
+from contracts.envelope import Envelope
 
 log = structlog.get_logger("broker.worker")
 
@@ -34,7 +34,7 @@ class Bound:
     handler: Handler
 
 
-class UndecodableEvent(Exception):  # noqa: N818 - a verdict on the event
+class UndecodableEvent(Exception):
     """The event's payload does not decode into the type the handler expects."""
 
 
@@ -111,7 +111,7 @@ class Worker:
                 await keeper
         done = [c.delivery_id for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
         await self.store.complete(done)
-        for c, outcome in zip(claimed, outcomes, strict=True):
+        for outcome in outcomes:
             if outcome is not None:
                 await outcome()
         return len(claimed)

@@ -5,6 +5,7 @@ A domain event is a frozen msgspec Struct whose `tag` is its type name
 payload in an `Envelope` that carries the routing and tracing fields.
 """
 
+import builtins
 import re
 from datetime import datetime
 from typing import Any, ClassVar
@@ -18,11 +19,11 @@ EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     """Base class of domain events.
 
-    Subclasses set `tag="<module>.<aggregate>.<fact>"`; `version` is the schema version
-    of the payload, raised when a field changes meaning (older versions are upcast on read).
+    Subclasses set `tag="<module>.<aggregate>.<fact>"`; `schema_version` is the version of
+    the payload's shape, raised when a field changes meaning (older versions are upcast on read).
     """
 
-    version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 1
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,7 +41,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     ordering_key: str | None = None
     payload: msgspec.Raw = msgspec.Raw(b"{}")
 
-    def decode(self, event_class: type[Any]) -> Any:
+    def decode(self, event_class: builtins.type[Any]) -> Any:
         """Decode the payload into `event_class` (raises msgspec.ValidationError)."""
         return msgspec.json.decode(self.payload, type=event_class)
 

@@ -7,6 +7,7 @@ looks exactly like a real one.
 import asyncpg
 
 from broker import schema
+from services.core.app.migrations import migrate as migrate_core
 
 
 async def migrate_all(url: str) -> None:
@@ -16,3 +17,4 @@ async def migrate_all(url: str) -> None:
         await schema.install(conn)
     finally:
         await conn.close()
+    await migrate_core(url)

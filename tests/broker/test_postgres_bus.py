@@ -102,7 +102,8 @@ async def test_notify_wakes_the_relay_and_workers_without_polling(database_url):
 
 async def test_polling_alone_delivers_when_notifications_are_off(database_url):
     seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(poll_interval=0.1, listen=False, cleanup_interval=0))
+    polling = BusSettings(poll_interval=0.1, listen=False, cleanup_interval=0)
+    bus = EventBus(service="t", dsn=database_url, settings=polling)
     bus.include_router(recording_router(seen))
     await bus.start()
     try:
@@ -213,7 +214,8 @@ async def test_callback_subscription_receives_a_signed_post(database_url):
     serving = asyncio.create_task(server.serve())
     await wait_for(lambda: asyncio.sleep(0, result=server.started))
     port = server.servers[0].sockets[0].getsockname()[1]
-    bus = EventBus(service="core", dsn=database_url, settings=BusSettings(poll_interval=0.05, callbacks=True, cleanup_interval=0))
+    settings = BusSettings(poll_interval=0.05, callbacks=True, cleanup_interval=0)
+    bus = EventBus(service="core", dsn=database_url, settings=settings)
     try:
         await bus.open()
         from broker import RetryPolicy
@@ -246,7 +248,7 @@ async def test_a_killed_worker_s_delivery_is_taken_over_after_its_lease(database
     admin = await asyncpg.connect(database_url)
     await admin.execute("CREATE TABLE started (attempt int)")
     lease = 1.0
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the loop has work
         [sys.executable, "-m", "tests.broker.killable_worker", database_url, str(lease)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
@@ -291,7 +293,9 @@ async def test_cleanup_removes_expired_events_and_finished_deliveries_only(datab
         await bus.relay.run_once()  # n=3 stays pending
         async with bus.pool.acquire() as conn:
             await conn.execute("UPDATE events SET expires_at = now() - interval '1 second'")
-            await conn.execute("UPDATE event_deliveries SET finished_at = now() - interval '2 hours' WHERE status = 'done'")
+            await conn.execute(
+                "UPDATE event_deliveries SET finished_at = now() - interval '2 hours' WHERE status = 'done'"
+            )
         result = await cleanup(bus.pool, done_retention=3600, batch_size=1)
         assert (result.events, result.deliveries) == (2, 2)
         async with bus.pool.acquire() as conn:
