@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m services.runtime.dev
+	$(BIN)/python -m broker.demo
 
 demo: $(STAMP)
 	$(BIN)/python -m broker.demo

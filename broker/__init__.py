@@ -9,7 +9,15 @@ priorities, retries and dead letters.
 
 from broker.bus import EventBus
 from broker.delivery import Delivery
-from broker.errors import AlreadyHandled, BrokerError, BusUnavailable, InvalidEvent, InvalidPattern, Reject, Retry
+from broker.errors import (
+    AlreadyHandled,
+    BrokerError,
+    BusUnavailable,
+    InvalidEvent,
+    InvalidPattern,
+    Reject,
+    Retry,
+)
 from broker.patterns import matches, validate_pattern
 from broker.retry import RetryPolicy
 from broker.router import Router

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import msgspec
+
 from contracts.envelope import Envelope, Event
 
 if TYPE_CHECKING:

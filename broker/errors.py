@@ -43,5 +43,5 @@ class Reject(Exception):
         self.reason = reason
 
 
-class AlreadyHandled(Exception):  # noqa: N818 - a signal, not an error
+class AlreadyHandled(Exception):
     """The inbox already records this event for this subscription; its effect is in place."""

@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.envelope import Envelope, Event, event_type_of
-
 from broker.patterns import validate_pattern
 from broker.retry import RetryPolicy
+from contracts.envelope import Envelope, Event, event_type_of
 
 HandlerFunc = Callable[..., Awaitable[None]]
 

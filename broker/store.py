@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from contracts.envelope import Event
-
 from broker.delivery import ClaimedDelivery
 from broker.router import Handler
+from contracts.envelope import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ def pg_server_url() -> str:
     url = os.environ.get("BUILDIFY_TEST_DATABASE_URL")
     if url:
         return url
-    from services.runtime import embedded_postgres
+    from broker import embedded as embedded_postgres
 
     return embedded_postgres.start(ROOT / ".buildify" / "test-pg")
 

@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL (pgserver) for machines with nothing running: `make run` and tests.
+"""Embedded PostgreSQL (pgserver) for machines with nothing running: `make run`, the demo, tests.
 
 pgserver ships PostgreSQL 16 in a wheel. It listens on a Unix socket only, so the URL names
 the socket directory. The server is left running (cleanup_mode=None) because several
@@ -27,7 +27,7 @@ def start(data_dir: Path = DEFAULT_DIR) -> str:
     _prepare_runtime_dir(data_dir)
     import pgserver  # after XDG_RUNTIME_DIR is set: platformdirs reads it at import
 
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     info = server.get_postmaster_info()
     return f"postgresql://postgres@/postgres?host={info.socket_dir}&port={info.port}"
 
