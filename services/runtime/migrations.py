@@ -8,6 +8,7 @@ import asyncpg
 
 from broker import schema
 from services.core.app.migrations import migrate as migrate_core
+from services.financial.app.migrations import migrate as migrate_financial
 
 
 async def migrate_all(url: str) -> None:
@@ -18,3 +19,4 @@ async def migrate_all(url: str) -> None:
     finally:
         await conn.close()
     await migrate_core(url)
+    await migrate_financial(url)

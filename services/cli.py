@@ -1,0 +1,34 @@
+"""`buildify`: the platform's command line. Importing this module does nothing but declare commands."""
+
+import asyncio
+import os
+
+import typer
+
+app = typer.Typer(help="Buildify platform commands.", no_args_is_help=True)
+admin = typer.Typer(help="Administration of core.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+
+
+async def _create_superuser(url: str, email: str, password: str) -> str:
+    from services.core.app.admin import create_superuser
+
+    return str(await create_superuser(url, email, password))
+
+
+@admin.command("create-superuser")
+def create_superuser_command(
+    email: str = typer.Option(..., "--email", help="the administrator's email"),
+    password: str = typer.Option(..., "--password", help="at least 8 characters", prompt=True, hide_input=True),
+    database_url: str = typer.Option(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/buildify"), "--database-url",
+        help="core's database (default: $DATABASE_URL)",
+    ),
+) -> None:
+    """Create the first platform administrator (migrates core's tables if needed)."""
+    try:
+        user_id = asyncio.run(_create_superuser(database_url, email, password))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"platform administrator {email} created ({user_id})")

@@ -1,0 +1,115 @@
+"""Login, the JWKS modules verify tokens with, and the caller's own view (/me, /me/modules)."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from contracts.manifest import MenuEntry
+from services.core.app.auth.passwords import verify_password
+from services.core.app.auth.principal import Principal, load_principal
+from services.core.app.companies.controllers import CompanyOut, company_out, visible_company
+from services.core.app.context import CoreContext
+from services.core.app.errors import NotAuthenticated
+from services.core.app.modules.registry import ModuleRegistry
+from services.core.app.modules.schemas import MyModule
+from services.core.app.tables import Company, Tenant, User
+from services.core.app.tenants.controllers import TenantOut, tenant_out
+
+
+class Login(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class MeUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    email: str
+    platform_admin: bool
+    tenant_admin: bool
+
+
+class MeCompany(msgspec.Struct, frozen=True, kw_only=True):
+    company: CompanyOut
+    roles: list[str]
+    permissions: list[str]
+
+
+class Me(msgspec.Struct, frozen=True, kw_only=True):
+    user: MeUser
+    tenant: TenantOut | None
+    companies: list[MeCompany]
+    roles: list[str]
+    permissions: list[str]
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ["auth"]
+
+    @post("/auth/login", status_code=200, summary="Exchange email and password for an access token (JWT)")
+    async def login(
+        self,
+        data: Annotated[Login, Body(examples=[Example(summary="Sign in", value={
+            "email": "admin@example.com", "password": "correct horse battery"})])],
+        core: CoreContext,
+    ) -> TokenOut:
+        user = await User.objects().where(User.email == data.email.strip().lower()).first()
+        if not verify_password(user.password_hash if user else None, data.password) or user is None:
+            raise NotAuthenticated("The `email` or `password` is wrong.")
+        principal = await load_principal(user.id)
+        if principal is None:
+            raise NotAuthenticated("This account is disabled.")
+        token = core.tokens.issue(principal.claims())
+        return TokenOut(access_token=token, token_type="bearer", expires_in=core.tokens.ttl)
+
+    @get("/auth/jwks", summary="Public keys for verifying access tokens (empty in HS256 mode)")
+    async def jwks(self, core: CoreContext) -> dict[str, list[dict[str, Any]]]:
+        return core.tokens.jwks()
+
+    @get("/me", summary="You: user, tenant, companies, roles and permissions")
+    async def me(self, principal: Principal) -> Me:
+        tenant = await Tenant.objects().where(Tenant.id == principal.tenant_id).first() \
+            if principal.tenant_id else None
+        ids = [UUID(c) for c in principal.companies]
+        rows = await Company.objects().where(Company.id.is_in(ids)).order_by(Company.name) if ids else []
+        claims = principal.claims()
+        return Me(
+            user=MeUser(id=principal.user_id, email=principal.email, platform_admin=principal.platform_admin,
+                        tenant_admin=principal.tenant_admin),
+            tenant=tenant_out(tenant) if tenant else None,
+            companies=[MeCompany(company=company_out(c), roles=principal.roles.get(str(c.id), []),
+                                 permissions=principal.companies.get(str(c.id), [])) for c in rows],
+            roles=claims.roles,
+            permissions=principal.permissions(),
+        )
+
+    @get("/me/modules", summary="Modules enabled for your company, filtered by your permissions")
+    async def my_modules(self, company_id: UUID, principal: Principal, core: CoreContext) -> list[MyModule]:
+        company = await visible_company(company_id, principal)
+        registry = ModuleRegistry(core.bus, core.settings.platform_version)
+        mine = set(principal.companies.get(str(company.id), []))
+        admin = principal.is_admin_of(company.tenant_id)
+        out = []
+        for manifest, features in await registry.modules_for_company(company.tenant_id, company.id):
+            held = [p.name for p in manifest.permissions if admin or p.name in mine]
+            if manifest.permissions and not held:
+                continue
+            menu: list[MenuEntry] = [
+                m for m in (manifest.frontend.menu if manifest.frontend else [])
+                if m.permission is None or admin or m.permission in mine
+            ]
+            out.append(MyModule(name=manifest.name, display_name=manifest.display_name, version=manifest.version,
+                                api_prefix=manifest.backend.api_prefix,
+                                entry=manifest.frontend.entry if manifest.frontend else None,
+                                menu=menu, features=features, permissions=held))
+        return out

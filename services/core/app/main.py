@@ -1,0 +1,48 @@
+"""Core's composition root: the one place that reads settings and wires the app."""
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from broker import EventBus
+from services.core.app.auth.controllers import AuthController
+from services.core.app.auth.principal import provide_principal
+from services.core.app.auth.tokens import TokenService
+from services.core.app.companies.controllers import CompanyController
+from services.core.app.context import CoreContext
+from services.core.app.db import engine
+from services.core.app.errors import error_response
+from services.core.app.health import DEFAULT_CHECKS, health_handler
+from services.core.app.modules.controllers import ModuleController
+from services.core.app.rbac.controllers import RoleController
+from services.core.app.settings import Settings
+from services.core.app.tenants.controllers import TenantController
+from services.core.app.users.controllers import UserController
+
+
+def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> Litestar:
+    """Build core. Starting the app binds the table engine to `settings.database_url` and starts the bus."""
+    settings = settings or Settings.from_env()
+    bus = bus or EventBus(service="core", dsn=settings.database_url, settings=settings.bus)
+    core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings))
+
+    def database(_app: Any) -> Any:
+        return engine.lifespan(settings.database_url, settings.db_pool_size)
+
+    return Litestar(
+        route_handlers=[
+            AuthController, TenantController, CompanyController, UserController, RoleController,
+            ModuleController, health_handler(dict(DEFAULT_CHECKS)),
+        ],
+        dependencies={
+            "core": Provide(lambda: core, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+        },
+        lifespan=[database, bus.lifespan],
+        exception_handlers={Exception: error_response},
+        state={"core": core},  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="Buildify core", version=settings.platform_version, path="/schema"),
+        debug=False,
+    )

@@ -1,0 +1,112 @@
+"""Manifest validation that lists every problem at once, not only the first msgspec finds."""
+
+import re
+from typing import Any
+
+import msgspec
+
+from broker import InvalidPattern, validate_pattern
+from contracts.envelope import is_valid_event_type
+from contracts.manifest import MODULE_NAME, Manifest
+from services.core.app.errors import Invalid
+from services.core.app.modules import jsonschema, semver
+
+
+def _type_problems(raw: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    fields = {f.encode_name: f for f in msgspec.structs.fields(Manifest)}
+    for key in raw:
+        if key not in fields:
+            problems.append(f"`{key}`: unknown manifest field")
+    for name, f in fields.items():
+        if name not in raw:
+            if f.required:
+                problems.append(f"`{name}`: is required")
+            continue
+        try:
+            msgspec.convert(raw[name], f.type, strict=True)
+        except msgspec.ValidationError as exc:
+            problems.append(f"`{name}`: {exc}".replace("at `$", f"at `{name}"))
+    return problems
+
+
+def _semantic_problems(m: Manifest) -> list[str]:
+    problems: list[str] = []
+    if not re.match(MODULE_NAME, m.name):
+        problems.append(f"`name`: {m.name!r} must be lower-case letters, digits or _ (2-40, starting with a letter)")
+    try:
+        semver.parse(m.version)
+    except semver.BadVersion as exc:
+        problems.append(f"`version`: {exc}")
+    if not m.backend.api_prefix.startswith("/api/v1/"):
+        problems.append(f"`backend.api_prefix`: {m.backend.api_prefix!r} must start with /api/v1/")
+    if m.backend.port is None and m.backend.upstream is None:
+        problems.append("`backend`: give `port` or `upstream` so the gateway can route to the module")
+    for i, p in enumerate(m.permissions):
+        if not p.name.startswith(f"{m.name}."):
+            problems.append(f"`permissions[{i}].name`: {p.name!r} must start with {m.name + '.'!r}")
+    names = [p.name for p in m.permissions]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"`permissions`: {dup!r} is declared twice")
+    features = [f.name for f in m.features]
+    for dup in sorted({n for n in features if features.count(n) > 1}):
+        problems.append(f"`features`: {dup!r} is declared twice")
+    for i, event in enumerate(m.events.publishes):
+        if not is_valid_event_type(event) or not event.startswith(f"{m.name}."):
+            problems.append(f"`events.publishes[{i}]`: {event!r} must be `{m.name}.<aggregate>.<fact>`")
+    for i, pattern in enumerate(m.events.consumes):
+        try:
+            validate_pattern(pattern)
+        except InvalidPattern as exc:
+            problems.append(f"`events.consumes[{i}]`: {exc}")
+    if m.requires.platform is not None:
+        try:
+            semver.validate_range(m.requires.platform)
+        except semver.BadVersion as exc:
+            problems.append(f"`requires.platform`: {exc}")
+    for dep, spec in m.requires.modules.items():
+        if dep == m.name:
+            problems.append(f"`requires.modules.{dep}`: a module cannot require itself")
+        try:
+            semver.validate_range(spec)
+        except semver.BadVersion as exc:
+            problems.append(f"`requires.modules.{dep}`: {exc}")
+    schema = m.config_schema
+    if schema.get("type") != "object":
+        problems.append("`config_schema.type`: must be \"object\"")
+    elif not isinstance(schema.get("properties", {}), dict):
+        problems.append("`config_schema.properties`: must be an object")
+    else:
+        for key, prop in schema.get("properties", {}).items():
+            if not isinstance(prop, dict):
+                problems.append(f"`config_schema.properties.{key}`: must be a JSON Schema object")
+            elif "default" in prop:
+                for path, message in jsonschema.validate(prop["default"], prop, key):
+                    problems.append(f"`config_schema.properties.{key}.default`: {path} {message}")
+    if m.frontend is not None:
+        known = set(names)
+        for i, entry in enumerate(m.frontend.menu):
+            if entry.permission is not None and entry.permission not in known:
+                problems.append(f"`frontend.menu[{i}].permission`: {entry.permission!r} is not in `permissions`")
+    return problems
+
+
+def parse_manifest(body: bytes) -> Manifest:
+    """The manifest in `body`, or Invalid listing every problem found."""
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise Invalid(f"The manifest (body) is not valid JSON: {exc}.", extra={"problems": [str(exc)]}) from exc
+    if not isinstance(raw, dict):
+        raise Invalid("The manifest (body) must be a JSON object.", extra={"problems": ["body: must be an object"]})
+    problems = _type_problems(raw)
+    manifest: Manifest | None = None
+    if not problems:
+        manifest = msgspec.convert(raw, Manifest)
+        problems = _semantic_problems(manifest)
+    if problems or manifest is None:
+        raise Invalid(
+            f"The manifest has {len(problems)} problem(s): " + "; ".join(problems),
+            extra={"problems": problems},
+        )
+    return manifest

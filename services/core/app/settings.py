@@ -1,0 +1,62 @@
+"""Core's settings. Only `create_app` reads them; tests build their own."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from broker import BusSettings
+
+PLATFORM_VERSION = "0.1.0"
+
+
+def parse_module_keys(raw: str) -> dict[str, str]:
+    """`"financial=key1,warehouse=key2"` -> {"financial": "key1", "warehouse": "key2"}."""
+    keys: dict[str, str] = {}
+    for part in raw.split(","):
+        name, sep, key = part.strip().partition("=")
+        if sep and name.strip() and key.strip():
+            keys[name.strip()] = key.strip()
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How core runs.
+
+    Attributes:
+        database_url: core's database, also the bus database.
+        jwt_algorithm: HS256 (shared secret, the seed's mode) or RS256 (JWKS at /api/v1/auth/jwks).
+        jwt_secret_key: the HS256 secret, shared with modules.
+        jwt_private_key_path: RS256 PEM private key; without it a key is generated at start.
+        access_token_ttl: seconds an access token lives.
+        module_api_keys: module name -> key expected in `X-Module-Key`.
+    """
+
+    database_url: str
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret_key: str = "dev-secret-change-me-in-production"
+    jwt_private_key_path: Path | None = None
+    access_token_ttl: int = 3600
+    module_api_keys: dict[str, str] = field(default_factory=dict)
+    bus: BusSettings = field(default_factory=BusSettings)
+    db_pool_size: int = 10
+    platform_version: str = PLATFORM_VERSION
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """DATABASE_URL, JWT_ALGORITHM, JWT_SECRET_KEY, JWT_PRIVATE_KEY_FILE, ACCESS_TOKEN_TTL,
+        MODULE_API_KEYS, BUS_* (see BusSettings)."""
+        algorithm = os.environ.get("JWT_ALGORITHM", "HS256").upper()
+        if algorithm not in {"HS256", "RS256"}:
+            raise ValueError(f"JWT_ALGORITHM must be HS256 or RS256, not {algorithm!r}")
+        key_file = os.environ.get("JWT_PRIVATE_KEY_FILE")
+        return cls(
+            database_url=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/buildify"),
+            jwt_algorithm=algorithm,  # type: ignore[arg-type]
+            jwt_secret_key=os.environ.get("JWT_SECRET_KEY", cls.jwt_secret_key),
+            jwt_private_key_path=Path(key_file) if key_file else None,
+            access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "3600")),
+            module_api_keys=parse_module_keys(os.environ.get("MODULE_API_KEYS", "")),
+            bus=BusSettings.from_env(),
+        )
