@@ -1,0 +1,70 @@
+"""HTTP API of the chart of accounts."""
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from services.financial.app.accounts import service
+from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.common import claims_of
+from services.financial.app.config_client import ConfigClient
+from services.financial.app.db import Database
+from services.financial.app.errors import Forbidden
+from services.financial.app.money import check_currency
+from services.financial.app.permissions import ACCOUNTS_READ, ACCOUNTS_WRITE
+
+
+class AccountIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    company_id: UUID
+    code: str
+    name: str
+    type: str
+    currency: str | None = None
+
+
+class AccountController(Controller):
+    path = "/api/v1/financial/accounts"
+    guards = [authenticate]
+    tags = ["accounts"]
+
+    @get("/")
+    async def list_accounts(
+        self, request: Request[Any, Any, Any], db: Database, company_id: UUID = Parameter(query="company_id")
+    ) -> list[dict[str, Any]]:
+        """The company's chart of accounts, by code."""
+        require(claims_of(request), ACCOUNTS_READ, company_id)
+        async with db.connection() as conn:
+            return [dict(r) for r in await service.list_accounts(conn, db, company_id)]
+
+    @get("/{account_id:uuid}")
+    async def get_account(self, request: Request[Any, Any, Any], db: Database, account_id: UUID) -> dict[str, Any]:
+        claims = claims_of(request)
+        async with db.connection() as conn:
+            row = await service.get_account(conn, db, account_id, tenant_of(claims))
+        require(claims, ACCOUNTS_READ, row["company_id"], hide=True)
+        return dict(row)
+
+    @post("/")
+    async def create_account(
+        self, request: Request[Any, Any, Any], db: Database, config: ConfigClient, data: AccountIn
+    ) -> dict[str, Any]:
+        """Add an account to the chart; the code must be new in the company."""
+        claims = claims_of(request)
+        require(claims, ACCOUNTS_WRITE, data.company_id)
+        if data.currency:
+            currency = check_currency(data.currency)
+            tenant_id = claims.tenant_id
+        else:
+            resolved = await config.get(data.company_id)
+            currency, tenant_id = resolved.currency, resolved.tenant_id
+        if tenant_id is None:
+            raise Forbidden("a platform admin without a tenant cannot create accounts")
+        async with db.transaction() as conn:
+            row = await service.create_account(
+                conn, db, tenant_id=tenant_id, company_id=data.company_id, code=data.code,
+                name=data.name, kind=data.type, currency=currency,
+            )
+        return dict(row)

@@ -1,0 +1,96 @@
+"""The chart of accounts: a default chart per company, and accounts people add."""
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts.ids import uuid7
+from services.financial.app.db import Database
+from services.financial.app.errors import Conflict, InvalidInput, NotFound
+
+ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
+
+# Codes the module posts to by itself; they are part of every default chart.
+CASH, RECEIVABLE, TAX_PAYABLE, REVENUE = "1000", "1200", "2200", "4000"
+
+DEFAULT_CHART: list[tuple[str, str, str]] = [
+    ("1000", "Cash", "asset"),
+    ("1100", "Bank", "asset"),
+    ("1200", "Accounts Receivable", "asset"),
+    ("2000", "Accounts Payable", "liability"),
+    ("2200", "Sales Tax Payable", "liability"),
+    ("3000", "Owner's Equity", "equity"),
+    ("3900", "Retained Earnings", "equity"),
+    ("4000", "Sales Revenue", "revenue"),
+    ("5000", "Cost of Goods Sold", "expense"),
+    ("6000", "Operating Expenses", "expense"),
+]
+
+COLUMNS = "id, tenant_id, company_id, code, name, type, currency, is_active, is_system, created_at"
+
+
+async def create_default_chart(
+    conn: asyncpg.Connection, db: Database, *, tenant_id: UUID, company_id: UUID, currency: str
+) -> int:
+    """Insert the default chart for a company; accounts already there are kept, so running
+    it again (a redelivery, an invoice racing the event) changes nothing. Returns rows added."""
+    rows = [(uuid7(), tenant_id, company_id, code, name, kind, currency) for code, name, kind in DEFAULT_CHART]
+    added = 0
+    for row in rows:
+        result = await conn.execute(
+            f"INSERT INTO {db.t('accounts')} (id, tenant_id, company_id, code, name, type, currency, "
+            "is_active, is_system, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, true, true, now()) "
+            "ON CONFLICT (company_id, code) DO NOTHING",
+            *row,
+        )
+        added += int(result.split()[-1])
+    return added
+
+
+async def list_accounts(conn: asyncpg.Connection, db: Database, company_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE company_id = $1 ORDER BY code", company_id
+    )
+
+
+async def get_account(conn: asyncpg.Connection, db: Database, account_id: UUID, tenant_id: UUID | None) -> Any:
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
+        account_id, tenant_id,
+    )
+    if row is None:
+        raise NotFound(f"no account {account_id} in your companies")
+    return row
+
+
+async def create_account(
+    conn: asyncpg.Connection, db: Database, *, tenant_id: UUID, company_id: UUID,
+    code: str, name: str, kind: str, currency: str,
+) -> asyncpg.Record:
+    if kind not in ACCOUNT_TYPES:
+        raise InvalidInput(f"account type must be one of {', '.join(ACCOUNT_TYPES)}, not {kind!r}")
+    code, name = code.strip(), name.strip()
+    if not code or len(code) > 20:
+        raise InvalidInput("account code must be 1 to 20 characters")
+    if not name or len(name) > 200:
+        raise InvalidInput("account name must be 1 to 200 characters")
+    row = await conn.fetchrow(
+        f"INSERT INTO {db.t('accounts')} (id, tenant_id, company_id, code, name, type, currency, "
+        "is_active, is_system, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, true, false, now()) "
+        f"ON CONFLICT (company_id, code) DO NOTHING RETURNING {COLUMNS}",
+        uuid7(), tenant_id, company_id, code, name, kind, currency,
+    )
+    if row is None:
+        raise Conflict(f"company {company_id} already has an account with code {code}")
+    return row
+
+
+async def accounts_by_code(
+    conn: asyncpg.Connection, db: Database, company_id: UUID, codes: list[str]
+) -> dict[str, UUID]:
+    rows = await conn.fetch(
+        f"SELECT code, id FROM {db.t('accounts')} WHERE company_id = $1 AND code = ANY($2::text[])",
+        company_id, codes,
+    )
+    return {r["code"]: r["id"] for r in rows}

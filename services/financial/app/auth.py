@@ -1,0 +1,80 @@
+"""Access tokens from core, verified locally (HS256 secret or RS256 through JWKS), and the
+per-endpoint permission check declared in the manifest."""
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+import jwt
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from contracts.auth import AUDIENCE, ISSUER, AccessClaims
+from services.financial.app.errors import Forbidden, NotAuthenticated, NotFound
+
+
+class TokenVerifier:
+    """Checks signature, expiry, issuer and audience of a bearer token; never calls core."""
+
+    def __init__(self, *, secret: str, algorithms: tuple[str, ...] = ("HS256",), jwks_url: str | None = None):
+        self.secret = secret
+        self.algorithms = list(algorithms)
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+
+    async def verify(self, token: str) -> AccessClaims:
+        try:
+            key: Any = self.secret
+            if self.jwks is not None:
+                key = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
+            elif not self.secret:
+                raise NotAuthenticated("this service has no JWT_SECRET_KEY, so it cannot verify tokens")
+            raw = jwt.decode(
+                token, key, algorithms=self.algorithms, audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub"]},
+            )
+            return msgspec.convert(raw, AccessClaims)
+        except jwt.ExpiredSignatureError as exc:
+            raise NotAuthenticated("the access token has expired; sign in again") from exc
+        except (jwt.PyJWTError, msgspec.ValidationError) as exc:
+            raise NotAuthenticated(f"the access token is not valid: {exc}") from exc
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send the access token from core as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard on every API route: verify the token and check the route has a permission.
+
+    The company-specific check happens once the company is known (`require`), because the
+    permission a user holds differs per company.
+    """
+    verifier: TokenVerifier = connection.app.state.verifier
+    claims = await verifier.verify(bearer_token(connection))
+    if claims.tenant_id is None and not claims.platform_admin:
+        raise Forbidden("this token belongs to no tenant, and financial data always does")
+    connection.scope["state"]["claims"] = claims  # type: ignore[typeddict-unknown-key]
+
+
+def require(claims: AccessClaims, permission: str, company_id: UUID, *, hide: bool = False) -> None:
+    """Refuse unless the user holds `permission` in `company_id`.
+
+    A company the user does not belong to is reported as missing (404) when `hide` is set,
+    so ids of other tenants' records reveal nothing.
+    """
+    if str(company_id) not in claims.companies and not claims.platform_admin:
+        if hide:
+            raise NotFound()
+        raise Forbidden(f"you do not belong to company {company_id}")
+    if not claims.can(permission, company_id):
+        raise Forbidden(f"you need the permission {permission} in company {company_id}")
+
+
+def tenant_of(claims: AccessClaims) -> UUID | None:
+    """The tenant the caller may see (None only for platform admins: all tenants)."""
+    return None if claims.platform_admin and claims.tenant_id is None else claims.tenant_id

@@ -1,0 +1,97 @@
+"""HTTP API of invoices."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from broker import EventBus
+from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.common import claims_of
+from services.financial.app.config_client import ConfigClient
+from services.financial.app.db import Database
+from services.financial.app.errors import NotFound
+from services.financial.app.invoices import service
+from services.financial.app.money import round_money
+from services.financial.app.permissions import INVOICES_READ, INVOICES_WRITE
+
+
+class InvoiceLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    unit_price: Decimal
+    quantity: Decimal = Decimal(1)
+    description: str = ""
+
+
+class InvoiceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Lines, or the seed's plain `total` (tax included)."""
+
+    company_id: UUID
+    customer: str
+    lines: list[InvoiceLineIn] | None = None
+    total: Decimal | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+
+
+def present(invoice: dict[str, Any]) -> dict[str, Any]:
+    cur = invoice["currency"]
+    money = {k: round_money(invoice[k], cur) for k in ("subtotal", "tax", "total", "amount_paid")}
+    lines = [{**line, "unit_price": line["unit_price"].normalize(), "quantity": line["quantity"].normalize(),
+              "amount": round_money(line["amount"], cur)} for line in invoice["lines"]]
+    return {**invoice, **money, "tax_rate": invoice["tax_rate"].normalize(),
+            "amount_due": money["total"] - money["amount_paid"], "lines": lines}
+
+
+async def load_invoice(
+    request: Request[Any, Any, Any], db: Database, invoice_id: UUID, permission: str
+) -> dict[str, Any]:
+    """The invoice if it is in the caller's tenant and companies (404 otherwise, revealing nothing)."""
+    claims = claims_of(request)
+    async with db.connection() as conn:
+        invoice = await service.get_invoice(conn, db, invoice_id, tenant_of(claims))
+    require(claims, permission, invoice["company_id"], hide=True)
+    return invoice
+
+
+class InvoiceController(Controller):
+    path = "/api/v1/financial/invoices"
+    guards = [authenticate]
+    tags = ["invoices"]
+
+    @post("/")
+    async def create_invoice(
+        self, request: Request[Any, Any, Any], db: Database, bus: EventBus, config: ConfigClient, data: InvoiceIn
+    ) -> dict[str, Any]:
+        """Number, tax and currency come from the company's configuration in core."""
+        claims = claims_of(request)
+        require(claims, INVOICES_WRITE, data.company_id)
+        resolved = await config.get(data.company_id)
+        if claims.tenant_id is not None and resolved.tenant_id != claims.tenant_id:
+            raise NotFound(f"no company {data.company_id} in your tenant")
+        lines = None
+        if data.lines is not None:
+            lines = [service.InvoiceLineIn(x.description, x.quantity, x.unit_price) for x in data.lines]
+        invoice_id = await service.create_invoice(
+            db, bus, resolved, customer=data.customer, lines=lines, total=data.total,
+            issue_date=data.issue_date, due_date=data.due_date, created_by=claims.sub,
+        )
+        async with db.connection() as conn:
+            return present(await service.get_invoice(conn, db, invoice_id, None))
+
+    @get("/")
+    async def list_invoices(
+        self, request: Request[Any, Any, Any], db: Database, company_id: UUID, status: str | None = None,
+        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+    ) -> list[dict[str, Any]]:
+        require(claims_of(request), INVOICES_READ, company_id)
+        async with db.connection() as conn:
+            ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
+            return [present(await service.get_invoice(conn, db, i, None)) for i in ids]
+
+    @get("/{invoice_id:uuid}")
+    async def get_invoice(self, request: Request[Any, Any, Any], db: Database, invoice_id: UUID) -> dict[str, Any]:
+        return present(await load_invoice(request, db, invoice_id, INVOICES_READ))

@@ -1,0 +1,1 @@
+"""Journal of the financial module."""

@@ -1,0 +1,122 @@
+"""HTTP API of the journal: post, read and reverse entries; never edit or delete them."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post, put
+from litestar.params import Parameter
+
+from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.common import claims_of
+from services.financial.app.db import Database
+from services.financial.app.errors import Forbidden, Immutable, InvalidInput
+from services.financial.app.journal import service
+from services.financial.app.money import ZERO, check_currency, round_money
+from services.financial.app.permissions import TRANSACTIONS_READ, TRANSACTIONS_WRITE
+
+
+class JournalLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    account_id: UUID | None = None
+    account_code: str | None = None
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    description: str = ""
+
+
+class JournalEntryIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    company_id: UUID
+    currency: str
+    lines: list[JournalLineIn]
+    description: str = ""
+    entry_date: date | None = None
+
+
+class ReversalIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    entry_date: date | None = None
+    description: str | None = None
+
+
+def present(entry: dict[str, Any]) -> dict[str, Any]:
+    currency = entry["currency"]
+    lines = [
+        {**line, "debit": round_money(line["debit"], currency), "credit": round_money(line["credit"], currency)}
+        for line in entry["lines"]
+    ]
+    return {**entry, "lines": lines, "total": sum((line["debit"] for line in lines), ZERO)}
+
+
+class JournalController(Controller):
+    path = "/api/v1/financial/transactions"
+    guards = [authenticate]
+    tags = ["journal"]
+
+    @post("/")
+    async def post_entry(self, request: Request[Any, Any, Any], db: Database, data: JournalEntryIn) -> dict[str, Any]:
+        """Post a balanced entry (debits = credits) on the company's accounts."""
+        claims = claims_of(request)
+        require(claims, TRANSACTIONS_WRITE, data.company_id)
+        if claims.tenant_id is None:
+            raise Forbidden("a platform admin without a tenant cannot post entries")
+        if len(data.description) > 1000:
+            raise InvalidInput("description takes at most 1000 characters")
+        lines = [service.LineIn(account_id=x.account_id, account_code=x.account_code, debit=x.debit,
+                                credit=x.credit, description=x.description) for x in data.lines]
+        async with db.transaction() as conn:
+            entry_id = await service.post_entry(
+                conn, db, tenant_id=claims.tenant_id, company_id=data.company_id,
+                entry_date=data.entry_date or date.today(), description=data.description,
+                currency=check_currency(data.currency), lines=lines, created_by=claims.sub,
+            )
+            return present(await service.get_entry(conn, db, entry_id, claims.tenant_id))
+
+    @get("/")
+    async def list_entries(
+        self, request: Request[Any, Any, Any], db: Database, company_id: UUID,
+        date_from: date | None = None, date_to: date | None = None,
+        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+    ) -> list[dict[str, Any]]:
+        claims = claims_of(request)
+        require(claims, TRANSACTIONS_READ, company_id)
+        async with db.connection() as conn:
+            ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
+                                             limit=limit, offset=offset)
+            return [present(await service.get_entry(conn, db, i, None)) for i in ids]
+
+    @get("/{entry_id:uuid}")
+    async def get_entry(self, request: Request[Any, Any, Any], db: Database, entry_id: UUID) -> dict[str, Any]:
+        claims = claims_of(request)
+        async with db.connection() as conn:
+            entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
+        require(claims, TRANSACTIONS_READ, entry["company_id"], hide=True)
+        return present(entry)
+
+    @post("/{entry_id:uuid}/reverse")
+    async def reverse_entry(
+        self, request: Request[Any, Any, Any], db: Database, entry_id: UUID, data: ReversalIn | None = None
+    ) -> dict[str, Any]:
+        """Cancel a posted entry the accountant's way: a new entry with the sides swapped."""
+        claims = claims_of(request)
+        body = data or ReversalIn()
+        async with db.transaction() as conn:
+            entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
+            require(claims, TRANSACTIONS_WRITE, entry["company_id"], hide=True)
+            new_id = await service.reverse_entry(
+                conn, db, entry, entry_date=body.entry_date or date.today(), description=body.description,
+                created_by=claims.sub,
+            )
+            return present(await service.get_entry(conn, db, new_id, None))
+
+    @put("/{entry_id:uuid}", status_code=409)
+    async def replace_entry(self, entry_id: UUID) -> None:
+        raise Immutable(f"journal entry {entry_id} is posted and immutable; post a reversing entry instead")
+
+    @patch("/{entry_id:uuid}", status_code=409)
+    async def change_entry(self, entry_id: UUID) -> None:
+        raise Immutable(f"journal entry {entry_id} is posted and immutable; post a reversing entry instead")
+
+    @delete("/{entry_id:uuid}", status_code=409)
+    async def delete_entry(self, entry_id: UUID) -> None:
+        raise Immutable(f"journal entry {entry_id} is posted and immutable; post a reversing entry instead")

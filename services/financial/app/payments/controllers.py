@@ -1,0 +1,69 @@
+"""HTTP API of payments."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from broker import EventBus
+from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.common import claims_of
+from services.financial.app.db import Database
+from services.financial.app.invoices.controllers import load_invoice
+from services.financial.app.money import round_money
+from services.financial.app.payments import service
+from services.financial.app.permissions import PAYMENTS_READ, PAYMENTS_WRITE
+
+
+class PaymentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    invoice_id: UUID
+    amount: Decimal
+    paid_on: date | None = None
+    method: str = "bank_transfer"
+    reference: str = ""
+
+
+def present(row: Any) -> dict[str, Any]:
+    payment = dict(row)
+    return {**payment, "amount": round_money(payment["amount"], payment["currency"])}
+
+
+class PaymentController(Controller):
+    path = "/api/v1/financial/payments"
+    guards = [authenticate]
+    tags = ["payments"]
+
+    @post("/")
+    async def record_payment(
+        self, request: Request[Any, Any, Any], db: Database, bus: EventBus, data: PaymentIn
+    ) -> dict[str, Any]:
+        """Full or partial payment of an invoice; more than is owed is refused."""
+        claims = claims_of(request)
+        invoice = await load_invoice(request, db, data.invoice_id, PAYMENTS_WRITE)
+        payment_id = await service.record_payment(
+            db, bus, invoice=invoice, amount=data.amount, paid_on=data.paid_on, method=data.method,
+            reference=data.reference, created_by=claims.sub,
+        )
+        async with db.connection() as conn:
+            return present(await service.get_payment(conn, db, payment_id, None))
+
+    @get("/")
+    async def list_payments(
+        self, request: Request[Any, Any, Any], db: Database, company_id: UUID, invoice_id: UUID | None = None,
+        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+    ) -> list[dict[str, Any]]:
+        require(claims_of(request), PAYMENTS_READ, company_id)
+        async with db.connection() as conn:
+            return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
+
+    @get("/{payment_id:uuid}")
+    async def get_payment(self, request: Request[Any, Any, Any], db: Database, payment_id: UUID) -> dict[str, Any]:
+        claims = claims_of(request)
+        async with db.connection() as conn:
+            row = await service.get_payment(conn, db, payment_id, tenant_of(claims))
+        require(claims, PAYMENTS_READ, row["company_id"], hide=True)
+        return present(row)

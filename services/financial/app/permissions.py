@@ -1,0 +1,11 @@
+"""Permission names, as declared in manifest.json."""
+
+ACCOUNTS_READ = "financial.accounts.read"
+ACCOUNTS_WRITE = "financial.accounts.write"
+TRANSACTIONS_READ = "financial.transactions.read"
+TRANSACTIONS_WRITE = "financial.transactions.write"
+INVOICES_READ = "financial.invoices.read"
+INVOICES_WRITE = "financial.invoices.write"
+PAYMENTS_READ = "financial.payments.read"
+PAYMENTS_WRITE = "financial.payments.write"
+REPORTS_READ = "financial.reports.read"
