@@ -84,6 +84,7 @@ class Harness:
     settings: Settings
     data_url: str
     bus_url: str
+    app: Litestar
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ async def make_harness(
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://financial")
         )
-        return Harness(client, bus, core, settings, settings.data_url, settings.bus_url)
+        return Harness(client, bus, core, settings, settings.data_url, settings.bus_url, app)
 
     yield make
     await stack.aclose()
