@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m broker.demo
+	$(BIN)/python -m services.runtime.dev
 
 demo: $(STAMP)
 	$(BIN)/python -m broker.demo

@@ -1,0 +1,41 @@
+"""`buildify dev`: run the platform locally (documented ports and options)."""
+
+from pathlib import Path
+
+import typer
+
+from services.runtime.dev import ROOT, DevOptions, run
+
+
+def dev(
+    gateway_port: int = typer.Option(8080, envvar="GATEWAY_PORT", help="the one address: gateway port"),
+    core_port: int = typer.Option(8000, envvar="CORE_PORT", help="core service port"),
+    financial_port: int = typer.Option(8001, envvar="FINANCIAL_PORT", help="financial module port"),
+    warehouse_port: int = typer.Option(8002, envvar="WAREHOUSE_PORT", help="warehouse module port"),
+    admin_port: int = typer.Option(9080, envvar="TRAEFIK_ADMIN_PORT", help="Traefik's own entry point (ping)"),
+    database_url: str = typer.Option(
+        "", envvar="DATABASE_URL",
+        help="PostgreSQL to use (a server URL gets a 'buildify' database); empty: embedded pgserver",
+    ),
+    data_dir: Path = typer.Option(ROOT / ".buildify", help="embedded database, generated secrets, Traefik files"),
+    rate_limit: bool = typer.Option(True, help="apply the gateway's rate limit (off for gateway benchmarks)"),
+    demo: bool = typer.Option(True, help="load the demo tenant Acme with Acme GmbH and its admin"),
+    startup_timeout: float = typer.Option(90.0, help="seconds to wait for every health check"),
+) -> None:
+    """Start PostgreSQL, core, the modules and Traefik; Ctrl-C stops them all."""
+    options = DevOptions(
+        gateway_port=gateway_port,
+        admin_port=admin_port,
+        core_port=core_port,
+        module_ports={"financial": financial_port, "warehouse": warehouse_port},
+        database_url=database_url or None,
+        data_dir=data_dir,
+        rate_limit=rate_limit,
+        demo=demo,
+        startup_timeout=startup_timeout,
+    )
+    raise typer.Exit(run(options))
+
+
+def main() -> None:
+    typer.run(dev)
