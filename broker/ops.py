@@ -264,6 +264,8 @@ WITH picked AS (
     FROM events e
     WHERE {_EVENT_FILTER}
       AND e.recorded_at >= $8 AND (e.recorded_at, e.id) > ($8, $9::uuid) AND e.recorded_at <= $10
+      AND EXISTS (SELECT 1 FROM event_subscriptions t
+                  WHERE t.id = ANY($12::bigint[]) AND ('.' || e.event_type) ~ t.pattern_regex)
     ORDER BY e.recorded_at, e.id
     LIMIT $11
 ), last AS (
@@ -858,6 +860,7 @@ async def replay(
     batch_size: int = 5000,
     rate: float | None = None,
     resume: UUID | None = None,
+    run_id: UUID | None = None,
     tenant: UUID | None = None,
     sample_size: int = 20,
     on_progress: Callable[[ReplayProgress], None] | None = None,
@@ -879,6 +882,7 @@ async def replay(
         rate: at most this many events per second (None: as fast as the database goes).
         resume: the run id of an interrupted replay; `selection` and `subscription` are then
             taken from that run.
+        run_id: the id to give a new run (so a caller can show it before the first batch).
         tenant: the tenant the caller is limited to (None: platform operator).
         on_progress: called after each batch, for a progress bar.
 
@@ -897,7 +901,7 @@ async def replay(
             selection = msgspec.json.decode(run["selection"], type=EventFilter)
             ids = list(run["subscription_ids"])
             upper = run["upper_bound"]
-            run_id: UUID = resume
+            run_id = resume
             position = (run["position_at"], run["position_id"])
             done_events, done_deliveries = int(run["events"]), int(run["deliveries"])
         else:
@@ -905,7 +909,7 @@ async def replay(
             selection.params()  # validates the pattern before anything else
             ids, _ = await _subscription_ids(conn, subscription)
             upper = await conn.fetchval("SELECT now()")
-            run_id = uuid7()
+            run_id = run_id or uuid7()
             position = (None, None)
             done_events = done_deliveries = 0
         names = await _names(conn, ids)
@@ -936,7 +940,8 @@ async def replay(
             # The count above is the whole selection; the run already did part of it.
             total_events = max(total_events, done_events)
 
-    step = max(1, min(batch_size, int(rate))) if rate else batch_size
+    # Under a rate limit, batches hold a tenth of a second's worth, so the pace stays even.
+    step = max(1, min(batch_size, int(rate / 10))) if rate else batch_size
     status = "interrupted"
     try:
         while True:
