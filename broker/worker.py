@@ -133,6 +133,11 @@ class Worker:
             return self._dead(claimed, bound, str(exc), exc)
         context.correlation_id.set(claimed.correlation_id or claimed.event_id)
         context.causation_id.set(claimed.event_id)
+        structlog.contextvars.bind_contextvars(
+            correlation_id=str(claimed.correlation_id or claimed.event_id),
+            event_id=str(claimed.event_id),
+            subscription=bound.ref.name,
+        )
         try:
             call = (
                 handler.func(event, Delivery(claimed, bound.ref.name, self.store))
