@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import structlog
-from contracts.ids import uuid7
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from broker import context
+from contracts.ids import uuid7
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

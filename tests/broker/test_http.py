@@ -2,8 +2,8 @@
 
 from uuid import UUID
 
-from litestar import Litestar, post
 import httpx
+from litestar import Litestar, post
 
 from broker import BusSettings, Delivery, EventBus, Router
 from broker.http import metrics_app, request_id_middleware
