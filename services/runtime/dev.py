@@ -284,7 +284,8 @@ def banner(info: dict[str, Any], modules: list[str]) -> None:
         f"  core API docs      {info['core']}/schema   (through the gateway: {gateway}/api/v1/...)",
     ]
     for name in modules:
-        lines.append(f"  {name + ' API docs':<18} {info['upstreams'][name]}/schema   (gateway: {gateway}/api/v1/{name}/...)")
+        docs = f"{info['upstreams'][name]}/schema"
+        lines.append(f"  {name + ' API docs':<18} {docs}   (gateway: {gateway}/api/v1/{name}/...)")
     lines += [
         f"  health             {gateway}/health",
         f"  log in as          {DEMO_ADMIN} / {secret.admin_password}   (tenant Acme, company Acme GmbH)",
