@@ -19,9 +19,10 @@ async def create_superuser(url: str, email: str, password: str) -> UUID:
         raise ValueError(f"`email` {email!r} is not an email address")
     if len(password) < 8:
         raise ValueError("`password` needs at least 8 characters")
-    await migrate_all(url)
     user_id = uuid7()
     conn = await asyncpg.connect(url)
+    if await conn.fetchval("SELECT to_regclass('users') IS NULL OR to_regclass('bus_outbox') IS NULL"):
+        await migrate_all(url)
     bus = EventBus(service="core", dsn=url)
     try:
         await bus.open()

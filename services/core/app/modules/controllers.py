@@ -128,21 +128,21 @@ class ModuleController(Controller):
 
     @delete("/tenants/{tenant_id:uuid}/modules/{name:str}", status_code=200,
             summary="Remove a module from a tenant, keeping or purging its data",
-            description="`data=keep` removes core's settings and leaves the module's data; `data=purge` also asks "
+            description="`mode=keep` removes core's settings and leaves the module's data; `mode=purge` also asks "
             "the module to delete the tenant's data and needs `confirm=true` (without it the answer is 409 with "
             "the plan of what purge deletes). `dry_run=true` answers the plan.")
     async def remove_tenant_module(
         self, tenant_id: UUID, name: str, principal: Principal, core: CoreContext,
-        data: Literal["keep", "purge"] = "keep", dry_run: bool = False, confirm: bool = False,
+        mode: Literal["keep", "purge"] = "keep", dry_run: bool = False, confirm: bool = False,
     ) -> RemovalPlan:
         await tenant_for_admin(tenant_id, principal)
         reg = registry(core)
         actor = Actor(principal.user_id)
-        if data == "purge" and not confirm and not dry_run:
-            plan = await reg.remove_for_tenant(tenant_id, name, data, perform=False, actor=actor)
+        if mode == "purge" and not confirm and not dry_run:
+            plan = await reg.remove_for_tenant(tenant_id, name, mode, perform=False, actor=actor)
             raise Conflict("Purging deletes data: repeat with `confirm=true` after reading the plan.",
                            extra={"field": "confirm", "plan": {"deletes": plan.deletes, "keeps": plan.keeps}})
-        return await reg.remove_for_tenant(tenant_id, name, data, perform=not dry_run, actor=actor)
+        return await reg.remove_for_tenant(tenant_id, name, mode, perform=not dry_run, actor=actor)
 
     @get("/tenants/{tenant_id:uuid}/modules/{name:str}/audit", summary="Configuration history of a module")
     async def tenant_module_audit(

@@ -1,0 +1,127 @@
+"""Core app on a fresh database per test, a platform admin, and helpers to sign in."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from broker import BusSettings, EventBus
+from broker.testing import run_until_idle
+from services.core.app.admin import create_superuser
+from services.core.app.main import create_app
+from services.core.app.settings import Settings
+
+FAST_BUS = BusSettings(poll_interval=0.05, workers=0, relay=False, listen=False, cleanup_interval=0)
+MODULE_KEYS = {"financial": "fin-key", "warehouse": "wh-key"}
+
+FINANCIAL: dict[str, Any] = {
+    "name": "financial",
+    "display_name": "Financial",
+    "version": "1.0.0",
+    "backend": {"api_prefix": "/api/v1/financial", "port": 8001},
+    "frontend": {
+        "entry": "/modules/financial/module.js",
+        "menu": [
+            {"label": "Invoices", "path": "financial/invoices", "permission": "financial.invoices.read"},
+            {"label": "Settings", "path": "financial/settings", "permission": "financial.settings.write"},
+        ],
+    },
+    "permissions": [
+        {"name": "financial.invoices.read"},
+        {"name": "financial.invoices.write"},
+        {"name": "financial.settings.write"},
+    ],
+    "config_schema": {
+        "type": "object",
+        "properties": {
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "USD"},
+            "tax_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+            "invoice_prefix": {"type": "string", "maxLength": 10, "default": "INV"},
+        },
+    },
+    "features": [{"name": "recurring_invoices", "default": False}, {"name": "reminders", "default": True}],
+    "events": {"publishes": ["financial.invoice.created"], "consumes": ["core.company.created"]},
+}
+
+
+@dataclass
+class Harness:
+    client: AsyncTestClient[Any]
+    app: Any
+    url: str
+
+    @property
+    def bus(self) -> Any:
+        return self.app.state["core"].bus
+
+    async def drain(self) -> None:
+        """Relay the outbox onto the bus. The test client runs the app on its own event loop, so a
+        bus opened on the test's loop does the relaying (it moves every outbox row of the database)."""
+        bus = EventBus(service="core-test", dsn=self.url, settings=FAST_BUS)
+        await bus.open()
+        try:
+            await run_until_idle(bus)
+        finally:
+            await bus.close()
+
+    async def login(self, email: str, password: str = "password123") -> dict[str, str]:
+        r = await self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+async def core(database_url: str) -> AsyncIterator[Harness]:
+    await create_superuser(database_url, "root@platform.example", "password123")
+    settings = Settings(database_url=database_url, module_api_keys=MODULE_KEYS, bus=FAST_BUS,
+                        access_token_ttl=600)
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        yield Harness(client=client, app=app, url=database_url)
+
+
+@pytest.fixture
+async def root(core: Harness) -> dict[str, str]:
+    return await core.login("root@platform.example")
+
+
+@dataclass
+class Tenant:
+    id: str
+    company_id: str
+    other_company_id: str
+    admin: dict[str, str]
+    member: dict[str, str]
+
+
+async def make_tenant(core: Harness, root: dict[str, str], slug: str) -> Tenant:
+    """A tenant with two companies, a tenant admin and a member of the first company."""
+    c = core.client
+    tenant = (await c.post("/api/v1/tenants", json={"name": slug.title(), "slug": slug}, headers=root)).json()
+    company = (await c.post("/api/v1/companies", json={"name": f"{slug} GmbH", "tenant_id": tenant["id"]},
+                            headers=root)).json()
+    other = (await c.post("/api/v1/companies", json={"name": f"{slug} Ltd", "tenant_id": tenant["id"]},
+                          headers=root)).json()
+    r = await c.post("/api/v1/users", headers=root, json={
+        "email": f"admin@{slug}.example", "password": "password123", "tenant_id": tenant["id"],
+        "tenant_admin": True})
+    assert r.status_code == 201, r.text
+    r = await c.post("/api/v1/users", headers=root, json={
+        "email": f"member@{slug}.example", "password": "password123", "tenant_id": tenant["id"],
+        "company_ids": [company["id"]], "roles": ["member"]})
+    assert r.status_code == 201, r.text
+    return Tenant(id=tenant["id"], company_id=company["id"], other_company_id=other["id"],
+                  admin=await core.login(f"admin@{slug}.example"),
+                  member=await core.login(f"member@{slug}.example"))
+
+
+@pytest.fixture
+async def acme(core: Harness, root: dict[str, str]) -> Tenant:
+    return await make_tenant(core, root, "acme")
+
+
+@pytest.fixture
+async def globex(core: Harness, root: dict[str, str]) -> Tenant:
+    return await make_tenant(core, root, "globex")
