@@ -426,7 +426,7 @@ def tail_command(
     selection = _event_filter(pattern, tenant, company, source, None, None)
     with _errors_to_exit_codes(database_url or ""):
         selection.params()
-    start = parse_when(since) or datetime.now(UTC)
+    asked = parse_when(since)
     out = _out()
 
     async def follow(conn: asyncpg.Connection) -> int:
@@ -437,6 +437,8 @@ def tail_command(
 
         for channel in ("bus_deliveries", "bus_outbox"):
             await conn.add_listener(channel, on_notify)
+        # "Now" is the database's clock, which stamps recorded_at, not this machine's.
+        start: datetime = asked or await conn.fetchval("SELECT now()")
         _err().print(f"following events since {_t(start)} UTC (Ctrl-C to stop)")
         seen: dict[UUID, datetime] = {}
         cursor = start
@@ -446,7 +448,7 @@ def tail_command(
             wake.clear()
             # Read from a little before the newest event shown: one recorded earlier may
             # commit later. `seen` keeps anything from being printed twice.
-            events = await ops.tail_events(conn, cursor - timedelta(seconds=5), selection)
+            events = await ops.tail_events(conn, max(start, cursor - timedelta(seconds=5)), selection)
             for item in events:
                 if item.event.id in seen:
                     continue
