@@ -7,12 +7,12 @@ import asyncpg
 from contracts.core import UserCreated
 from contracts.ids import uuid7
 from services.core.app.auth.passwords import hash_password
-from services.runtime.migrations import migrate_all
+from services.core.app.migrations import migrate
 
 
 async def create_superuser(url: str, email: str, password: str) -> UUID:
     """Create a platform administrator and publish core.user.created in the same transaction."""
-    from broker import EventBus
+    from broker import EventBus, schema
 
     email = email.strip().lower()
     if "@" not in email:
@@ -22,7 +22,8 @@ async def create_superuser(url: str, email: str, password: str) -> UUID:
     user_id = uuid7()
     conn = await asyncpg.connect(url)
     if await conn.fetchval("SELECT to_regclass('users') IS NULL OR to_regclass('bus_outbox') IS NULL"):
-        await migrate_all(url)
+        await schema.install(conn)  # the bus tables core publishes into
+        await migrate(url)
     bus = EventBus(service="core", dsn=url)
     try:
         await bus.open()

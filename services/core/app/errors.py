@@ -79,7 +79,8 @@ def _from_http(exc: HTTPException) -> ErrorBody:
             return ErrorBody(
                 status_code=400, code="malformed_body", detail=f"The request body (body) is not valid JSON: {detail}"
             )
-        field = next((f for f in map(_field_of, messages) if f), None)
+        keys = [str(e["key"]) for e in extra or [] if isinstance(e, dict) and e.get("key")]
+        field = next((f for f in map(_field_of, messages) if f), None) or (keys[0] if keys else None)
         code = "invalid_field" if field else "invalid_request"
         where = f" (field `{field}`)" if field else ""
         return ErrorBody(status_code=400, code=code, detail=f"Invalid request{where}: {detail}", extra=extra)

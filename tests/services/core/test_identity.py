@@ -96,8 +96,9 @@ async def test_custom_role_with_module_wildcard(core: Harness, root: dict, acme:
 
 
 async def test_rs256_mode_publishes_a_jwks_that_verifies_tokens(database_url: str) -> None:
-    from services.core.app.admin import create_superuser
     from litestar.testing import AsyncTestClient
+
+    from services.core.app.admin import create_superuser
 
     await create_superuser(database_url, "rs@platform.example", "password123")
     app = create_app(Settings(database_url=database_url, jwt_algorithm="RS256", bus=FAST_BUS))
