@@ -9,6 +9,13 @@ _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("not-a-real-password")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (tests use cheap ones; production keeps the defaults)."""
+    global _hasher, _DUMMY
+    _hasher = hasher
+    _DUMMY = hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
