@@ -134,7 +134,8 @@ async def test_requires_not_met_is_refused_with_the_reason(core: Harness, root: 
     c = core.client
     wh = manifest(name="warehouse", display_name="Warehouse", backend={"api_prefix": "/api/v1/warehouse", "port": 8002},
                   permissions=[{"name": "warehouse.stock.read"}], frontend=None,
-                  events={"publishes": ["warehouse.stock.moved"]}, requires={"modules": {"financial": ">=1.0.0,<2.0.0"}})
+                  events={"publishes": ["warehouse.stock.moved"]},
+                  requires={"modules": {"financial": ">=1.0.0,<2.0.0"}})
     assert (await c.post("/api/v1/modules", json=wh, headers=root)).status_code == 200
     r = await c.put(f"/api/v1/tenants/{acme.id}/modules/warehouse", headers=acme.admin, json={})
     assert r.status_code == 409 and "financial" in r.json()["detail"] and "not registered" in r.json()["detail"]

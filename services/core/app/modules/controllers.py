@@ -33,7 +33,8 @@ MANIFEST_EXAMPLE = {
     "name": "financial", "display_name": "Financial", "version": "1.0.0",
     "backend": {"api_prefix": "/api/v1/financial", "port": 8001},
     "frontend": {"entry": "/modules/financial/module.js",
-                 "menu": [{"label": "Invoices", "path": "financial/invoices", "permission": "financial.invoices.read"}]},
+                 "menu": [{"label": "Invoices", "path": "financial/invoices",
+                           "permission": "financial.invoices.read"}]},
     "permissions": [{"name": "financial.invoices.read"}, {"name": "financial.invoices.write"}],
     "config_schema": {"type": "object", "properties": {
         "currency": {"type": "string", "default": "USD", "pattern": "^[A-Z]{3}$"},

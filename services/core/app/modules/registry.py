@@ -133,7 +133,8 @@ class ModuleRegistry:
             if current is not None:
                 if semver.parse(manifest.version) < semver.parse(previous):
                     raise Conflict(
-                        f"`version` {manifest.version} is lower than the registered {previous}; downgrades are refused.",
+                        f"`version` {manifest.version} is lower than the registered {previous}; "
+                        "downgrades are refused.",
                         extra={"field": "version", "registered": previous},
                     )
                 if _manifest(current) == manifest:
@@ -393,7 +394,8 @@ class ModuleRegistry:
                 )
             else:
                 row = await conn.fetchrow(
-                    "UPDATE company_modules SET is_enabled = $1, configuration = $2::jsonb, enabled_features = $3::jsonb,"
+                    "UPDATE company_modules SET is_enabled = $1, configuration = $2::jsonb,"
+                    " enabled_features = $3::jsonb,"
                     " disabled_features = $4::jsonb, customized_at = $5, customized_by_user_id = $6, updated_at = $5"
                     " WHERE id = $7 RETURNING *",
                     *args, current["id"],
@@ -406,8 +408,9 @@ class ModuleRegistry:
                 event: Any = ModuleEnabled(**scope, configuration=new["configuration"]) if new["is_enabled"] \
                     else ModuleDisabled(**scope)
                 await self.bus.publish(conn, event, tenant_id=tenant_id, company_id=company_id)
-            if new["configuration"] != old["configuration"] or (
-                new["enabled_features"], new["disabled_features"]) != (old["enabled_features"], old["disabled_features"]):
+            features_changed = (new["enabled_features"], new["disabled_features"]) != (
+                old["enabled_features"], old["disabled_features"])
+            if new["configuration"] != old["configuration"] or features_changed:
                 await self.bus.publish(
                     conn, ModuleConfigured(**scope, before=old, after=new), tenant_id=tenant_id, company_id=company_id
                 )

@@ -127,11 +127,15 @@ class UserController(Controller):
                            extra={"field": "company_ids", "unknown": unknown})
         if not principal.is_admin_of(data.tenant_id):
             if data.tenant_admin or not data.company_ids:
-                raise Forbidden("Only the tenant's administrators create tenant administrators or users without companies.")
+                raise Forbidden(
+                    "Only the tenant's administrators create tenant administrators or users without companies."
+                )
             for company_id in data.company_ids:
                 principal.require("core.users.manage", company_id, data.tenant_id)
         if data.roles and not data.company_ids:
-            raise Invalid("`roles` are given per company: list the `company_ids` they apply in.", extra={"field": "roles"})
+            raise Invalid(
+                "`roles` are given per company: list the `company_ids` they apply in.", extra={"field": "roles"}
+            )
         roles = await resolve_roles(data.roles, data.tenant_id)
         email = data.email.strip().lower()
         if await User.exists().where(User.email == email):
