@@ -61,7 +61,10 @@ DEFAULT_CHECKS: dict[str, HealthCheck] = {"database": database_check, "bus": bus
 def health_handler(checks: dict[str, HealthCheck]) -> Any:
     @get("/health", tags=["health"], summary="Core, its database and the bus (outbox backlog, dead letters)")
     async def health(core: CoreContext) -> Response[Health]:
+        from services.core.app.gateway.health import module_checks  # it imports this module
+
         results = {name: await check(core) for name, check in checks.items()}
+        results.update(await module_checks(core))
         ok = all(c.status == "ok" for c in results.values())
         body = Health(status="ok" if ok else "degraded", service="core", version=core.settings.platform_version,
                       checks=results)

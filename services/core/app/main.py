@@ -4,9 +4,11 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
+from broker.http import metrics_app, request_id_middleware
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
 from services.core.app.auth.tokens import TokenService
@@ -14,6 +16,7 @@ from services.core.app.companies.controllers import CompanyController
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
 from services.core.app.errors import error_response
+from services.core.app.gateway.controllers import traefik_config
 from services.core.app.health import DEFAULT_CHECKS, health_handler
 from services.core.app.modules.controllers import ModuleController
 from services.core.app.rbac.controllers import RoleController
@@ -34,8 +37,10 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     return Litestar(
         route_handlers=[
             AuthController, TenantController, CompanyController, UserController, RoleController,
-            ModuleController, health_handler(dict(DEFAULT_CHECKS)),
+            ModuleController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
+            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
         ],
+        middleware=[request_id_middleware],
         dependencies={
             "core": Provide(lambda: core, sync_to_thread=False),
             "principal": Provide(provide_principal),

@@ -20,6 +20,10 @@ def parse_module_keys(raw: str) -> dict[str, str]:
     return keys
 
 
+def _csv(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """How core runs.
@@ -31,6 +35,11 @@ class Settings:
         jwt_private_key_path: RS256 PEM private key; without it a key is generated at start.
         access_token_ttl: seconds an access token lives.
         module_api_keys: module name -> key expected in `X-Module-Key`.
+        module_upstreams: module name -> base URL, overriding the manifest's upstream/port (gateway, health).
+        gateway_config_key: when set, Traefik must send it in `X-Gateway-Key` to read the module routes.
+        gateway_middlewares: middlewares (defined in Traefik's file provider) every module router uses.
+        gateway_entry_points: Traefik entry points module routers listen on.
+        module_health_timeout: seconds core waits for a module's /health when aggregating.
     """
 
     database_url: str
@@ -42,6 +51,11 @@ class Settings:
     bus: BusSettings = field(default_factory=BusSettings)
     db_pool_size: int = 10
     platform_version: str = PLATFORM_VERSION
+    module_upstreams: dict[str, str] = field(default_factory=dict)
+    gateway_config_key: str = ""
+    gateway_middlewares: list[str] = field(default_factory=lambda: ["security-headers@file", "rate-limit@file"])
+    gateway_entry_points: list[str] = field(default_factory=lambda: ["web"])
+    module_health_timeout: float = 2.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -58,5 +72,10 @@ class Settings:
             jwt_private_key_path=Path(key_file) if key_file else None,
             access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "3600")),
             module_api_keys=parse_module_keys(os.environ.get("MODULE_API_KEYS", "")),
+            module_upstreams=parse_module_keys(os.environ.get("MODULE_UPSTREAMS", "")),
+            gateway_config_key=os.environ.get("GATEWAY_CONFIG_KEY", ""),
+            gateway_middlewares=_csv(os.environ.get("GATEWAY_MIDDLEWARES", "security-headers@file,rate-limit@file")),
+            gateway_entry_points=_csv(os.environ.get("GATEWAY_ENTRY_POINTS", "web")),
+            module_health_timeout=float(os.environ.get("MODULE_HEALTH_TIMEOUT", "2")),
             bus=BusSettings.from_env(),
         )
