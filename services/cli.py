@@ -31,4 +31,4 @@ def create_superuser_command(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"platform administrator {email} created ({user_id})")
+    typer.echo(f"platform administrator {email.strip().lower()} created ({user_id})")
