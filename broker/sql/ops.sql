@@ -17,8 +17,8 @@ CREATE TABLE IF NOT EXISTS event_ops_audit (
 );
 CREATE INDEX IF NOT EXISTS event_ops_audit_started ON event_ops_audit (started_at);
 
--- A replay's checkpoint: the selection, its frozen upper bound and the keyset position of
--- the last batch committed. Each batch updates it in the batch's own transaction, so a
+-- A replay's checkpoint: the selection, its frozen upper bound and the keyset position (the
+-- last event id, with its recorded_at for people) of the last batch committed. Each batch updates it in the batch's own transaction, so a
 -- replay cut short resumes exactly after the last batch that reached the delivery tables.
 CREATE TABLE IF NOT EXISTS event_replay_runs (
     id               uuid PRIMARY KEY,
