@@ -24,3 +24,6 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
+    # One line per request comes from the server's access log; client libraries stay quiet.
+    for noisy in ("httpx", "httpcore", "piccolo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

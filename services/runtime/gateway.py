@@ -100,7 +100,10 @@ def traefik_command(ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str
         "--providers.file.watch=true",
         f"--providers.http.endpoint=http://127.0.0.1:{ports.core}/api/v1/gateway/traefik",
         f"--providers.http.pollInterval={poll}",
+        f"--entryPoints.web.http.aliasHeadersStrategy={'delete'}",
+        f"--entryPoints.traefik.http.aliasHeadersStrategy={'delete'}",
         "--log.level=WARN",
+        "--log.noColor=true",
         "--accessLog=true",
         "--accessLog.format=common",
     ]

@@ -60,7 +60,6 @@ def render(
             **common, "rule": f"Path(`/health/{name}`)", "priority": 110,
             "middlewares": [*middlewares, health_path],
         }
-    config: dict[str, Any] = {"http": {"routers": routers, "services": services}}
-    if own_middlewares:
-        config["http"]["middlewares"] = own_middlewares
-    return config
+    # Traefik refuses an empty map ("routers cannot be a standalone element"): leave them out.
+    http = {"routers": routers, "services": services, "middlewares": own_middlewares}
+    return {"http": {key: value for key, value in http.items() if value}}

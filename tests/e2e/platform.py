@@ -1,0 +1,93 @@
+"""Start the whole platform as `make run` does (real processes, free ports) for end-to-end tests."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    gateway: str
+    core: str
+    financial: str
+    admin_email: str
+    admin_password: str
+    platform_admin_password: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    def pids(self) -> set[int]:
+        """The runner and every process it started (children and their process groups)."""
+        out = subprocess.run(["ps", "-eo", "pid=,pgid=,ppid="], capture_output=True, text=True).stdout
+        rows = [tuple(int(x) for x in line.split()) for line in out.splitlines() if line.strip()]
+        family = {self.process.pid}
+        changed = True
+        while changed:
+            changed = False
+            for pid, pgid, ppid in rows:
+                if pid not in family and (ppid in family or pgid in family):
+                    family.add(pid)
+                    changed = True
+        return family
+
+
+@contextmanager
+def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = True,
+                     timeout: float = 120.0) -> Iterator[RunningPlatform]:
+    """Run `python -m services.runtime.dev` on free ports against `database_url`; stop it with SIGINT."""
+    ports = {name: free_port() for name in ("gateway", "core", "financial", "warehouse", "admin")}
+    log = data_dir / "platform.log"
+    command = [
+        sys.executable, "-m", "services.runtime.dev",
+        "--database-url", database_url, "--data-dir", str(data_dir),
+        "--gateway-port", str(ports["gateway"]), "--core-port", str(ports["core"]),
+        "--financial-port", str(ports["financial"]), "--warehouse-port", str(ports["warehouse"]),
+        "--admin-port", str(ports["admin"]), "--startup-timeout", str(timeout),
+    ]
+    if not rate_limit:
+        command.append("--no-rate-limit")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + timeout
+        while "Buildify is up" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the platform did not start:\n{log.read_text()[-4000:]}")
+            time.sleep(0.2)
+        secrets = json.loads((data_dir / "secrets.json").read_text())
+        yield RunningPlatform(
+            gateway=f"http://127.0.0.1:{ports['gateway']}",
+            core=f"http://127.0.0.1:{ports['core']}",
+            financial=f"http://127.0.0.1:{ports['financial']}",
+            admin_email="admin@acme.example",
+            admin_password=secrets["admin_password"],
+            platform_admin_password=secrets["platform_password"],
+            process=process,
+            log=log,
+        )
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
