@@ -130,13 +130,7 @@ class Upcasters:
     def upcast(self, event_type: str, version: int, payload: str) -> tuple[int, str]:
         """The callable the worker takes (`EventBus(..., upcast=upcasters.upcast)`).
 
-        The worker calls it before decoding, outside its own error handling, so this never
-        raises: a failure is logged and the payload is replaced by text that cannot decode,
-        which sends the delivery to the dead letters instead of stalling the worker's batch.
-        The log line (and `show` on the dead letter's event) says what went wrong.
+        It raises UpcastError on a failure; the worker dead-letters that delivery with the
+        reason (and goes on with the rest of its batch).
         """
-        try:
-            return self.upcast_json(event_type, version, payload)
-        except UpcastError as exc:
-            log.error("upcast failed", event_type=event_type, version=version, error=str(exc))
-            return version, f"upcast failed: {exc}"
+        return self.upcast_json(event_type, version, payload)

@@ -60,8 +60,12 @@ def decode(claimed: ClaimedDelivery, handler: Handler, upcast: Upcaster | None =
             describe_decode_failure(claimed, handler, f"the handler accepts only {', '.join(accepted)}")
         )
     payload = claimed.payload
-    if upcast is not None:
-        _, payload = upcast(claimed.event_type, claimed.version, payload)
+    try:
+        if upcast is not None:
+            _, payload = upcast(claimed.event_type, claimed.version, payload)
+    except Exception as exc:  # an upcaster bug must dead-letter the event, not stall the batch
+        problem = f"upcasting from v{claimed.version} failed: {type(exc).__name__}: {exc}"
+        raise UndecodableEvent(describe_decode_failure(claimed, handler, problem)) from exc
     try:
         return msgspec.json.decode(payload, type=handler.decode_type)
     except msgspec.DecodeError as exc:
