@@ -1,6 +1,8 @@
 """What every handler of core shares: settings, the bus and the token service (built in create_app)."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 from broker import EventBus
 from services.core.app.auth.tokens import TokenService
@@ -12,3 +14,4 @@ class CoreContext:
     settings: Settings
     bus: EventBus
     tokens: TokenService
+    background: set["asyncio.Task[Any]"] = field(default_factory=set)  # e.g. replays started over HTTP

@@ -12,6 +12,7 @@ from broker.http import metrics_app, request_id_middleware
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
 from services.core.app.auth.tokens import TokenService
+from services.core.app.busadmin.controllers import BusAdminController
 from services.core.app.companies.controllers import CompanyController
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
@@ -23,6 +24,7 @@ from services.core.app.rbac.controllers import RoleController
 from services.core.app.settings import Settings
 from services.core.app.tenants.controllers import TenantController
 from services.core.app.users.controllers import UserController
+from services.core.app.webapp import WEB_APP
 
 
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> Litestar:
@@ -37,8 +39,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     return Litestar(
         route_handlers=[
             AuthController, TenantController, CompanyController, UserController, RoleController,
-            ModuleController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
-            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
+            ModuleController, BusAdminController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
+            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *WEB_APP,
         ],
         middleware=[request_id_middleware],
         dependencies={
