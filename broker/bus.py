@@ -246,6 +246,7 @@ class EventBus:
             )
         if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
             self._tasks.append(asyncio.create_task(self._cleanup_loop(), name=f"{self.service}-cleanup"))
+            self._tasks.append(asyncio.create_task(self._gauges_loop(), name=f"{self.service}-gauges"))
 
     def _start_notifiers(self) -> None:
         assert self.dsn is not None
@@ -260,6 +261,19 @@ class EventBus:
     def _add_notifier(self, dsn: str, channels: dict[str, Broadcast]) -> None:
         notifier = Notifier(lambda: asyncpg.connect(dsn), channels)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
+
+    async def _gauges_loop(self) -> None:
+        """Keep the backlog gauges of /metrics current (one stats query every 15 s)."""
+        from broker import ops
+
+        while True:
+            try:
+                ops.export_gauges(await ops.stats(self.pool))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("backlog gauges not refreshed", error=str(exc))
+            await asyncio.sleep(15)
 
     async def _cleanup_loop(self) -> None:
         while True:
