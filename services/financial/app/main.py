@@ -18,6 +18,7 @@ from services.financial.app.auth import TokenVerifier
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
 from services.financial.app.error_mapper import HANDLERS
+from services.financial.app.frontend import frontend_files
 from services.financial.app.health import VERSION, health
 from services.financial.app.invoices import handlers as config_handlers
 from services.financial.app.invoices.controllers import InvoiceController
@@ -70,6 +71,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             health, AccountController, JournalController, InvoiceController, PaymentController, ReportController,
+            frontend_files,
         ],
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config)},
         lifespan=[database, bus.lifespan],

@@ -1,0 +1,64 @@
+// The financial module's frontend: loaded by the core shell with import(), one instance per company.
+// Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
+
+import { h } from './ui.js';
+import { renderDashboard } from './pages/dashboard.js';
+import { renderInvoices, renderNewInvoice } from './pages/invoices.js';
+import { renderInvoice } from './pages/invoice.js';
+import { renderPayments } from './pages/payments.js';
+import { renderJournal } from './pages/journal.js';
+import { renderReports } from './pages/reports.js';
+
+const STYLESHEET_ID = 'financial-module-css';
+
+export default class FinancialModule {
+  async init(ctx) {
+    this.ctx = ctx;
+    this.alive = true;
+    if (!document.getElementById(STYLESHEET_ID)) {
+      const link = document.createElement('link');
+      link.id = STYLESHEET_ID;
+      link.rel = 'stylesheet';
+      link.href = new URL('./financial.css', import.meta.url).href;
+      document.head.append(link);
+    }
+  }
+
+  can(permission) {
+    return this.ctx.permissions.includes(permission);
+  }
+
+  // route: "financial", "financial/dashboard", "financial/invoices", "financial/invoices/new",
+  // "financial/invoices/<id>", "financial/payments", "financial/transactions",
+  // "financial/reports[/trial-balance|/income-statement|/balance-sheet]"
+  async render(route, el) {
+    const [, page = 'dashboard', arg = '', ...rest] = route.split('/');
+    const view = { ctx: this.ctx, can: (p) => this.can(p), el };
+    switch (page) {
+      case 'dashboard':
+      case 'accounts':
+        return renderDashboard(view);
+      case 'invoices':
+        if (arg === 'new') return renderNewInvoice(view);
+        if (arg) return renderInvoice(view, arg);
+        return renderInvoices(view);
+      case 'payments':
+        return renderPayments(view);
+      case 'transactions':
+      case 'journal':
+        return renderJournal(view);
+      case 'reports':
+        return renderReports(view, arg || 'trial-balance', rest);
+      default:
+        el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
+          h('p', { text: `The financial module has no page “${page}”.` })));
+        return undefined;
+    }
+  }
+
+  cleanup() {
+    this.alive = false;
+    document.getElementById(STYLESHEET_ID)?.remove();
+    this.ctx = null;
+  }
+}

@@ -1,0 +1,22 @@
+// The journal: posted entries, newest first, with their debit and credit lines.
+import { h, money, day, table, pageHeader, errorText } from '../ui.js';
+
+export async function renderJournal({ ctx, el }) {
+  el.replaceChildren(h('p', { class: 'loading', text: 'Loading the journal…' }));
+  try {
+    const entries = await ctx.api.get('/api/v1/financial/transactions', { company_id: ctx.companyId });
+    el.replaceChildren(pageHeader('Journal'), h('section', { class: 'card' }, table([
+      { label: 'Date', render: (e) => day(e.entry_date) },
+      {
+        label: 'Description',
+        render: (e) => h('div', {}, e.description || '—', h('ul', { class: 'fin-entry-lines' }, (e.lines || []).map((l) => h('li', {
+          text: `${l.account_code} ${l.account_name}: ${Number(l.debit) ? `debit ${money(l.debit, e.currency)}` : `credit ${money(l.credit, e.currency)}`}`,
+        })))),
+      },
+      { label: 'Source', render: (e) => e.source || 'manual' },
+      { label: 'Amount', num: true, render: (e) => money(e.total, e.currency) },
+    ], entries, { empty: 'No journal entries yet.' })));
+  } catch (error) {
+    el.replaceChildren(pageHeader('Journal'), h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) }));
+  }
+}

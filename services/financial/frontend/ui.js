@@ -1,0 +1,99 @@
+// Small DOM and formatting helpers of the financial module (no dependency on the core shell's code,
+// so the module can move to its own repository). Text only goes in through textContent.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const digitsCache = new Map();
+function fractionDigits(currency) {
+  if (!digitsCache.has(currency)) {
+    let digits = 2;
+    try {
+      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+    } catch { /* unknown code: keep 2 */ }
+    digitsCache.set(currency, digits);
+  }
+  return digitsCache.get(currency);
+}
+
+// "1190.00", "EUR" -> "1,190.00 EUR" (the code, not a symbol: several currencies share "$").
+export function money(value, currency) {
+  const number = Number(value ?? 0);
+  const digits = fractionDigits(currency || 'USD');
+  const text = number.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return currency ? `${text} ${currency}` : text;
+}
+
+export function percent(rate) {
+  const value = Number(rate ?? 0) * 100;
+  return `${Number(value.toFixed(4))}%`;
+}
+
+export function day(value) {
+  return value ? String(value).slice(0, 10) : '—';
+}
+
+export function today() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+export function statusBadge(status) {
+  return h('span', { class: `badge badge-${status}`, text: String(status || '').replace(/_/g, ' ') });
+}
+
+export function errorText(error) {
+  return (error && (error.detail || error.message)) || String(error);
+}
+
+export function alertBox() {
+  const box = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  return {
+    el: box,
+    show(message, kind = 'error') {
+      box.className = `alert alert-${kind}`;
+      box.textContent = message;
+      box.hidden = false;
+    },
+    hide() {
+      box.hidden = true;
+      box.textContent = '';
+    },
+  };
+}
+
+export function table(columns, rows, { empty = 'Nothing here yet.', footer = null } = {}) {
+  if (!rows.length) return h('p', { class: 'empty', text: empty });
+  const head = h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, text: c.label }))));
+  const body = h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => {
+    const value = c.render(row);
+    return h('td', { class: c.num ? 'num' : null }, value instanceof Node ? value : String(value ?? ''));
+  }))));
+  const foot = footer ? h('tfoot', {}, h('tr', {}, footer.map((cell, i) => h('td', {
+    class: columns[i] && columns[i].num ? 'num' : null,
+  }, cell ?? '')))) : null;
+  return h('div', { class: 'table-wrap' }, h('table', {}, head, body, foot));
+}
+
+export function pageHeader(title, ...actions) {
+  return h('div', { class: 'page-header' }, h('h1', { text: title }), h('div', { class: 'spacer' }), actions);
+}
+
+export function field(label, input, id) {
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
+}
