@@ -16,7 +16,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === 'style') throw new Error('inline styles are blocked by the CSP: use a class');
     else el.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -136,9 +136,10 @@ export class ModuleLoader {
 }
 
 // ---------- Shell ----------
+// Plain symbols that common system fonts carry (no emoji font on many Linux desktops).
 const ICONS = {
-  book: '📘', list: '☰', 'file-text': '🧾', 'credit-card': '💳', 'bar-chart': '📊', home: '⌂',
-  'layout-dashboard': '▦', dashboard: '▦', box: '📦', users: '👥', settings: '⚙',
+  book: '▦', list: '☰', 'file-text': '▤', 'credit-card': '▭', 'bar-chart': '▥', home: '⌂',
+  dashboard: '▦', 'layout-dashboard': '▦', box: '□', users: '◎', settings: '⚙',
 };
 
 class Shell {
@@ -149,6 +150,7 @@ class Shell {
     this.company = null;
     this.modules = [];
     this.renderSeq = 0;
+    this.carrySeq = null;
     this.api = createApi({ token: () => sessionStorage.getItem(TOKEN_KEY), onUnauthorized: () => this.expired() });
     window.addEventListener('hashchange', () => this.route());
   }
@@ -315,6 +317,7 @@ class Shell {
   }
 
   navigate(path) {
+    this.carrySeq = this.renderSeq;
     const target = `#/${String(path).replace(/^[#/]+/, '')}`;
     if (window.location.hash === target) this.route();
     else window.location.hash = target;
@@ -340,6 +343,7 @@ class Shell {
     if (!this.me || !this.content) return;
     const route = this.currentRoute();
     this.highlightMenu(route);
+    this.dropStaleNotices();
     const seq = ++this.renderSeq;
     const page = h('div', { class: 'page' });
     this.content.replaceChildren(page);
@@ -378,11 +382,22 @@ class Shell {
       return;
     }
     const close = h('button', { type: 'button', class: 'alert-close', 'aria-label': 'Dismiss', text: '×' });
-    const alert = h('div', { class: `alert alert-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    const alert = h('div', { class: `alert alert-${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-seq': this.renderSeq },
       h('span', { text: message }), close);
     close.addEventListener('click', () => alert.remove());
     this.notice.append(alert);
     if (kind !== 'error') setTimeout(() => alert.remove(), 6000);
+  }
+
+  // A page change drops the notices of the page left, except those raised just before navigate()
+  // ("Invoice created" shown on the invoice page it leads to).
+  dropStaleNotices() {
+    const keep = this.carrySeq;
+    this.carrySeq = null;
+    if (!this.notice) return;
+    for (const alert of [...this.notice.children]) {
+      if (keep === null || alert.dataset.seq !== String(keep)) alert.remove();
+    }
   }
 
   clearNotices() {

@@ -10,7 +10,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else el.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -31,10 +31,15 @@ function fractionDigits(currency) {
 
 // "1190.00", "EUR" -> "1,190.00 EUR" (the code, not a symbol: several currencies share "$").
 export function money(value, currency) {
-  const number = Number(value ?? 0);
+  const number = Number(value ?? 0) || 0; // also turns -0 into 0
   const digits = fractionDigits(currency || 'USD');
   const text = number.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   return currency ? `${text} ${currency}` : text;
+}
+
+// "1E+1" (a normalised decimal) -> "10"
+export function quantity(value) {
+  return Number(value ?? 0).toLocaleString('en-US', { maximumFractionDigits: 6 });
 }
 
 export function percent(rate) {

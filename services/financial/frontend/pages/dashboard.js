@@ -48,8 +48,7 @@ export async function renderDashboard({ ctx, can, el }) {
         { label: 'Code', render: (a) => a.code },
         { label: 'Account', render: (a) => a.name },
         { label: 'Type', render: (a) => a.type },
-        { label: 'Currency', render: (a) => a.currency },
-        { label: 'Balance', num: true, render: (a) => (trial ? money(balanceOf(a), a.currency) : '—') },
+        { label: 'Balance', num: true, render: (a) => (trial ? money(balanceOf(a), currency) : '—') },
       ], accounts, { empty: 'This company has no accounts yet: they appear once the company is set up.' })
         : h('p', { class: 'muted', text: 'You may not see the chart of accounts.' })),
   );

@@ -1,5 +1,5 @@
 // One invoice: its lines and totals, its payments, and the form that records a payment.
-import { h, money, percent, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '../ui.js';
+import { h, money, quantity, percent, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '../ui.js';
 
 export async function renderInvoice({ ctx, can, el }, invoiceId) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading the invoice…' }));
@@ -36,7 +36,7 @@ export async function renderInvoice({ ctx, can, el }, invoiceId) {
     h('section', { class: 'card' }, meta,
       table([
         { label: 'Description', render: (l) => l.description || '—' },
-        { label: 'Quantity', num: true, render: (l) => l.quantity },
+        { label: 'Quantity', num: true, render: (l) => quantity(l.quantity) },
         { label: 'Unit price', num: true, render: (l) => money(l.unit_price, cur) },
         { label: 'Amount', num: true, render: (l) => money(l.amount, cur) },
       ], invoice.lines || [], { empty: 'This invoice has no lines (entered as a total).' }),

@@ -1,0 +1,127 @@
+"""The browser app as a user meets it: Chromium through the Traefik gateway, under the gateway's CSP."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.platform import RunningPlatform, running_platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOT = Path("/tmp/buildify-app.png")
+# Reported by the page itself, so CSP violations show even where Chromium would not log them.
+REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'} in ${e.sourceFile}`);
+});"""
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
+    with running_platform(database_url, tmp_path / "platform") as running:
+        yield running
+
+
+def test_a_user_signs_in_invoices_gets_paid_and_reads_the_trial_balance(platform: RunningPlatform) -> None:
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.add_init_script(REPORT_CSP)
+            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+                    if m.type in {"error", "warning"} and not expected(m) else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)
+            walk_through(page, platform)
+        finally:
+            browser.close()
+    assert problems == [], "\n".join(problems)
+
+
+def expected(message: "sync_api.ConsoleMessage") -> bool:
+    """Chromium logs every 4xx answer; the wrong password below is the one the test provokes."""
+    return message.text.startswith("Failed to load resource: the server responded with a status of 401") and \
+        str(message.location.get("url", "")).endswith("/api/v1/auth/login")
+
+
+def walk_through(page: "sync_api.Page", platform: RunningPlatform) -> None:
+    response = page.goto(platform.gateway + "/")
+    assert response is not None and response.ok
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+    # a wrong password is told in a sentence, then the right one signs in
+    page.get_by_label("Email").fill(platform.admin_email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("wrong")
+    page.get_by_label("Password").fill(platform.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+
+    # the company picker, then the modules' menu
+    expect(page.locator("#company-select")).to_be_visible()
+    picker = page.locator("#company-select")
+    if picker.is_enabled():
+        picker.select_option(label="Acme GmbH")
+    expect(picker.locator("option:checked")).to_have_text("Acme GmbH")
+    menu = page.get_by_role("navigation", name="Main menu")
+    expect(menu.get_by_text("Financial Management")).to_be_visible()
+    menu.get_by_role("link", name="Invoices").click()
+    expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+
+    # the form refuses an invoice without a customer, with a sentence
+    page.get_by_role("link", name="New invoice").click()
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator(".invoice-form [role=alert]")).to_contain_text("customer")
+
+    page.get_by_label("Customer").fill("Globex AG")
+    page.get_by_label("Description").fill("Consulting")
+    page.get_by_label("Quantity").fill("10")
+    page.get_by_label("Unit price").fill("100")
+    page.get_by_role("button", name="Create invoice").click()
+
+    # number, tax and currency come from the German subsidiary's configuration
+    expect(page.locator("#invoice-number")).to_have_text(re.compile(r"^DE-INV-\d+"))
+    expect(page.locator("#invoice-currency")).to_have_text("EUR")
+    expect(page.locator(".fin-totals")).to_contain_text("Tax (19%)")
+    expect(page.locator("#invoice-tax")).to_have_text("190.00 EUR")
+    expect(page.locator("#invoice-total")).to_have_text("1,190.00 EUR")
+    expect(page.locator("#invoice-status")).to_have_text("open")
+    expect(page.locator(".fin-lines, table").first).to_contain_text("10")
+
+    page.get_by_label("Amount (EUR)").fill("1190.00")
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.locator("#invoice-status")).to_have_text("paid")
+    expect(page.locator("#invoice-due")).to_have_text("0.00 EUR")
+    expect(page.locator(".notices")).to_contain_text("Payment of 1,190.00 EUR recorded")
+    page.screenshot(path=str(SCREENSHOT.with_name("buildify-invoice.png")), full_page=True)
+
+    # the list shows it paid; the trial balance balances
+    menu.get_by_role("link", name="Invoices").click()
+    expect(page.locator("tbody tr").first).to_contain_text("paid")
+    menu.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Trial balance (EUR)")).to_be_visible()
+    expect(page.locator(".fin-balanced")).to_contain_text("Debits equal credits")
+    expect(page.locator("tfoot")).to_contain_text("1,190.00 EUR")
+    page.get_by_role("link", name="Income statement").click()
+    expect(page.locator("#net-income")).to_contain_text("1,000.00 EUR")
+
+    menu.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Chart of accounts")).to_be_visible()
+    expect(page.locator(".notices .alert")).to_have_count(0)  # notices leave with the page they belong to
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # signing out cleans the module up and returns to the sign-in form
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.locator("link#financial-module-css").count() == 0
