@@ -15,7 +15,7 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 @get("/", include_in_schema=False, cache=False)
 async def index() -> Response[bytes]:
     """The single page; everything after the `#` is routed in the browser."""
-    return Response((FRONTEND / "index.html").read_bytes(), media_type="text/html; charset=utf-8",
+    return Response((FRONTEND / "index.html").read_bytes(), media_type="text/html",
                     headers={"Cache-Control": "no-cache"})
 
 
