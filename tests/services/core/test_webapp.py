@@ -1,0 +1,28 @@
+"""The browser app's files as core serves them (the browser test drives them through the gateway)."""
+
+import re
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from services.core.app.webapp import FRONTEND, WEB_APP
+
+
+def test_the_shell_is_served_at_the_root_and_its_files_under_app() -> None:
+    with TestClient(Litestar(route_handlers=WEB_APP)) as client:
+        index = client.get("/")
+        assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+        assert '<script type="module" src="/app/main.js"></script>' in index.text
+        script = client.get("/app/main.js")
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+        assert client.get("/app/style.css").headers["content-type"].startswith("text/css")
+        assert client.get("/app/missing.js").status_code == 404
+
+
+def test_the_shell_keeps_to_the_csp() -> None:
+    """No inline script or style anywhere: the gateway's CSP allows 'self' only."""
+    html = (FRONTEND / "index.html").read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert "<style" not in html and "style=" not in html
+    script = (FRONTEND / "main.js").read_text()
+    assert "innerHTML" not in script and "eval(" not in script and "setAttribute('style'" not in script
