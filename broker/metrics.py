@@ -18,7 +18,13 @@ delivery_latency = Histogram(
 )
 relay_lag = Histogram(
     "bus_relay_lag_seconds",
-    "Time from an outbox batch being due to it being on the bus",
+    "Time from publishing an event to the relay putting it on the bus",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+end_to_end = Histogram(
+    "bus_delivery_latency_seconds",
+    "Time from publishing an event to a handler finishing with it",
+    ["subscription"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 backlog = Gauge("bus_backlog", "Pending deliveries", ["subscription"])

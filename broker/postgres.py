@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from broker import context
+from broker import context, metrics
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, InvalidEvent
 from broker.patterns import to_regex
@@ -67,7 +67,8 @@ WITH batch AS (
     ON CONFLICT (subscription_id, event_id) DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned
+SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned,
+       (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags
 """
 
 FETCH_OUTBOX = """
@@ -317,8 +318,11 @@ class PostgresStore:
         if self.shared_database:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.execute(RELAY_LOCK, RELAY_LOCK_KEY)
-                moved = await conn.fetchval(RELAY_LOCAL, limit, self.retention_seconds)
-            return int(moved)
+                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds)
+            assert row is not None
+            for lag in row["lags"] or ():
+                metrics.relay_lag.observe(lag)
+            return int(row["moved"])
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
             await outbox.execute(RELAY_LOCK, RELAY_LOCK_KEY)
             rows = await outbox.fetch(FETCH_OUTBOX, limit)

@@ -164,6 +164,7 @@ class Worker:
             return self._failed(claimed, bound, f"{type(exc).__name__}: {exc}", exc, None)
         metrics.delivered.labels(*labels).inc()
         metrics.delivery_latency.labels(bound.ref.name).observe(time.perf_counter() - started)
+        metrics.end_to_end.labels(bound.ref.name).observe(time.time() - claimed.occurred_at.timestamp())
         return None
 
     def _failed(

@@ -5,9 +5,12 @@ import os
 
 import typer
 
+from services.runtime.cli import dev
+
 app = typer.Typer(help="Buildify platform commands.", no_args_is_help=True)
 admin = typer.Typer(help="Administration of core.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+app.command("dev", help="Run the whole platform locally: PostgreSQL, core, modules, Traefik.")(dev)
 
 
 async def _create_superuser(url: str, email: str, password: str) -> str:

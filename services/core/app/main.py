@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
 from broker.http import metrics_app, request_id_middleware
+from broker.logs import configure as configure_logs
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
 from services.core.app.auth.tokens import TokenService
@@ -29,7 +30,9 @@ from services.core.app.webapp import WEB_APP
 
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> Litestar:
     """Build core. Starting the app binds the table engine to `settings.database_url` and starts the bus."""
-    settings = settings or Settings.from_env()
+    if settings is None:  # a real process (tests pass their own settings and keep pytest's logging)
+        configure_logs("core")
+        settings = Settings.from_env()
     bus = bus or EventBus(service="core", dsn=settings.database_url, settings=settings.bus)
     core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings))
 

@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 import httpx
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
+from broker.http import metrics_app, request_id_middleware
+from broker.logs import configure as configure_logs
 from services.financial.app.accounts import handlers as account_handlers
 from services.financial.app.accounts.controllers import AccountController
 from services.financial.app.auth import TokenVerifier
@@ -33,7 +36,9 @@ def create_app(
     settings: Settings | None = None, *, bus: EventBus | None = None, core_client: httpx.AsyncClient | None = None
 ) -> Litestar:
     """Wire database, bus, core client and routes for one app instance (tests make many)."""
-    settings = settings or Settings.from_env()
+    if settings is None:  # a real process (tests pass their own settings and keep pytest's logging)
+        configure_logs("financial")
+        settings = Settings.from_env()
     separate = settings.database_strategy == "separate"
     db = Database(settings.data_url, settings.schema_prefix, pool_size=settings.pool_size)
     if bus is None:
@@ -71,8 +76,9 @@ def create_app(
     app = Litestar(
         route_handlers=[
             health, AccountController, JournalController, InvoiceController, PaymentController, ReportController,
-            frontend_files,
+            frontend_files, asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
         ],
+        middleware=[request_id_middleware],
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config)},
         lifespan=[database, bus.lifespan],
         exception_handlers=HANDLERS,
