@@ -4,6 +4,16 @@
 
 const TOKEN_KEY = 'buildify.token';
 const COMPANY_KEY = 'buildify.company';
+// Core's own pages, loaded like a module's but only for platform and tenant administrators.
+const BUS_MODULE = Object.freeze({
+  name: 'bus', display_name: 'Operations', entry: '/app/bus/module.js', version: null, permissions: [], features: [],
+  menu: [
+    { path: 'bus/dashboard', label: 'Event bus', icon: 'dashboard' },
+    { path: 'bus/dead-letters', label: 'Dead letters', icon: 'box' },
+    { path: 'bus/events', label: 'Events', icon: 'list' },
+    { path: 'bus/audit', label: 'Audit', icon: 'file-text' },
+  ],
+});
 
 // ---------- DOM helper (textContent only: data never becomes markup) ----------
 export function h(tag, attrs = {}, ...children) {
@@ -277,6 +287,7 @@ class Shell {
       this.modules = [];
       this.notify(`The modules could not be loaded: ${errorMessage(e)}`);
     }
+    if (this.me.user.platform_admin || this.me.user.tenant_admin) this.modules = [...this.modules, BUS_MODULE];
     const failures = await this.loader.loadEnabledModules(this.modules, (info) => this.contextFor(info));
     for (const { info, error } of failures) {
       this.notify(`The ${info.display_name} module could not be started: ${errorMessage(error)}`);
@@ -368,7 +379,7 @@ class Shell {
     const company = this.company ? this.company.company : null;
     const cards = this.modules.filter((m) => this.loader.modules.has(m.name)).map((m) => h('section', { class: 'card module-card' },
       h('h3', { text: m.display_name }),
-      h('p', { class: 'muted', text: `Version ${m.version}` }),
+      h('p', { class: 'muted', text: m.version ? `Version ${m.version}` : 'Built in' }),
       h('ul', { class: 'link-list' }, (m.menu || []).map((e) => h('li', {}, h('a', { href: `#/${e.path}`, text: e.label }))))));
     page.replaceChildren(
       h('h1', { text: company ? company.name : 'Welcome' }),

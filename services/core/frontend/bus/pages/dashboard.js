@@ -1,0 +1,98 @@
+// Event bus dashboard: totals and per-subscription backlog from GET /stats, refreshed every few seconds.
+
+import { API, h, age, alertBox, count, num, pageHeader, rate, showAlert, table, errorText, when } from '../ui.js';
+
+const WINDOWS = [[60, 'last minute'], [300, 'last 5 minutes'], [3600, 'last hour'], [86400, 'last 24 hours']];
+
+function stat(label, value, { id, warn = false } = {}) {
+  return h('section', { class: `card bus-stat${warn ? ' bus-stat-warn' : ''}` },
+    h('div', { class: 'stat-label', text: label }),
+    h('div', { class: 'stat-value', id, text: value }));
+}
+
+function subscriptionRow(sub) {
+  const lettersCell = sub.dead_letters
+    ? h('td', { class: 'num' }, h('a', {
+      href: `#/bus/dead-letters/${encodeURIComponent(sub.name)}`, class: 'bus-danger-text', text: count(sub.dead_letters),
+    }))
+    : num('0');
+  const stale = sub.oldest_pending_seconds !== null && sub.oldest_pending_seconds > 60;
+  return h('tr', { 'data-subscription': sub.name, class: sub.active ? '' : 'bus-inactive' },
+    h('td', {}, h('div', { class: 'bus-sub-name', text: sub.name }), h('div', { class: 'muted bus-small', text: sub.pattern })),
+    h('td', { text: sub.module }),
+    h('td', {}, sub.active ? h('span', { class: 'badge badge-ok', text: 'active' }) : h('span', { class: 'badge', text: 'inactive' })),
+    num(count(sub.pending)),
+    num(count(sub.due)),
+    num(count(sub.in_flight)),
+    h('td', { class: `num${sub.retrying ? ' bus-warn-text' : ''}`, text: count(sub.retrying) }),
+    h('td', { class: `num${stale ? ' bus-warn-text' : ''}`, text: age(sub.oldest_pending_seconds) }),
+    lettersCell);
+}
+
+export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
+  let windowSeconds = 300;
+  const alert = alertBox();
+  const select = h('select', { id: 'bus-window', 'aria-label': 'Rates over', class: 'bus-inline-select' },
+    WINDOWS.map(([s, label]) => h('option', { value: s, text: label, selected: s === windowSeconds })));
+  const updated = h('span', { class: 'muted bus-small', id: 'bus-updated', text: '' });
+  const body = h('div', { class: 'bus-dashboard' }, h('p', { class: 'loading', text: 'Loading the bus statistics…' }));
+  const refreshButton = h('button', { type: 'button', class: 'btn', text: 'Refresh' });
+  el.replaceChildren(
+    pageHeader('Event bus', updated, h('label', { class: 'bus-inline-label', for: 'bus-window', text: 'Rates over' }), select, refreshButton),
+    alert, body);
+
+  let busy = false;
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      const stats = await ctx.api.get(`${API}/stats`, { window: windowSeconds });
+      showAlert(alert, '');
+      draw(stats);
+      updated.textContent = `Updated ${when(new Date().toISOString()).slice(11)} · every ${refreshMs / 1000} s`;
+    } catch (error) {
+      showAlert(alert, `The statistics could not be read: ${errorText(error)}`);
+    } finally {
+      busy = false;
+    }
+  }
+
+  function draw(stats) {
+    const windowLabel = (WINDOWS.find(([s]) => s === windowSeconds) || [0, `${stats.window_seconds} s`])[1];
+    const cards = h('div', { class: 'card-grid bus-stats' },
+      stat('Events published', rate(stats.events_per_second), { id: 'bus-events-rate' }),
+      stat('Deliveries handled', rate(stats.delivered_per_second), { id: 'bus-delivered-rate' }),
+      stat('Backlog', count(stats.pending), { id: 'bus-pending' }),
+      stat('Retrying', count(stats.retrying), { id: 'bus-retrying', warn: stats.retrying > 0 }),
+      stat('Oldest pending', age(stats.oldest_pending_seconds), { id: 'bus-oldest' }),
+      stat('Open dead letters', count(stats.dead_letters_open), { id: 'bus-dead-letters', warn: stats.dead_letters_open > 0 }));
+    const window = h('p', { class: 'muted bus-small' },
+      `In the ${windowLabel}: ${count(stats.events)} events, ${count(stats.delivered)} deliveries handled`
+      + ` (${count(stats.delivered_after_retry)} after a retry), ${count(stats.dead_lettered)} dead-lettered.`,
+      stats.outbox_rows !== null && stats.outbox_rows !== undefined
+        ? ` Outbox: ${count(stats.outbox_rows)} waiting, oldest ${age(stats.outbox_oldest_seconds)}.` : '');
+    const subs = table(
+      ['Subscription', 'Module', 'State', { text: 'Backlog', class: 'num' }, { text: 'Due', class: 'num' },
+        { text: 'In flight', class: 'num' }, { text: 'Retrying', class: 'num' }, { text: 'Oldest pending', class: 'num' },
+        { text: 'Dead letters', class: 'num' }],
+      stats.subscriptions.map(subscriptionRow),
+      { empty: 'No subscription is registered on the bus yet.', className: 'bus-subscriptions' });
+    const types = table(['Event type', { text: 'Events', class: 'num' }],
+      stats.types.map((t) => h('tr', {},
+        h('td', {}, h('a', {
+          href: '#/bus/events', text: t.event_type, onclick: () => { state.eventPattern = t.event_type; },
+        })), num(count(t.events)))),
+      { empty: `No event in the ${windowLabel}.` });
+    body.replaceChildren(cards, window,
+      h('section', { class: 'card' }, h('h2', { text: 'Subscriptions' }), subs),
+      h('section', { class: 'card' }, h('h2', { text: `Event types (${windowLabel})` }), types));
+  }
+
+  select.addEventListener('change', () => {
+    windowSeconds = Number(select.value);
+    refresh();
+  });
+  refreshButton.addEventListener('click', () => refresh());
+  await refresh();
+  every(refreshMs, refresh);
+}
