@@ -26,3 +26,19 @@ def test_the_shell_keeps_to_the_csp() -> None:
     assert "<style" not in html and "style=" not in html
     script = (FRONTEND / "main.js").read_text()
     assert "innerHTML" not in script and "eval(" not in script and "setAttribute('style'" not in script
+
+
+def test_the_bus_pages_are_served_from_a_subfolder_and_keep_to_the_csp() -> None:
+    """Core's built-in "Operations" module lives in frontend/bus/ (pages in bus/pages/)."""
+    files = sorted((FRONTEND / "bus").rglob("*.js"))
+    assert FRONTEND / "bus" / "module.js" in files
+    with TestClient(Litestar(route_handlers=WEB_APP)) as client:
+        for path in files:
+            answer = client.get(f"/app/{path.relative_to(FRONTEND).as_posix()}")
+            assert answer.status_code == 200 and "javascript" in answer.headers["content-type"], path
+        assert client.get("/app/bus/bus.css").headers["content-type"].startswith("text/css")
+    for path in files:
+        script = path.read_text()
+        assert "innerHTML" not in script and "eval(" not in script and "new Function" not in script, path
+        assert "setAttribute('style'" not in script and "style=" not in script, path
+    assert "'/app/bus/module.js'" in (FRONTEND / "main.js").read_text()

@@ -64,7 +64,8 @@ export function when(value) {
 }
 
 export function plural(n, word) {
-  return `${count(n)} ${word}${Number(n) === 1 ? '' : 's'}`;
+  if (Number(n) === 1) return `${count(n)} ${word}`;
+  return `${count(n)} ${word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`}`;
 }
 
 export function json(value) {
@@ -134,7 +135,6 @@ export function confirmPanel({ title, plan, confirmLabel, run, danger = false, o
     });
     box.replaceChildren(h('h3', { text: title }),
       h('p', { class: 'bus-plan', id: 'bus-dry-run', text: planned.message }),
-      planned.details || null,
       result,
       h('div', { class: 'form-actions' }, confirm, cancel));
   })();

@@ -96,7 +96,7 @@ export async function renderDeadLetters({ ctx, el }, presetSubscription = '') {
       plan: async () => {
         const plan = await ctx.api.post(`${API}/dead-letters/${kind}`, body(true));
         const message = kind === 'redrive'
-          ? `Dry run: ${plural(plan.letters, 'letter')} would be sent again (${plural(plan.deliveries, 'delivery')}), keeping their event ids.`
+          ? `Dry run: ${plural(plan.letters, 'letter')} would be sent again (${plural(plan.deliveries, 'delivery')}), with the original event ids.`
           : `Dry run: ${plural(plan.letters, 'letter')} would be discarded for good. This cannot be undone.`;
         return { message, proceed: plan.letters > 0 };
       },

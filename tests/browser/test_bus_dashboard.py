@@ -1,0 +1,152 @@
+"""The bus dashboard as an operator meets it: Chromium through the gateway, under the CSP.
+
+The demo admin (tenant administrator of Acme) reads the per-subscription backlog, finds a dead
+letter made from a malformed event, redrives it from the browser (dry run first) and sees the audit row.
+"""
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from contracts.ids import uuid7
+from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP
+from tests.e2e.platform import RunningPlatform, running_platform
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+T = TypeVar("T")
+SCREENSHOT = Path("/tmp/buildify-bus-dashboard.png")
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
+    with running_platform(database_url, tmp_path / "platform") as running:
+        yield running
+
+
+def in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run async database code beside Playwright's sync API (which owns this thread's event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def publish_malformed_company_event(database_url: str, admin_email: str) -> UUID:
+    """A `core.company.created` for Acme without company_id: financial cannot decode it and dead-letters it."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        tenant_id = await conn.fetchval("SELECT tenant_id FROM users WHERE email = $1", admin_email)
+        assert tenant_id is not None
+        event_id = uuid7()
+        await conn.execute(
+            "INSERT INTO bus_outbox (id, event_type, source, tenant_id, occurred_at, version, payload)"
+            " VALUES ($1, 'core.company.created', 'core', $2, now(), 1, $3::jsonb)",
+            event_id, tenant_id, json.dumps({"tenant_id": str(tenant_id), "name": "Broken Co"}))
+        deadline = time.monotonic() + 60
+        while not await conn.fetchval("SELECT count(*) FROM event_dead_letters WHERE event_id = $1", event_id):
+            assert time.monotonic() < deadline, "financial did not dead-letter the malformed event"
+            await asyncio.sleep(0.2)
+        return event_id
+    finally:
+        await conn.close()
+
+
+def test_an_admin_reads_the_bus_and_redrives_a_dead_letter(platform: RunningPlatform, database_url: str) -> None:
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1380, "height": 900})
+            page.add_init_script(REPORT_CSP)
+            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+                    if m.type in {"error", "warning"} else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)
+            walk_through(page, platform, database_url)
+        finally:
+            browser.close()
+    assert problems == [], "\n".join(problems)
+
+
+def walk_through(page: "sync_api.Page", platform: RunningPlatform, database_url: str) -> None:
+    page.goto(platform.gateway + "/")
+    page.get_by_label("Email").fill(platform.admin_email)
+    page.get_by_label("Password").fill(platform.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    menu = page.get_by_role("navigation", name="Main menu")
+    expect(menu.get_by_text("Operations")).to_be_visible()
+
+    # the dashboard: financial's subscriptions with their backlog, refreshed on its own
+    menu.get_by_role("link", name="Event bus").click()
+    expect(page.get_by_role("heading", name="Event bus")).to_be_visible()
+    rows = page.locator("table.bus-subscriptions tbody tr[data-subscription^='financial.']")
+    expect(rows.first).to_be_visible()
+    expect(page.locator("table.bus-subscriptions thead")).to_contain_text("Backlog")
+    expect(page.locator("#bus-updated")).to_contain_text("Updated")
+
+    # a malformed event becomes a dead letter; the dashboard picks it up by itself
+    event_id = in_thread(publish_malformed_company_event(database_url, platform.admin_email))
+    expect(page.locator("#bus-dead-letters")).not_to_have_text("0", timeout=20_000)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    menu.get_by_role("link", name="Dead letters").click()
+    expect(page.get_by_role("heading", name="Dead letters")).to_be_visible()
+    letter = page.locator("table.bus-letters tbody tr").filter(has=page.locator(f"a[href='#/bus/events/{event_id}']"))
+    expect(letter).to_have_count(1)
+    expect(letter).to_contain_text("core.company.created")
+    expect(letter).to_contain_text(re.compile(r"financial\."))
+    letter.get_by_role("checkbox").check()
+    expect(page.locator("#dl-chosen")).to_have_text("1 letter selected")
+
+    # redrive: a dry run tells how many, then the confirmation sends it
+    page.get_by_role("button", name="Redrive…").click()
+    expect(page.locator("#bus-dry-run")).to_contain_text("1 letter would be sent again")
+    page.screenshot(path=str(SCREENSHOT.with_name("buildify-bus-redrive.png")), full_page=True)
+    page.get_by_role("button", name="Confirm redrive").click()
+    expect(page.locator("#bus-action-result")).to_contain_text("Redriven: 1 letter")
+
+    # the events list counts its deliveries; a click opens the envelope, the payload as text, the deliveries
+    menu.get_by_role("link", name="Events").click()
+    page.get_by_label("Event type pattern").fill("core.company.*")
+    page.get_by_role("button", name="Filter").click()
+    row = page.locator(f"tbody tr[data-event='{event_id}']")
+    expect(row).to_contain_text("core.company.created")
+    row.locator("td").first.click()
+    expect(page.get_by_role("heading", name="core.company.created")).to_be_visible()
+    expect(page.locator("#event-payload")).to_contain_text('"name": "Broken Co"')
+    expect(page.locator("section").filter(has_text="Deliveries")).to_contain_text("financial.create_default_accounts")
+
+    # replay into one subscription: a dry run first, then it starts in the background
+    page.get_by_role("button", name="Replay into subscription…").click()
+    page.get_by_label("Into subscription").select_option("financial.create_default_accounts")
+    page.get_by_role("button", name="Dry run").click()
+    expect(page.locator("#bus-dry-run")).to_contain_text("1 event would be delivered again (1 delivery)")
+    page.get_by_role("button", name="Confirm replay").click()
+    expect(page.locator("#bus-action-result")).to_contain_text("started in the background")
+
+    # the audit names who redrove it
+    menu.get_by_role("link", name="Audit").click()
+    audit = page.locator("tbody tr").filter(has_text="redrive")
+    expect(audit.first).to_contain_text(f"user:{platform.admin_email}")
+    expect(audit.first).to_contain_text("1")
+    expect(page.locator("tbody tr").filter(has_text="replay").first).to_contain_text(f"user:{platform.admin_email}")
+    page.screenshot(path=str(SCREENSHOT.with_name("buildify-bus-audit.png")), full_page=True)
+
+    # signing out stops the refresh and removes the module's style sheet
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.locator("link#bus-module-css").count() == 0
