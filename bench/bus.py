@@ -1,0 +1,507 @@
+"""Benchmark of the Postgres event bus: throughput, commit-to-handler latency, worker RSS.
+
+A benchmark, not a test: it prints a markdown table of medians over `--runs` runs. Every run
+uses a fresh database (`bench_<scenario>_<pid>_<n>`, dropped afterwards) on the server of
+`--database-url`. Topology: each worker process runs `EventBus(service="bench", ...)` with the
+same router, so all processes share the subscriptions; the relay runs in worker process #0
+(`--relay-process` moves it to a process of its own); publishers run in a separate process,
+each publisher task on its own connection. Processes are started with `spawn`.
+
+    python bench/bus.py                       # everything, ~8 minutes
+    python bench/bus.py --scenario latency --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.sharedctypes import RawArray
+from multiprocessing.synchronize import Event as MpEvent
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds other scripts (e.g. http.py) that would shadow the standard library when this
+# file runs as a script; take it off the path, and put the repository root at the end.
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from broker import schema  # noqa: E402
+from broker.bus import EventBus  # noqa: E402
+from broker.router import Router  # noqa: E402
+from broker.settings import BusSettings  # noqa: E402
+from contracts.envelope import Event  # noqa: E402
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCENARIOS = ("batch", "single", "latency", "pgbench")
+
+
+class Tick(Event, frozen=True, kw_only=True, tag="bench.tick.sent"):
+    """The benchmark's event: a sequence number and the publisher's clock before commit."""
+
+    n: int
+    sent_at: float
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BusKnobs:
+    """The bus settings a run uses (the same in every worker process)."""
+
+    loops: int = 4
+    worker_batch: int = 100
+    relay_batch: int = 500
+    pool_size: int = 5
+    poll_interval: float = 1.0
+    listen: bool = True
+
+    def settings(self, *, relay: bool, workers: int) -> BusSettings:
+        """BusSettings for one process; cleanup is off so it cannot land inside a run."""
+        return BusSettings(
+            relay=relay,
+            workers=workers,
+            listen=self.listen,
+            poll_interval=self.poll_interval,
+            worker_batch=self.worker_batch,
+            relay_batch=self.relay_batch,
+            pool_size=self.pool_size,
+            cleanup_interval=0,
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One measured configuration."""
+
+    label: str
+    subs: int = 1
+    procs: int = 1
+    publishers: int = 1
+    batch: int = 100
+    events: int = 20_000
+    rate: float = 0.0  # events/s for a paced (latency) run; 0: as fast as possible
+    relay_process: bool = False
+    knobs: BusKnobs = field(default_factory=BusKnobs)
+
+
+@dataclass
+class RunResult:
+    """What one run measured."""
+
+    events: int
+    deliveries: int
+    seconds: float
+    publish_seconds: float
+    rss_mb: list[float]
+    latencies_ms: list[float]
+
+    @property
+    def events_per_s(self) -> float:
+        """Events from first publish to last handler."""
+        return self.events / self.seconds
+
+    @property
+    def deliveries_per_s(self) -> float:
+        """Handler runs (events x subscriptions) per second."""
+        return self.deliveries / self.seconds
+
+
+# -- databases ----------------------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name`."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` with the bus schema; returns its URL."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = with_database(admin_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await schema.install(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop database `name`, disconnecting whoever is left on it."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# -- worker and publisher processes -------------------------------------------------------
+
+
+def rss_mb() -> float:
+    """This process's resident set size (VmRSS) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def make_router(subs: int, on_tick: Callable[[Tick], None]) -> Router:
+    """A router with `subs` handlers of `bench.tick.sent`, all calling `on_tick`."""
+    router = Router()
+    for i in range(subs):
+
+        async def handle(event: Tick) -> None:
+            on_tick(event)
+
+        router.on("bench.tick.sent", name=f"tick_{i}")(handle)
+    return router
+
+
+def worker_main(
+    url: str, spec: RunSpec, index: int, relay: bool, loops: int,
+    counts: Any, last: Any, ready: MpEvent, stop: MpEvent, results: Any,
+) -> None:
+    """Run one worker process until `stop`; count handled deliveries in `counts[index]`."""
+    logging.disable(logging.WARNING)
+    asyncio.run(_worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
+
+
+async def _worker(
+    url: str, spec: RunSpec, index: int, relay: bool, loops: int,
+    counts: Any, last: Any, ready: MpEvent, stop: MpEvent, results: Any,
+) -> None:
+    seen: list[tuple[int, float]] = []
+    record = spec.rate > 0
+    clock = time.time
+
+    def on_tick(event: Tick) -> None:
+        now = clock()
+        counts[index] += 1
+        last[index] = now
+        if record:
+            seen.append((event.n, now))
+
+    bus = EventBus(service="bench", dsn=url, settings=spec.knobs.settings(relay=relay, workers=loops))
+    if loops:
+        bus.include_router(make_router(spec.subs, on_tick))
+    await bus.start()
+    ready.set()
+    await asyncio.to_thread(stop.wait)
+    rss = rss_mb()
+    await bus.close()
+    results.put(("worker", index, rss, seen))
+
+
+def publisher_main(url: str, spec: RunSpec, go: MpEvent, results: Any) -> None:
+    """Publish `spec.events` events from `spec.publishers` concurrent connections."""
+    logging.disable(logging.WARNING)
+    asyncio.run(_publisher(url, spec, go, results))
+
+
+async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any) -> None:
+    bus = EventBus(service="bench", dsn=url, settings=BusSettings(relay=False, workers=0, listen=False, pool_size=1))
+    await bus.open()
+    conns = [await asyncpg.connect(url) for _ in range(spec.publishers)]
+    committed: list[tuple[int, float]] = []
+    per_task = spec.events // spec.publishers
+    await asyncio.to_thread(go.wait)
+    started = time.time()
+
+    async def publish(task: int, conn: asyncpg.Connection) -> None:
+        base = task * per_task
+        for offset in range(0, per_task, spec.batch):
+            count = min(spec.batch, per_task - offset)
+            if spec.rate:  # paced: event k is due at started + k / rate
+                due = started + (base + offset) / spec.rate
+                delay = due - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            now = time.time()
+            events = [Tick(n=base + offset + k, sent_at=now) for k in range(count)]
+            async with conn.transaction():
+                if count == 1:
+                    await bus.publish(conn, events[0])
+                else:
+                    await bus.publish_many(conn, events)
+            done = time.time()
+            if spec.rate:
+                committed.extend((e.n, done) for e in events)
+
+    if spec.rate:  # one paced stream, interleaving the tasks' events
+        await publish(0, conns[0])
+    else:
+        await asyncio.gather(*(publish(t, c) for t, c in enumerate(conns)))
+    finished = time.time()
+    for conn in conns:
+        await conn.close()
+    await bus.close()
+    results.put(("publisher", started, finished, committed))
+
+
+def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
+    """One run: fresh database, worker processes, a publisher, wait for every delivery."""
+    if spec.rate:
+        spec = RunSpec(**{**spec.__dict__, "publishers": 1, "batch": 1})
+    events = (spec.events // spec.publishers) * spec.publishers
+    url = asyncio.run(create_database(admin_url, db))
+    ctx = mp.get_context("spawn")
+    nprocs = spec.procs + (1 if spec.relay_process else 0)
+    counts = RawArray("q", nprocs)
+    last = RawArray("d", nprocs)
+    stop = ctx.Event()
+    go = ctx.Event()
+    results = ctx.Queue()
+    procs = []
+    readies = []
+    try:
+        for i in range(nprocs):
+            is_relay_proc = spec.relay_process and i == spec.procs
+            relay = is_relay_proc or (not spec.relay_process and i == 0)
+            loops = 0 if is_relay_proc else spec.knobs.loops
+            ready = ctx.Event()
+            p = ctx.Process(
+                target=worker_main, args=(url, spec, i, relay, loops, counts, last, ready, stop, results), daemon=True
+            )
+            p.start()
+            procs.append(p)
+            readies.append(ready)
+        for ready in readies:
+            if not ready.wait(60):
+                raise RuntimeError("a worker process did not start")
+        pub = ctx.Process(target=publisher_main, args=(url, spec, go, results), daemon=True)
+        pub.start()
+        procs.append(pub)
+        time.sleep(0.5)  # let the publisher connect before the clock starts
+        go.set()
+        expected = events * spec.subs
+        budget = 30 + (events / spec.rate if spec.rate else events / 500)
+        deadline = time.monotonic() + budget
+        while sum(counts) < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{spec.label}: only {sum(counts)} of {expected} deliveries after {budget:.0f} s")
+            time.sleep(0.01)
+        end = max(last)
+        stop.set()
+        got: dict[str, Any] = {}
+        rss: list[float] = []
+        seen: dict[int, float] = {}
+        for _ in range(nprocs + 1):
+            msg = results.get(timeout=60)
+            if msg[0] == "publisher":
+                got["publisher"] = msg
+            else:
+                if not (spec.relay_process and msg[1] == spec.procs):
+                    rss.append(msg[2])
+                for n, t in msg[3]:
+                    seen.setdefault(n, t)
+        for p in procs:
+            p.join(30)
+        _, started, finished, committed = got["publisher"]
+        latencies = [(seen[n] - t) * 1000 for n, t in committed if n in seen]
+        return RunResult(
+            events=events,
+            deliveries=int(sum(counts)),
+            seconds=end - started,
+            publish_seconds=finished - started,
+            rss_mb=rss,
+            latencies_ms=latencies,
+        )
+    finally:
+        stop.set()
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join(5)
+        asyncio.run(drop_database(admin_url, db))
+
+
+# -- pgbench ------------------------------------------------------------------------------
+
+
+def pgbench_binary() -> str:
+    """Path of pgbench (on PATH or Debian's versioned directory)."""
+    found = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    if not Path(found).exists():
+        raise RuntimeError("pgbench not found: apt-get install postgresql-contrib")
+    return found
+
+
+def pgbench_once(admin_url: str, db: str, clients: int, seconds: int) -> float:
+    """TPS of one single-row INSERT per transaction, `clients` connections, on a fresh bus database."""
+    url = asyncio.run(create_database(admin_url, db))
+
+    async def make_table() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE TABLE pgb (id bigserial PRIMARY KEY, v integer NOT NULL, "
+                               "at timestamptz NOT NULL DEFAULT now())")
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(make_table())
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+            f.write("INSERT INTO pgb (v) VALUES (1);\n")
+            script = f.name
+        cmd = [pgbench_binary(), "-n", "-f", script, "-T", str(seconds), "-c", str(clients),
+               "-j", str(min(clients, os.cpu_count() or 1)), url]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        os.unlink(script)
+        for line in out.splitlines():
+            if line.startswith("tps ="):
+                return float(line.split()[2])
+        raise RuntimeError(f"no tps in pgbench output:\n{out}")
+    finally:
+        asyncio.run(drop_database(admin_url, db))
+
+
+# -- driver -------------------------------------------------------------------------------
+
+
+def med(values: list[float]) -> float:
+    """Median, NaN when empty."""
+    return statistics.median(values) if values else float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`, nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def names() -> Iterator[str]:
+    """Unique database names for this invocation."""
+    n = 0
+    while True:
+        n += 1
+        yield f"bench_{os.getpid()}_{n}"
+
+
+def specs(args: argparse.Namespace) -> dict[str, list[RunSpec]]:
+    """The configurations of each scenario, from the command line."""
+    knobs = BusKnobs(
+        loops=args.loops, worker_batch=args.worker_batch, relay_batch=args.relay_batch, pool_size=args.pool_size
+    )
+    batch = [
+        RunSpec(f"batch 100/tx, {s} sub, {p} proc", subs=s, procs=p, events=args.events, knobs=knobs,
+                relay_process=args.relay_process)
+        for s in (1, 4) for p in (1, 2)
+    ]
+    single = [
+        RunSpec(f"1 event/tx, 4 publishers, 1 sub, {p} proc", subs=1, procs=p, publishers=4, batch=1,
+                events=args.single_events, knobs=knobs, relay_process=args.relay_process)
+        for p in (1, 2)
+    ]
+    latency = [
+        RunSpec(label, rate=args.rate, events=int(args.rate * args.latency_seconds), knobs=k)
+        for label, k in (
+            ("NOTIFY", BusKnobs(**{**knobs.__dict__, "listen": True, "poll_interval": 1.0})),
+            ("poll 0.05 s", BusKnobs(**{**knobs.__dict__, "listen": False, "poll_interval": 0.05})),
+            ("poll 1.0 s", BusKnobs(**{**knobs.__dict__, "listen": False, "poll_interval": 1.0})),
+        )
+    ]
+    return {"batch": batch, "single": single, "latency": latency}
+
+
+def main() -> None:
+    """Parse options, run the chosen scenarios, print markdown tables of medians."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BUILDIFY_BENCH_DATABASE_URL", DEFAULT_URL),
+                        help="server to create the bench databases on (env BUILDIFY_BENCH_DATABASE_URL)")
+    parser.add_argument("--scenario", default="all", choices=(*SCENARIOS, "all"))
+    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (medians are reported)")
+    parser.add_argument("--events", type=int, default=10_000, help="events per batched throughput run")
+    parser.add_argument("--single-events", type=int, default=10_000, help="events per one-event-per-tx run")
+    parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency runs")
+    parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of a latency run")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--loops", type=int, default=4, help="BusSettings.workers: worker loops per process")
+    parser.add_argument("--worker-batch", type=int, default=100)
+    parser.add_argument("--relay-batch", type=int, default=500)
+    parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--relay-process", action="store_true", help="run the relay in a process of its own")
+    parser.add_argument("--only", default="", help="run only configurations whose label contains this")
+    args = parser.parse_args()
+
+    chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    plan = specs(args)
+    dbs = names()
+    print(f"# bus benchmark, {time.strftime('%Y-%m-%d %H:%M')}, nproc {os.cpu_count()}, runs {args.runs}, "
+          f"loops {args.loops}, worker_batch {args.worker_batch}, relay_batch {args.relay_batch}, "
+          f"relay {'own process' if args.relay_process else 'in worker process #0'}\n", flush=True)
+    all_rss: list[float] = []
+
+    pg_tps: dict[int, float] = {}
+    if "pgbench" in chosen:
+        print("| pgbench, 1 single-row INSERT per tx | TPS (median) | runs |\n|---|---:|---|", flush=True)
+        for clients in (1, 4):
+            tps = [pgbench_once(args.database_url, next(dbs), clients, args.pgbench_seconds) for _ in range(args.runs)]
+            pg_tps[clients] = med(tps)
+            print(f"| {clients} client(s) | {med(tps):,.0f} | {', '.join(f'{t:,.0f}' for t in tps)} |", flush=True)
+        print()
+
+    for scenario in ("batch", "single"):
+        if scenario not in chosen:
+            continue
+        print("| throughput | events/s | deliveries/s | publish-only events/s | worker RSS MB | runs (events/s) |\n"
+              "|---|---:|---:|---:|---:|---|", flush=True)
+        for spec in plan[scenario]:
+            if args.only and args.only not in spec.label:
+                continue
+            runs = [run_once(args.database_url, spec, next(dbs)) for _ in range(args.runs)]
+            rss = [r for run in runs for r in run.rss_mb]
+            all_rss += rss
+            print(f"| {spec.label} | {med([r.events_per_s for r in runs]):,.0f} "
+                  f"| {med([r.deliveries_per_s for r in runs]):,.0f} "
+                  f"| {med([r.events / r.publish_seconds for r in runs]):,.0f} | {max(rss):.0f} "
+                  f"| {', '.join(f'{r.events_per_s:,.0f}' for r in runs)} |", flush=True)
+        print()
+
+    if "latency" in chosen:
+        print(f"| commit-to-handler latency at {args.rate:.0f} events/s | p50 ms | p99 ms | max ms "
+              "| runs (p50 / p99) |\n"
+              "|---|---:|---:|---:|---|", flush=True)
+        for spec in plan["latency"]:
+            if args.only and args.only not in spec.label:
+                continue
+            runs = [run_once(args.database_url, spec, next(dbs)) for _ in range(args.runs)]
+            all_rss += [r for run in runs for r in run.rss_mb]
+            p50 = [pct(r.latencies_ms, 0.5) for r in runs]
+            p99 = [pct(r.latencies_ms, 0.99) for r in runs]
+            print(f"| {spec.label} | {med(p50):.2f} | {med(p99):.2f} | {max(max(r.latencies_ms) for r in runs):.1f} "
+                  f"| {', '.join(f'{a:.2f} / {b:.2f}' for a, b in zip(p50, p99, strict=True))} |", flush=True)
+        print()
+    if all_rss:
+        print(f"worker process RSS: median {med(all_rss):.0f} MB, max {max(all_rss):.0f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
