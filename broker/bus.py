@@ -288,13 +288,24 @@ class EventBus:
                 log.warning("cleanup failed", error=str(exc))
 
     async def stop(self) -> None:
-        """Stop background tasks; a handler cut short is redelivered after its lease."""
+        """Stop background tasks; a handler cut short is redelivered after its lease.
+
+        Cancels again until every task has ended: a cancellation can be lost inside a
+        library's own timeout handling, and a loop that survived would run on after close.
+        """
         tasks, self._tasks = self._tasks, []
+        pending = {task for task in tasks if not task.done()}
+        for _ in range(50):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.2)
+        for task in pending:
+            log.error("background task did not stop", task=task.get_name())
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("background task had failed", task=task.get_name(), error=str(task.exception()))
 
     async def close(self) -> None:
         """Stop and close the pools."""

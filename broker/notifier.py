@@ -12,6 +12,8 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from broker.signals import wait_signal
+
 log = structlog.get_logger("broker.notifier")
 
 
@@ -58,10 +60,9 @@ class Notifier:
                 self._wake_all()
                 delay = 0.1
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), self.check_interval)
-                    if not lost.is_set():
-                        await asyncio.wait_for(conn.execute("SELECT 1"), self.check_interval)
+                    if not await wait_signal(lost, self.check_interval):
+                        async with asyncio.timeout(self.check_interval):
+                            await conn.execute("SELECT 1")
                 raise ConnectionError("listen connection closed")
             except asyncio.CancelledError:
                 raise

@@ -1,11 +1,11 @@
 """The relay: moves committed outbox rows onto the bus."""
 
 import asyncio
-import contextlib
 
 import structlog
 
 from broker import metrics
+from broker.signals import wait_signal
 from broker.store import Store
 
 log = structlog.get_logger("broker.relay")
@@ -38,8 +38,7 @@ class Relay:
         """Relay until cancelled. Database errors are logged and retried, never fatal."""
         delay = 0.1
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_interval)
+            await wait_signal(self.wake, self.poll_interval)
             self.wake.clear()
             try:
                 await self.run_once()

@@ -8,7 +8,6 @@ the receiver will never take it, so the delivery is dead-lettered at once.
 """
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import time
@@ -22,6 +21,7 @@ from broker.errors import Reject
 from broker.patterns import to_regex
 from broker.retry import RetryPolicy
 from broker.router import Handler
+from broker.signals import wait_signal
 from broker.store import Store, SubscriptionRef
 from broker.worker import Bound, Worker
 from contracts.envelope import Envelope
@@ -160,7 +160,6 @@ class CallbackDispatcher:
                 except Exception:
                     await asyncio.sleep(poll_interval)
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), min(poll_interval, refresh))
+                await wait_signal(wake, min(poll_interval, refresh))
         finally:
             await self.client.aclose()

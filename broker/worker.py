@@ -18,6 +18,7 @@ from broker import context, metrics
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
 from broker.router import Handler, event_classes
+from broker.signals import wait_signal
 from broker.store import Store, SubscriptionRef
 from contracts.envelope import Envelope
 
@@ -149,7 +150,8 @@ class Worker:
                 else handler.func(event)
             )
             if handler.timeout is not None:
-                await asyncio.wait_for(call, handler.timeout)
+                async with asyncio.timeout(handler.timeout):
+                    await call
             else:
                 await call
         except AlreadyHandled:
@@ -221,8 +223,7 @@ async def run_worker(worker: Worker, wake: asyncio.Event, *, poll_interval: floa
             due = await worker.store.seconds_until_due(worker.refs) if worker.refs else None
             timeout = poll_interval if due is None else min(poll_interval, due)
             if timeout > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout)
+                await wait_signal(wake, timeout)
             delay = 0.1
         except asyncio.CancelledError:
             raise
