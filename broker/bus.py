@@ -19,6 +19,7 @@ from broker import metrics, schema
 from broker.cleanup import cleanup
 from broker.errors import BrokerError, BusUnavailable
 from broker.notifier import Notifier
+from broker.nudge import Nudger
 from broker.postgres import PostgresStore, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
@@ -72,6 +73,7 @@ class EventBus:
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: Relay | None = None
         self.worker: Worker | None = None
+        self._nudger: Nudger | None = None
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -112,11 +114,15 @@ class EventBus:
         """Connect, install the bus tables if missing, and record this service's subscriptions."""
         if self._store is None:
             assert self.dsn is not None
+            size = self.settings.pool_size
             try:
-                pool = await asyncpg.create_pool(
-                    self.dsn, min_size=1, max_size=self.settings.pool_size, command_timeout=60
-                )
+                pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60)
                 self._pools.append(pool)
+                work_pool = await asyncpg.create_pool(
+                    self.dsn, min_size=1, max_size=size, command_timeout=60,
+                    server_settings={"synchronous_commit": "off"},
+                )
+                self._pools.append(work_pool)
                 outbox_pool = pool
                 if self.outbox_dsn:
                     outbox_pool = await asyncpg.create_pool(
@@ -135,7 +141,13 @@ class EventBus:
                 async with outbox_pool.acquire() as conn:
                     await schema.install_outbox(conn)
             self._store = PostgresStore(
-                pool, source=self.service, outbox_pool=outbox_pool, retention_seconds=self.settings.retention
+                pool,
+                source=self.service,
+                work_pool=work_pool,
+                outbox_pool=outbox_pool,
+                shared_database=outbox_pool is pool,
+                retention_seconds=self.settings.retention,
+                on_publish=self._published,
             )
         await self.sync()
         return self
@@ -160,6 +172,7 @@ class EventBus:
             self.outbox_signal.subscribe(),
             batch_size=self.settings.relay_batch,
             poll_interval=self.settings.poll_interval,
+            on_relayed=self.delivery_signal.set,
         )
         self._synced = True
 
@@ -216,6 +229,15 @@ class EventBus:
         for event in events:
             metrics.published.labels(type(event).__struct_config__.tag, self.service).inc()
         return ids
+
+    def _published(self, conn: Any) -> None:
+        """Wake relays (in any process) once the publishing transaction has ended."""
+        if self._nudger is None:
+            dsn = self.outbox_dsn or self.dsn
+            assert dsn is not None
+            self._nudger = Nudger(lambda: asyncpg.connect(dsn))
+            self._tasks.append(asyncio.create_task(self._nudger.run(), name=f"{self.service}-nudge"))
+        self._nudger.published(conn)
 
     # -- running --------------------------------------------------------------------------
 
@@ -294,6 +316,7 @@ class EventBus:
         library's own timeout handling, and a loop that survived would run on after close.
         """
         tasks, self._tasks = self._tasks, []
+        self._nudger = None
         pending = {task for task in tasks if not task.done()}
         for _ in range(50):
             if not pending:

@@ -4,7 +4,7 @@ Every hot-path operation is one statement over a batch (arrays through `unnest`)
 on this kind of machine the Python side, not PostgreSQL, sets the pace.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -43,12 +43,16 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],
 RELAY_LOCK = "SELECT pg_advisory_xact_lock($1)"
 RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
 
-# Same database: claim, log, fan out and delete in one statement. ON CONFLICT keeps a
-# re-relayed event (after a crash between steps in the two-database case) from duplicating.
+# Same database: claim, log, fan out and delete in one statement (one round trip). The
+# relay lock is taken in the statement's gating filter, before any outbox row is read or
+# locked. ON CONFLICT keeps a re-relayed event (after a crash between the steps of the
+# two-database case) from duplicating.
 RELAY_LOCAL = """
 WITH batch AS (
     DELETE FROM bus_outbox
-    WHERE seq IN (SELECT seq FROM bus_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    WHERE seq IN (SELECT seq FROM bus_outbox
+                  WHERE (SELECT pg_advisory_xact_lock($3)::text = '')
+                  ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING *
 ), logged AS (
     INSERT INTO events (id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
@@ -118,7 +122,7 @@ WITH picked AS (
                 WHERE p.subscription_id = d.subscription_id AND p.ordering_key = d.ordering_key
                   AND p.status = 'pending' AND p.id < d.id))
         ORDER BY d.id
-        LIMIT $3
+        LIMIT $6
         FOR UPDATE SKIP LOCKED
     ) d
     ORDER BY s.priority DESC, d.id
@@ -202,8 +206,14 @@ def subscription_name(module: str, handler: Handler) -> str:
 class PostgresStore:
     """A `Store` on PostgreSQL.
 
-    `pool` reaches the bus tables; `outbox_pool` the service's own database, where its
-    outbox and inbox live (the same pool unless the module uses a separate database).
+    `pool` reaches the bus tables with durable commits; `work_pool` the same database with
+    `synchronous_commit = off`, for the bus's own bookkeeping (relay in one database, claims,
+    completions, retries): a crash can lose its last few milliseconds of commits, and each
+    loss only repeats work (a re-relayed outbox row, a redelivery), never loses an event.
+    `outbox_pool` reaches the service's own database, where its outbox and inbox live (the
+    bus database unless the module uses a separate one); publishing and the inbox always
+    commit durably. `on_publish(conn)` is told of every publish (to wake the relay after the
+    transaction ends).
     """
 
     def __init__(
@@ -211,17 +221,19 @@ class PostgresStore:
         pool: asyncpg.Pool,
         *,
         source: str,
+        work_pool: asyncpg.Pool | None = None,
         outbox_pool: asyncpg.Pool | None = None,
+        shared_database: bool | None = None,
         retention_seconds: float = 7 * 24 * 3600,
+        on_publish: Callable[[Any], None] | None = None,
     ) -> None:
         self.pool = pool
+        self.work_pool = work_pool or pool
         self.outbox_pool = outbox_pool or pool
+        self.shared_database = self.outbox_pool is pool if shared_database is None else shared_database
         self.source = source
         self.retention_seconds = retention_seconds
-
-    @property
-    def shared_database(self) -> bool:
-        return self.outbox_pool is self.pool
+        self.on_publish = on_publish
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -250,6 +262,8 @@ class PostgresStore:
         else:
             await self._insert(conn, ids, encoded, now, tenant_id, company_id, ordering_key,
                                correlation_id, causation_id)
+        if self.on_publish is not None:
+            self.on_publish(conn)
         return ids
 
     async def _insert(
@@ -316,9 +330,8 @@ class PostgresStore:
     async def relay_batch(self, limit: int) -> int:
         """Move up to `limit` outbox rows onto the bus; returns how many moved."""
         if self.shared_database:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute(RELAY_LOCK, RELAY_LOCK_KEY)
-                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds)
+            async with self.work_pool.acquire() as conn:
+                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY)
             assert row is not None
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
@@ -341,7 +354,8 @@ class PostgresStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
-        async with self.pool.acquire() as conn:
+        per_subscription = -(-limit // max(1, len(subscriptions)))  # lock no more rows than are used
+        async with self.work_pool.acquire() as conn:
             rows = await conn.fetch(
                 CLAIM,
                 [s.id for s in subscriptions],
@@ -349,30 +363,31 @@ class PostgresStore:
                 limit,
                 lease,
                 worker_id,
+                per_subscription,
             )
         rows.sort(key=lambda r: (-r[14], r[0]))
         return [ClaimedDelivery(*row[:14]) for row in rows]
 
     async def complete(self, delivery_ids: Sequence[int]) -> None:
         if delivery_ids:
-            async with self.pool.acquire() as conn:
+            async with self.work_pool.acquire() as conn:
                 await conn.execute(COMPLETE, list(delivery_ids))
 
     async def retry(self, delivery_id: int, delay: float, error: str) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.work_pool.acquire() as conn:
             await conn.execute(RETRY, delivery_id, delay, error)
 
     async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.work_pool.acquire() as conn:
             await conn.execute(DEAD_LETTER, delivery_id, reason, error, traceback)
 
     async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
         if delivery_ids:
-            async with self.pool.acquire() as conn:
+            async with self.work_pool.acquire() as conn:
                 await conn.execute(EXTEND, list(delivery_ids), lease)
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
-        async with self.pool.acquire() as conn:
+        async with self.work_pool.acquire() as conn:
             value = await conn.fetchval(SECONDS_UNTIL_DUE, [s.id for s in subscriptions])
         return None if value is None else max(0.0, float(value))
 

@@ -1,6 +1,7 @@
 """The relay: moves committed outbox rows onto the bus."""
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -15,12 +16,19 @@ class Relay:
     """Drains the outbox in batches whenever woken, and at least every `poll_interval`."""
 
     def __init__(
-        self, store: Store, wake: asyncio.Event, *, batch_size: int = 500, poll_interval: float = 1.0
+        self,
+        store: Store,
+        wake: asyncio.Event,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        on_relayed: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.wake = wake
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.on_relayed = on_relayed
 
     async def run_once(self) -> int:
         """Move everything currently committed in the outbox; returns how many rows moved."""
@@ -32,6 +40,8 @@ class Relay:
                 break
         if total:
             metrics.relayed.inc(total)
+            if self.on_relayed is not None:  # this process's workers need not wait for the NOTIFY
+                self.on_relayed()
         return total
 
     async def run(self) -> None:

@@ -1,20 +1,52 @@
-"""Installs the bus tables. Idempotent: safe to run at every start and from several processes."""
+"""Installs the bus tables. Idempotent: safe to run at every start and from several processes.
 
+Each part's SQL runs only when its text changed since it was last applied (a digest is kept
+in `bus_schema`): the DDL takes strong locks on hot tables, and a service starting while
+others relay and claim must not queue behind them, or deadlock with them.
+"""
+
+import hashlib
 from importlib import resources
 from typing import Any
 
 _LOCK_KEY = 0x42_75_69_6C_64  # "Build": serialises concurrent installs
+
+_VERSIONS = """
+CREATE TABLE IF NOT EXISTS bus_schema (
+    part       text PRIMARY KEY,
+    digest     text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
 
 
 def _sql(name: str) -> str:
     return resources.files("broker").joinpath("sql", name).read_text()
 
 
-async def install_outbox(conn: Any) -> None:
-    """Create the outbox and inbox tables in a service's own database."""
+async def _apply(conn: Any, part: str, sql: str) -> bool:
+    """Run `sql` for `part` unless that exact text was applied already; True if it ran."""
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    exists = await conn.fetchval("SELECT to_regclass('bus_schema') IS NOT NULL")
+    if exists and await conn.fetchval("SELECT digest = $2 FROM bus_schema WHERE part = $1", part, digest):
+        return False
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        await conn.execute(_sql("outbox.sql"))
+        await conn.execute(_VERSIONS)
+        if await conn.fetchval("SELECT digest = $2 FROM bus_schema WHERE part = $1", part, digest):
+            return False  # another process applied it while we waited for the lock
+        await conn.execute(sql)
+        await conn.execute(
+            "INSERT INTO bus_schema (part, digest) VALUES ($1, $2) "
+            "ON CONFLICT (part) DO UPDATE SET digest = EXCLUDED.digest, applied_at = now()",
+            part, digest,
+        )
+    return True
+
+
+async def install_outbox(conn: Any) -> None:
+    """Create the outbox and inbox tables in a service's own database."""
+    await _apply(conn, "outbox", _sql("outbox.sql"))
 
 
 async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
@@ -23,15 +55,12 @@ async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
     `unlogged_events` makes the `events` log UNLOGGED: writes skip the WAL (faster), but a
     crash of PostgreSQL empties the table, so replay after a crash has nothing to replay.
     """
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        await conn.execute(_sql("bus.sql"))
-        await conn.execute(_sql("ops.sql"))
-        persistence = await conn.fetchval(
-            "SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass"
-        )
-        wanted = "u" if unlogged_events else "p"
-        if persistence != wanted:
+    await _apply(conn, "bus", _sql("bus.sql") + "\n" + _sql("ops.sql"))
+    persistence = await conn.fetchval("SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass")
+    wanted = "u" if unlogged_events else "p"
+    if persistence != wanted:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             await conn.execute(f"ALTER TABLE events SET {'UNLOGGED' if unlogged_events else 'LOGGED'}")
 
 

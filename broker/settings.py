@@ -15,7 +15,8 @@ class BusSettings:
 
     Attributes:
         poll_interval: seconds between polls when no notification arrives (lost NOTIFY only delays).
-        listen: wake on LISTEN/NOTIFY; off means polling only.
+        listen: wake this process's relay and workers on LISTEN/NOTIFY; off means polling only.
+            (A publishing process always sends its NOTIFY after commit, for whoever listens.)
         relay: run a relay in this process.
         workers: number of worker loops in this process (0: publish only).
         relay_batch: outbox rows moved per relay statement.

@@ -16,17 +16,11 @@ CREATE TABLE IF NOT EXISTS bus_outbox (
     payload        jsonb       NOT NULL
 );
 
--- One NOTIFY per inserting statement wakes the relay; it is delivered at commit, and not at
--- all on rollback, so the relay never wakes for an event that does not exist.
-CREATE OR REPLACE FUNCTION bus_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('bus_outbox', '');
-    RETURN NULL;
-END $$;
-
+-- No NOTIFY trigger here: a NOTIFY inside the publishing transaction would serialise every
+-- publisher's commit. The publishing process sends `NOTIFY bus_outbox` after its transaction
+-- ends (broker/nudge.py); other writers are found by the relay's polling.
 DROP TRIGGER IF EXISTS bus_outbox_notify ON bus_outbox;
-CREATE TRIGGER bus_outbox_notify AFTER INSERT ON bus_outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION bus_outbox_notify();
+DROP FUNCTION IF EXISTS bus_outbox_notify();
 
 -- Effectively-once handlers record (subscription, event) here in the same transaction as
 -- their writes; a redelivered event finds its row and is skipped.
