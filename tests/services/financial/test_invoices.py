@@ -130,3 +130,10 @@ async def test_core_unreachable_is_503_not_500(shared: Harness) -> None:
             URL, json={"company_id": str(company_id), "customer": "X", "total": "5"}, headers=headers
         )
     assert response.status_code == 503 and "core did not answer" in response.json()["detail"]
+
+
+async def test_line_quantities_and_prices_read_as_plain_numbers(shared: Harness) -> None:
+    _, a, ha = await company(shared)
+    created = await invoice(shared, a, ha, lines=[{"description": "Hours", "quantity": "10", "unit_price": "100.50"}])
+    [line] = created["lines"]
+    assert (line["quantity"], line["unit_price"], line["amount"]) == ("10", "100.5", "1005.00")  # not "1E+1"

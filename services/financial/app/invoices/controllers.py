@@ -37,12 +37,18 @@ class InvoiceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     due_date: date | None = None
 
 
+def plain(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (10 stays "10", not "1E+1")."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
 def present(invoice: dict[str, Any]) -> dict[str, Any]:
     cur = invoice["currency"]
     money = {k: round_money(invoice[k], cur) for k in ("subtotal", "tax", "total", "amount_paid")}
-    lines = [{**line, "unit_price": line["unit_price"].normalize(), "quantity": line["quantity"].normalize(),
+    lines = [{**line, "unit_price": plain(line["unit_price"]), "quantity": plain(line["quantity"]),
               "amount": round_money(line["amount"], cur)} for line in invoice["lines"]]
-    return {**invoice, **money, "tax_rate": invoice["tax_rate"].normalize(),
+    return {**invoice, **money, "tax_rate": plain(invoice["tax_rate"]),
             "amount_due": money["total"] - money["amount_paid"], "lines": lines}
 
 
