@@ -22,7 +22,13 @@ import httpx
 
 from broker import embedded
 from services.runtime.dburl import database_of, with_database
-from services.runtime.gateway import GatewayPorts, dynamic_config, traefik_command, write_dynamic_config
+from services.runtime.gateway import (
+    SHARED_MIDDLEWARES,
+    GatewayPorts,
+    dynamic_config,
+    traefik_command,
+    write_dynamic_config,
+)
 from services.runtime.migrations import migrate_all
 from services.runtime.processes import Child, say
 
@@ -233,6 +239,8 @@ class Platform:
             "MODULE_API_KEYS": ",".join(f"{n}={k}" for n, k in secret.module_keys.items()),
             "MODULE_UPSTREAMS": ",".join(f"{n}={u}" for n, u in upstreams.items()),
             "GATEWAY_CONFIG_KEY": secret.gateway_key,
+            # module routers use the same middlewares as core's (no rate limit for gateway benchmarks)
+            "GATEWAY_MIDDLEWARES": ",".join(SHARED_MIDDLEWARES if options.rate_limit else SHARED_MIDDLEWARES[:1]),
             "BUS_CALLBACKS": "true",
         }
         self._spawn(python_service("core", options.core_port, core_env))
