@@ -3,8 +3,8 @@
 A NOTIFY inside the publisher's transaction would make PostgreSQL serialise the commits of
 all publishing transactions (notifying commits take one global lock through their WAL flush),
 which caps one-event-per-transaction publishing at a few hundred per second. Instead the
-publishing process watches the connection it published on; once that connection has left its
-transaction (commit or rollback), it sends one NOTIFY from a connection of its own. Several
+publishing process watches the connection it published on; once the transaction it published
+in has ended (commit or rollback), it sends one NOTIFY from a connection of its own. Several
 publishes coalesce into one NOTIFY. A spurious wake-up (after a rollback) costs the relay one
 empty statement; a lost one costs at most the relay's poll interval.
 """
@@ -22,12 +22,24 @@ log = structlog.get_logger("broker.nudge")
 CHANNEL = "bus_outbox"
 
 
-def in_transaction(conn: Any) -> bool:
-    """Whether `conn` is still inside a transaction (False for closed or unknown connections)."""
+def _transaction_of(conn: Any) -> object | None:
+    """The asyncpg transaction `conn` is in, to tell one transaction from the next one.
+
+    asyncpg keeps it on the connection (a pool hands out a proxy of it); None when unknown,
+    e.g. a transaction opened with a plain `BEGIN`.
+    """
+    raw = getattr(conn, "_con", conn)
+    return getattr(raw, "_top_xact", None)
+
+
+def transaction_ended(conn: Any, marker: object | None) -> bool:
+    """Whether the transaction `conn` was in when `marker` was taken has ended."""
     try:
-        return bool(conn.is_in_transaction()) and not conn.is_closed()
+        if conn.is_closed() or not conn.is_in_transaction():
+            return True
     except Exception:  # a proxy released to its pool, or not an asyncpg connection
-        return False
+        return True
+    return marker is not None and _transaction_of(conn) is not marker
 
 
 class Nudger:
@@ -35,14 +47,22 @@ class Nudger:
 
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_wait: float = 0.05) -> None:
         self._connect = connect
-        self._pending: list[Any] = []
+        self._pending: dict[int, tuple[Any, object | None]] = {}
+        self._due = False
         self._ready = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self.max_wait = max_wait
 
     def published(self, conn: Any) -> None:
         """Note a publish on `conn` (None: it committed already)."""
-        self._pending.append(conn)
+        if conn is None:
+            self._due = True
+        else:
+            marker = _transaction_of(conn)
+            previous = self._pending.get(id(conn))
+            if previous is not None and previous[1] is not marker:
+                self._due = True  # the connection's earlier publishing transaction is over
+            self._pending[id(conn)] = (conn, marker)
         self._ready.set()
 
     async def run(self) -> None:
@@ -52,12 +72,16 @@ class Nudger:
                 await self._ready.wait()
                 self._ready.clear()
                 pause = 0.0
-                while self._pending:
-                    waiting = [conn for conn in self._pending if conn is not None and in_transaction(conn)]
-                    if len(waiting) < len(self._pending):
-                        self._pending = waiting
+                while self._pending or self._due:
+                    for key, (conn, marker) in list(self._pending.items()):
+                        if transaction_ended(conn, marker):
+                            del self._pending[key]
+                            self._due = True
+                    if self._due:
+                        self._due = False
+                        pause = 0.0
                         await self._notify()
-                    if waiting:
+                    if self._pending:
                         await asyncio.sleep(pause)  # 0 first: most transactions commit within a tick
                         pause = min(self.max_wait, pause * 2 or 0.0002)
         finally:

@@ -1,0 +1,54 @@
+"""The relay is woken after the publishing transaction ends, never from inside it."""
+
+import asyncio
+
+import asyncpg
+
+from broker import BusSettings, EventBus
+from tests.broker.events import Pinged
+
+
+async def notifications(conn: asyncpg.Connection) -> asyncio.Queue[float]:
+    queue: asyncio.Queue[float] = asyncio.Queue()
+    await conn.add_listener("bus_outbox", lambda *_: queue.put_nowait(asyncio.get_running_loop().time()))
+    return queue
+
+
+async def test_notify_comes_after_commit_once_per_transaction(database_url):
+    listener = await asyncpg.connect(database_url)
+    queue = await notifications(listener)
+    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(relay=False, workers=0, cleanup_interval=0))
+    await bus.open()
+    publisher = await asyncpg.connect(database_url)
+    try:
+        async with publisher.transaction():
+            await bus.publish(publisher, Pinged(n=1))
+            await bus.publish(publisher, Pinged(n=2))
+            await asyncio.sleep(0.2)
+            assert queue.empty()  # nothing while the transaction is open
+        committed = asyncio.get_running_loop().time()
+        woke = await asyncio.wait_for(queue.get(), 2)
+        assert woke - committed < 0.5
+        await asyncio.sleep(0.1)
+        assert queue.empty()  # two publishes, one transaction: one wake-up
+
+        for n in range(3):  # back-to-back transactions on one connection each wake the relay
+            async with publisher.transaction():
+                await bus.publish(publisher, Pinged(n=n))
+        await asyncio.wait_for(queue.get(), 2)
+    finally:
+        await publisher.close()
+        await bus.close()
+        await listener.close()
+
+
+async def test_a_publishing_transaction_commits_without_taking_the_notify_lock(database_url):
+    """No NOTIFY in the publisher's transaction: its commit never waits for other publishers'."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        triggers = await conn.fetchval(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bus_outbox'::regclass AND NOT tgisinternal"
+        )
+        assert triggers == 0
+    finally:
+        await conn.close()
