@@ -43,22 +43,18 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],
 RELAY_LOCK = "SELECT pg_advisory_xact_lock($1)"
 RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
 
-# Same database: claim, log, fan out and delete in one statement (one round trip). The
-# relay lock is taken in the statement's gating filter, before any outbox row is read or
-# locked. ON CONFLICT keeps a re-relayed event (after a crash between the steps of the
-# two-database case) from duplicating.
-RELAY_LOCAL = """
-WITH batch AS (
-    DELETE FROM bus_outbox
-    WHERE seq IN (SELECT seq FROM bus_outbox
-                  WHERE (SELECT pg_advisory_xact_lock($3)::text = '')
-                  ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING *
-), logged AS (
+
+def _log_and_fan_out(retention: str) -> str:
+    """CTEs `logged` and `fanned` over a CTE `batch` of outbox rows: append the events to
+    the log and create one delivery per matching active subscription. ON CONFLICT keeps a
+    re-relayed event (after a crash between the steps of the two-database relay) from
+    duplicating either."""
+    return f"""
+logged AS (
     INSERT INTO events (id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
                         correlation_id, causation_id, version, payload, expires_at)
     SELECT id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
-           correlation_id, causation_id, version, payload, now() + make_interval(secs => $2)
+           correlation_id, causation_id, version, payload, now() + make_interval(secs => {retention})
     FROM batch
     ON CONFLICT (id) DO NOTHING
     RETURNING 1
@@ -70,7 +66,19 @@ WITH batch AS (
     ORDER BY b.seq, s.id
     ON CONFLICT (subscription_id, event_id) DO NOTHING
     RETURNING 1
-)
+)"""
+
+
+# Same database: claim, log, fan out and delete in one statement (one round trip). The
+# relay lock is taken in the statement's gating filter, before any outbox row is read or locked.
+RELAY_LOCAL = f"""
+WITH batch AS (
+    DELETE FROM bus_outbox
+    WHERE seq IN (SELECT seq FROM bus_outbox
+                  WHERE (SELECT pg_advisory_xact_lock($3)::text = '')
+                  ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), {_log_and_fan_out("$2")}
 SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned,
        (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags
 """
@@ -82,29 +90,13 @@ FROM bus_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
 """
 
 # Two databases: the bus side of the relay, fed with the rows read from the outbox.
-APPEND_REMOTE = """
+APPEND_REMOTE = f"""
 WITH batch AS (
     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
                          $7::text[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::int[], $12::jsonb[])
         AS b(seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
              correlation_id, causation_id, version, payload)
-), logged AS (
-    INSERT INTO events (id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
-                        correlation_id, causation_id, version, payload, expires_at)
-    SELECT id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
-           correlation_id, causation_id, version, payload, now() + make_interval(secs => $13)
-    FROM batch
-    ON CONFLICT (id) DO NOTHING
-    RETURNING 1
-), fanned AS (
-    INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key)
-    SELECT s.id, b.id, s.priority, CASE WHEN s.ordered THEN b.ordering_key END
-    FROM batch b JOIN event_subscriptions s
-      ON s.is_active AND ('.' || b.event_type) ~ s.pattern_regex
-    ORDER BY b.seq, s.id
-    ON CONFLICT (subscription_id, event_id) DO NOTHING
-    RETURNING 1
-)
+), {_log_and_fan_out("$13")}
 SELECT (SELECT count(*) FROM fanned)
 """
 
