@@ -24,7 +24,7 @@ from broker.postgres import PostgresStore, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
-from broker.signals import Broadcast
+from broker.signals import Broadcast, wait_signal
 from broker.store import Store, SubscriptionRef
 from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
@@ -74,6 +74,7 @@ class EventBus:
         self.relay: Relay | None = None
         self.worker: Worker | None = None
         self._nudger: Nudger | None = None
+        self._notifiers: list[Notifier] = []
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -248,6 +249,11 @@ class EventBus:
         settings = self.settings
         if isinstance(self._store, PostgresStore) and settings.listen:
             self._start_notifiers()
+            # Return once LISTEN is in place, so an event published right after start() wakes us
+            # (polling would find it anyway, a poll interval later).
+            for notifier in self._notifiers:
+                if not await wait_signal(notifier.connected, 5.0):
+                    log.warning("LISTEN not established yet; relying on polling until it is", service=self.service)
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self.worker is not None and self._refs:
@@ -282,6 +288,7 @@ class EventBus:
 
     def _add_notifier(self, dsn: str, channels: dict[str, Broadcast]) -> None:
         notifier = Notifier(lambda: asyncpg.connect(dsn), channels)
+        self._notifiers.append(notifier)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
 
     async def _gauges_loop(self) -> None:
@@ -317,6 +324,7 @@ class EventBus:
         """
         tasks, self._tasks = self._tasks, []
         self._nudger = None
+        self._notifiers = []
         pending = {task for task in tasks if not task.done()}
         for _ in range(50):
             if not pending:
