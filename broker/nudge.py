@@ -79,8 +79,10 @@ class Nudger:
                             self._due = True
                     if self._due:
                         self._due = False
-                        pause = 0.0
                         await self._notify()
+                        # Under steady publishing a wake-up per millisecond is plenty (the relay
+                        # is busy anyway); spinning faster would starve the publishers' own tasks.
+                        pause = max(pause, 0.001)
                     if self._pending:
                         await asyncio.sleep(pause)  # 0 first: most transactions commit within a tick
                         pause = min(self.max_wait, pause * 2 or 0.0002)
