@@ -275,11 +275,7 @@ def test_dockerfile_per_service(name: str) -> None:
                        "--host", "0.0.0.0", "--port", str(port)]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="services/financial/Dockerfile runs as root"))
-     if n == "financial" else n for n in SERVICES],
-)
+@pytest.mark.parametrize("name", SERVICES)
 def test_dockerfile_runs_as_non_root(name: str) -> None:
     users = re.findall(r"^USER\s+(\S+)", dockerfile(name), re.M)
     assert users and users[-1] not in {"root", "0"}, f"{name}: the image must switch to a non-root USER"
