@@ -112,3 +112,19 @@ def burst_hits_the_rate_limit(gateway: str) -> bool:
         check_security_headers(response)
         assert response.headers.get("access-control-allow-origin") == gateway
     return len(limited) > 0
+
+
+def test_a_second_run_reuses_the_data_and_the_logins(database_url: str, tmp_path: Path):
+    data_dir = tmp_path / "platform"
+    with running_platform(database_url, data_dir) as first:
+        password = first.admin_password
+    with running_platform(database_url, data_dir) as second, httpx.Client(base_url=second.gateway) as http:
+        assert second.admin_password == password  # secrets are generated once
+        login = http.post("/api/v1/auth/login", json={"email": second.admin_email, "password": password})
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        me = http.get("/api/v1/me", headers=auth).json()
+        assert [c["company"]["name"] for c in me["companies"]] == ["Acme GmbH"]  # the demo was not loaded twice
+        modules = http.get("/api/v1/me/modules", params={"company_id": me["companies"][0]["company"]["id"]},
+                           headers=auth).json()
+        assert [m["name"] for m in modules] == ["financial"]
