@@ -80,9 +80,9 @@ class Nudger:
                     if self._due:
                         self._due = False
                         await self._notify()
-                        # Under steady publishing about one wake-up per millisecond is plenty (the
-                        # relay is busy anyway); spinning faster would starve the publishers' tasks.
-                        pause = 0.001
+                        # Under steady publishing the pause keeps growing (to `max_wait`): the relay
+                        # is busy anyway, and frequent NOTIFYs cost the publishers and the relay CPU.
+                        pause = max(pause, 0.001)
                     if self._pending:
                         await asyncio.sleep(pause)  # 0 first: most transactions commit within a tick
                         pause = min(self.max_wait, pause * 2 or 0.0002)
