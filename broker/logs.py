@@ -22,7 +22,7 @@ def configure(service: str, *, json: bool | None = None, level: str = "INFO") ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # reconfigurable (tests); logging is off the hot path
     )
     # One line per request comes from the server's access log; client libraries stay quiet.
     for noisy in ("httpx", "httpcore", "piccolo"):

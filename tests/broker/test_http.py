@@ -54,3 +54,40 @@ async def test_request_id_flows_into_events_and_their_follow_ups(database_url):
         assert pong.causation_id == ping_id
     finally:
         await bus.close()
+
+
+async def test_handler_logs_are_json_lines_with_the_correlation_id(database_url, capsys):
+    import json
+
+    import structlog
+
+    from broker import Retry
+    from broker.logs import configure
+
+    configure("logs-test", json=True)
+    try:
+        bus = EventBus(service="logs", dsn=database_url, settings=QUIET)
+        router = Router()
+
+        @router.on("test.ping.sent")
+        async def flaky(event: Pinged, ctx: Delivery) -> None:
+            structlog.get_logger("handler").info("booking ping", n=event.n)
+            if ctx.attempt == 1:
+                raise Retry("not yet", after=0.01)
+
+        bus.include_router(router)
+        await bus.open()
+        correlation = UUID("0191d7a4-0000-7000-8000-0000000000aa")
+        try:
+            event_id = await bus.publish(None, Pinged(n=9), correlation_id=correlation)
+            await run_until_idle(bus)
+        finally:
+            await bus.close()
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        booked = [x for x in lines if x["event"] == "booking ping"]
+        assert len(booked) == 2 and all(x["correlation_id"] == str(correlation) for x in booked)
+        assert all(x["event_id"] == str(event_id) and x["service"] == "logs-test" for x in booked)
+        retry = next(x for x in lines if x["event"] == "delivery failed, will retry")
+        assert retry["subscription"] == "logs.flaky" and retry["correlation_id"] == str(correlation)
+    finally:
+        structlog.reset_defaults()

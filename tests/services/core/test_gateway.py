@@ -1,0 +1,50 @@
+"""Core's side of the gateway: module routes from the registry, aggregated health, metrics."""
+
+import socket
+
+from tests.services.core.conftest import FINANCIAL, Harness
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when we return: nothing answers there
+
+
+async def test_registering_a_module_routes_it(core: Harness, root):
+    c = core.client
+    empty = await c.get("/api/v1/gateway/traefik")
+    assert empty.status_code == 200 and empty.json() == {"http": {}}  # Traefik refuses empty maps
+    assert (await c.post("/api/v1/modules", json=FINANCIAL, headers=root)).status_code == 200
+    routes = (await c.get("/api/v1/gateway/traefik")).json()["http"]
+    api = routes["routers"]["financial-api"]
+    assert api["rule"] == "Path(`/api/v1/financial`) || PathPrefix(`/api/v1/financial/`)"
+    assert api["middlewares"] == ["security-headers@file", "rate-limit@file"]
+    assert routes["routers"]["financial-frontend"]["rule"] == "PathPrefix(`/modules/financial/`)"
+    assert routes["routers"]["financial-health"]["middlewares"][-1] == "financial-health-path"
+    assert routes["middlewares"]["financial-health-path"] == {"replacePath": {"path": "/health"}}
+    assert routes["services"]["financial"]["loadBalancer"]["servers"] == [{"url": "http://127.0.0.1:8001"}]
+
+
+async def test_an_unreachable_module_shows_as_down_not_as_a_500(core: Harness, root, acme):
+    manifest = {**FINANCIAL, "backend": {**FINANCIAL["backend"], "port": closed_port()}}
+    c = core.client
+    assert (await c.post("/api/v1/modules", json=manifest, headers=root)).status_code == 200
+    enabled = await c.put(f"/api/v1/tenants/{acme.id}/modules/financial", headers=root,
+                          json={"is_enabled": True, "configuration": {}})
+    assert enabled.status_code == 200, enabled.text
+    health = await c.get("/health")
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["module:financial"]["status"] == "down"
+    assert "ConnectError" in body["checks"]["module:financial"]["detail"]
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+async def test_metrics_and_request_ids(core: Harness, root):
+    c = core.client
+    answer = await c.get("/api/v1/modules", headers={**root, "X-Request-ID": "ops-1234"})
+    assert answer.headers["x-request-id"] == "ops-1234"
+    metrics = await c.get("/metrics")
+    assert metrics.status_code == 200 and "bus_events_published_total" in metrics.text
