@@ -34,9 +34,10 @@ def start(data_dir: Path = DEFAULT_DIR) -> str:
 
 def stop(data_dir: Path = DEFAULT_DIR) -> None:
     """Stop the embedded server in `data_dir` if it runs."""
+    data_dir = data_dir.resolve()
+    _prepare_runtime_dir(data_dir)
     from pgserver._commands import POSTGRES_BIN_PATH
 
-    data_dir = data_dir.resolve()
     if not (data_dir / "postmaster.pid").exists():
         return
     pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"]

@@ -6,7 +6,7 @@ PostgreSQL: BUILDIFY_TEST_DATABASE_URL if set, else an embedded pgserver in .bui
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,13 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> str:
+def pg_server_url() -> Iterator[str]:
     url = os.environ.get("BUILDIFY_TEST_DATABASE_URL")
     if url:
-        return url
+        yield url
+        return
     from broker import embedded as embedded_postgres
 
-    return embedded_postgres.start(ROOT / ".buildify" / "test-pg")
+    data_dir = ROOT / ".buildify" / "test-pg"
+    already_running = (data_dir / "postmaster.pid").exists()
+    yield embedded_postgres.start(data_dir)
+    if not already_running:  # leave nothing running that the test session started
+        embedded_postgres.stop(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -125,14 +125,17 @@ def python_service(name: str, port: int, env: dict[str, str]) -> Child:
     return Child(name, command, env)
 
 
-async def wait_until(url: str, timeout: float, *, expect: int = 200, headers: dict[str, str] | None = None) -> None:
+async def wait_until(
+    url: str, timeout: float, *, expect: int = 200, expect_any: bool = False, headers: dict[str, str] | None = None
+) -> None:
+    """Poll `url` until it answers `expect` (or anything at all, with `expect_any`)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
             try:
                 response = await client.get(url, headers=headers)
-                if response.status_code == expect:
+                if response.status_code == expect or expect_any:
                     return
                 last = f"{response.status_code} {response.text[:200]}"
             except httpx.HTTPError as exc:
@@ -248,11 +251,13 @@ class Platform:
             env = {**base_env, "CORE_PLATFORM_URL": core_url, "MODULE_API_KEY": secret.module_keys[name],
                    "DATABASE_STRATEGY": "shared"}
             self._spawn(python_service(name, options.module_ports[name], env))
+        timeout = options.startup_timeout
+        await wait_until(f"{core_url}/health", timeout, expect_any=True)
+        # Traefik after core answers: its HTTP provider polls core at once.
         dynamic = options.data_dir / "traefik" / "dynamic.yaml"
         write_dynamic_config(dynamic, dynamic_config(self.ports(), rate_limit=options.rate_limit))
         self._spawn(Child("gateway", traefik_command(self.ports(), dynamic, gateway_key=secret.gateway_key),
                           dict(os.environ)))
-        timeout = options.startup_timeout
         await wait_until(f"{core_url}/health", timeout)
         for name in modules:
             await wait_until(f"{upstreams[name]}/health", timeout)
