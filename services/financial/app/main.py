@@ -52,7 +52,7 @@ def create_app(
         http, base_url=settings.core_platform_url, api_key=settings.module_api_key,
         ttl=settings.config_cache_seconds,
     )
-    bus.include_router(account_handlers.build_router(db))
+    bus.include_router(account_handlers.build_router(db, config))
     bus.include_router(config_handlers.build_router(config))
     verifier = TokenVerifier(
         secret=settings.jwt_secret_key, algorithms=settings.jwt_algorithms, jwks_url=settings.jwt_jwks_url

@@ -81,6 +81,7 @@ async def test_company_created_in_core_gets_accounts_and_german_invoices(databas
         accounts = await fin.get("/api/v1/financial/accounts", params={"company_id": company["id"]}, headers=boss)
         assert accounts.status_code == 200, accounts.text
         assert "1200" in [a["code"] for a in accounts.json()]
+        assert {a["currency"] for a in accounts.json()} == {"EUR"}  # the tenant's currency, not the default
         inv = await fin.post("/api/v1/financial/invoices", headers=boss, json={
             "company_id": company["id"], "customer": "Kunde AG", "lines": [{"quantity": "1", "unit_price": "100"}]})
         assert inv.status_code == 201, inv.text

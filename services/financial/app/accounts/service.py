@@ -48,6 +48,21 @@ async def create_default_chart(
     return added
 
 
+async def adopt_currency(conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str) -> int:
+    """Move the default accounts of a company to `currency` while nothing is booked on them yet.
+
+    The chart is made when core announces the company, often before the module is configured
+    for it; until an account is used it should follow the company's configured currency.
+    Returns how many accounts changed."""
+    result = await conn.execute(
+        f"UPDATE {db.t('accounts')} a SET currency = $2 WHERE a.company_id = $1 AND a.is_system "
+        f"AND a.currency <> $2 AND NOT EXISTS "
+        f"(SELECT 1 FROM {db.t('transaction_lines')} l WHERE l.account_id = a.id)",
+        company_id, currency,
+    )
+    return int(result.split()[-1])
+
+
 async def list_accounts(conn: asyncpg.Connection, db: Database, company_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE company_id = $1 ORDER BY code", company_id
