@@ -61,6 +61,7 @@ def test_a_user_works_through_the_gateway_and_ctrl_c_leaves_nothing_behind(datab
                 lambda r: r.status_code == 200 and len(r.json()) > 0,
             )
             assert accounts.status_code == 200 and {"1000", "1200"} <= {a["code"] for a in accounts.json()}
+            assert {a["currency"] for a in accounts.json()} == {"EUR"}  # the tenant's configured currency
 
             # the German subsidiary's invoice: its prefix, 19 % and EUR from the three tiers
             invoice = http.post("/api/v1/financial/invoices", headers=auth, json={
