@@ -326,3 +326,23 @@ def test_envelope_round_trips():
     )
     again = msgspec.json.decode(msgspec.json.encode(env), type=Envelope)
     assert again.decode(Pinged) == Pinged(n=3)
+
+
+async def test_a_dead_lettered_event_no_longer_holds_its_key_back(make_bus):
+    router = Router()
+    booked: list[int] = []
+
+    @router.on("test.order.line_added", ordered=True, retry=QUICK)
+    async def book_line(event: OrderLine) -> None:
+        if event.n == 1:
+            raise Reject("line 1 refers to a deleted product")
+        booked.append(event.n)
+
+    bus = await make_bus("orders", router)
+    order = uuid4()
+    for n in (1, 2, 3):
+        await bus.publish(None, OrderLine(order_id=order, n=n), ordering_key=str(order))
+    await run_until_idle(bus)
+    assert booked == [2, 3]
+    [letter] = await dead_letters(bus)
+    assert letter["reason"] == "rejected by book_line: line 1 refers to a deleted product"

@@ -325,3 +325,68 @@ async def test_an_unreachable_database_is_a_clear_error():
     with pytest.raises(BusUnavailable, match="cannot reach the bus database"):
         await bus.open()
     assert uuid4()
+
+
+async def test_a_slow_handler_keeps_its_lease_so_no_other_worker_takes_the_delivery(database_url):
+    attempts: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def slow(event: Pinged, ctx: Delivery) -> None:
+        attempts.append(ctx.attempt)
+        await asyncio.sleep(1.0)  # three leases long
+
+    settings = BusSettings(lease=0.3, poll_interval=0.05, cleanup_interval=0, workers=1)
+    buses = [EventBus(service="slow", dsn=database_url, settings=settings) for _ in range(2)]
+    for bus in buses:
+        bus.include_router(router)
+        await bus.start()
+    try:
+        await buses[0].publish(None, Pinged(n=1))
+        async def done() -> bool:
+            async with buses[0].pool.acquire() as conn:
+                return await conn.fetchval("SELECT status FROM event_deliveries") == "done"
+        await wait_for(done, timeout=10)
+        assert attempts == [1]  # the lease was extended while the handler ran
+    finally:
+        for bus in buses:
+            await bus.close()
+
+
+async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
+    import uvicorn
+    from litestar import Litestar, post
+    from litestar.exceptions import HTTPException
+
+    from broker.webhooks import add_callback_subscription
+
+    calls: list[int] = []
+
+    @post("/gone", status_code=200)
+    async def gone() -> None:
+        calls.append(1)
+        raise HTTPException(status_code=410, detail="this endpoint was retired")
+
+    server = uvicorn.Server(uvicorn.Config(Litestar([gone]), host="127.0.0.1", port=0, log_level="error"))
+    serving = asyncio.create_task(server.serve())
+    await wait_for(lambda: asyncio.sleep(0, result=server.started))
+    port = server.servers[0].sockets[0].getsockname()[1]
+    bus = EventBus(service="core", dsn=database_url,
+                   settings=BusSettings(poll_interval=0.05, callbacks=True, cleanup_interval=0))
+    try:
+        await bus.open()
+        await add_callback_subscription(bus.pool, name="partner.old", module="partner", pattern="test.#",
+                                        url=f"http://127.0.0.1:{port}/gone", secret="s")
+        await bus.start()
+        await bus.publish(None, Pinged(n=1))
+
+        async def dead() -> str | None:
+            async with bus.pool.acquire() as conn:
+                return await conn.fetchval("SELECT reason FROM event_dead_letters")
+        reason = await wait_for(dead, timeout=10)
+        assert "answered 410" in reason and "retired" in reason
+        assert calls == [1]  # no retries for a 4xx other than 408/429
+    finally:
+        await bus.close()
+        server.should_exit = True
+        await serving
