@@ -99,6 +99,9 @@ class Worker:
         self.batch_size = batch_size
         self.lease = lease
         self.upcast = upcast
+        # When the earliest retry this worker scheduled falls due (monotonic clock), so an idle
+        # worker wakes for it without asking the database; others' retries it finds by polling.
+        self.retry_due: float | None = None
 
     async def run_once(self) -> int:
         """Claim one batch and settle it; returns how many deliveries were handled."""
@@ -191,6 +194,8 @@ class Worker:
 
         async def settle() -> None:
             await self.store.retry(claimed.delivery_id, delay, error)
+            due = time.monotonic() + delay
+            self.retry_due = due if self.retry_due is None else min(self.retry_due, due)
 
         return settle
 
@@ -212,18 +217,22 @@ class Worker:
 
 
 async def run_worker(worker: Worker, wake: asyncio.Event, *, poll_interval: float = 1.0) -> None:
-    """Run `worker` until cancelled: claim while there is work, then sleep until woken,
-    until the next retry is due, or `poll_interval` at most. Errors are logged, never fatal."""
+    """Run `worker` until cancelled: claim while there is work, then sleep until woken, until
+    a retry it scheduled is due, or `poll_interval` at most (which also finds deliveries whose
+    lease ran out, and retries other workers scheduled). Errors are logged, never fatal."""
     delay = 0.1
     while True:
         try:
             wake.clear()
             if await worker.run_once():
                 continue
-            due = await worker.store.seconds_until_due(worker.refs) if worker.refs else None
-            timeout = poll_interval if due is None else min(poll_interval, due)
-            if timeout > 0:
-                await wait_signal(wake, timeout)
+            timeout = poll_interval
+            if worker.retry_due is not None:
+                timeout = min(timeout, worker.retry_due - time.monotonic())
+                if timeout <= 0:
+                    worker.retry_due = None
+                    continue
+            await wait_signal(wake, timeout)
             delay = 0.1
         except asyncio.CancelledError:
             raise

@@ -12,7 +12,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from broker import BusSettings, Delivery, EventBus, Router, schema
+from broker import BusSettings, Delivery, EventBus, RetryPolicy, Router, schema
 from broker.cleanup import cleanup
 from broker.testing import run_until_idle
 from tests.broker.events import Pinged
@@ -390,3 +390,24 @@ async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
         await bus.close()
         server.should_exit = True
         await serving
+
+
+async def test_a_running_worker_wakes_for_its_own_retry_without_polling(database_url):
+    attempts: list[float] = []
+    router = Router()
+
+    @router.on("test.ping.sent", retry=RetryPolicy(initial_delay=0.2, jitter=0))
+    async def flaky(event: Pinged, ctx: Delivery) -> None:
+        attempts.append(time.monotonic())
+        if ctx.attempt == 1:
+            raise ConnectionError("not yet")
+
+    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(poll_interval=30, cleanup_interval=0))
+    bus.include_router(router)
+    await bus.start()
+    try:
+        await bus.publish(None, Pinged(n=1))
+        await wait_for(lambda: asyncio.sleep(0, result=len(attempts) == 2), timeout=5)
+        assert 0.15 < attempts[1] - attempts[0] < 2  # the 0.2 s backoff, not the 30 s poll
+    finally:
+        await bus.close()
