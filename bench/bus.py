@@ -452,7 +452,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency runs")
     parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of a latency run")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
-    parser.add_argument("--loops", type=int, default=1, help="BusSettings.workers: worker loops per process")
+    parser.add_argument("--loops", type=int, default=4, help="BusSettings.workers: worker loops per process")
     parser.add_argument("--worker-batch", type=int, default=250, help="BusSettings.worker_batch")
     parser.add_argument("--relay-batch", type=int, default=500)
     parser.add_argument("--pool-size", type=int, default=5)

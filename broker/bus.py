@@ -257,10 +257,11 @@ class EventBus:
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if self.worker is not None and self._refs:
+            doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
             for n in range(settings.workers):
                 self._tasks.append(
                     asyncio.create_task(
-                        run_worker(self.worker, self.delivery_signal.subscribe(), poll_interval=settings.poll_interval),
+                        run_worker(self.worker, doorbell, poll_interval=settings.poll_interval),
                         name=f"{self.service}-worker-{n}",
                     )
                 )

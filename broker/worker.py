@@ -18,7 +18,7 @@ from broker import context, metrics
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
 from broker.router import Handler, event_classes
-from broker.signals import wait_signal
+from broker.signals import Doorbell
 from broker.store import Store, SubscriptionRef
 from contracts.envelope import Envelope
 
@@ -216,15 +216,17 @@ class Worker:
         return settle
 
 
-async def run_worker(worker: Worker, wake: asyncio.Event, *, poll_interval: float = 1.0) -> None:
+async def run_worker(worker: Worker, wake: Doorbell, *, poll_interval: float = 1.0) -> None:
     """Run `worker` until cancelled: claim while there is work, then sleep until woken, until
     a retry it scheduled is due, or `poll_interval` at most (which also finds deliveries whose
     lease ran out, and retries other workers scheduled). Errors are logged, never fatal."""
     delay = 0.1
     while True:
         try:
-            wake.clear()
-            if await worker.run_once():
+            handled = await worker.run_once()
+            if handled >= worker.batch_size:
+                wake.set()  # a full batch: there may be more, let an idle loop help
+            if handled:
                 continue
             timeout = poll_interval
             if worker.retry_due is not None:
@@ -232,7 +234,7 @@ async def run_worker(worker: Worker, wake: asyncio.Event, *, poll_interval: floa
                 if timeout <= 0:
                     worker.retry_due = None
                     continue
-            await wait_signal(wake, timeout)
+            await wake.wait(timeout)
             delay = 0.1
         except asyncio.CancelledError:
             raise
