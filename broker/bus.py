@@ -323,6 +323,9 @@ class EventBus:
         Cancels again until every task has ended: a cancellation can be lost inside a
         library's own timeout handling, and a loop that survived would run on after close.
         """
+        if self._nudger is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._nudger.flush(), 2.0)
         tasks, self._tasks = self._tasks, []
         self._nudger = None
         self._notifiers = []

@@ -33,13 +33,16 @@ def _transaction_of(conn: Any) -> object | None:
 
 
 def transaction_ended(conn: Any, marker: object | None) -> bool:
-    """Whether the transaction `conn` was in when `marker` was taken has ended."""
+    """Whether the transaction `conn` was in when `marker` was taken has ended (committed or
+    rolled back, not merely asked to: asyncpg forgets its transaction object before the COMMIT
+    round trip, and a NOTIFY sent then could reach the relay before the rows are visible)."""
     try:
         if conn.is_closed() or not conn.is_in_transaction():
             return True
     except Exception:  # a proxy released to its pool, or not an asyncpg connection
         return True
-    return marker is not None and _transaction_of(conn) is not marker
+    current = _transaction_of(conn)  # None while a COMMIT is in flight
+    return marker is not None and current is not None and current is not marker
 
 
 class Nudger:
@@ -90,6 +93,14 @@ class Nudger:
             if self._conn is not None and not self._conn.is_closed():
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._conn.close(), 1.0)
+
+    async def flush(self) -> None:
+        """Send the wake-up still owed (the bus is closing); without it the relay would find
+        the last events only at its next poll."""
+        if self._pending or self._due:
+            self._pending.clear()
+            self._due = False
+            await self._notify()
 
     async def _notify(self) -> None:
         try:

@@ -52,3 +52,43 @@ async def test_a_publishing_transaction_commits_without_taking_the_notify_lock(d
         assert triggers == 0
     finally:
         await conn.close()
+
+
+async def test_the_wake_up_waits_for_the_commit_to_finish(database_url):
+    """asyncpg forgets its transaction object before the COMMIT round trip; a slow commit (a
+    deferred trigger sleeping at commit time) shows the nudge waits for the answer, so the relay
+    never wakes to find nothing and then sleeps until its next poll."""
+    setup = await asyncpg.connect(database_url)
+    await setup.execute("""
+        CREATE TABLE slow_commit (x int);
+        CREATE FUNCTION sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION sleep_at_commit();
+    """)
+    observed: list[int] = []
+    woke = asyncio.Event()
+
+    async def look() -> None:
+        observed.append(await setup.fetchval("SELECT count(*) FROM bus_outbox"))
+        woke.set()
+
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener("bus_outbox", lambda *_: asyncio.ensure_future(look()))
+    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(relay=False, workers=0, cleanup_interval=0))
+    await bus.open()
+    publisher = await asyncpg.connect(database_url)
+    try:
+        async with publisher.transaction():
+            await bus.publish(publisher, Pinged(n=1))
+            await publisher.execute("INSERT INTO slow_commit VALUES (1)")  # its COMMIT takes 0.3 s
+        await asyncio.wait_for(woke.wait(), 3)
+        assert observed == [1]  # the row was visible when the relay would have looked
+        await bus.publish(publisher, Pinged(n=2))  # outside a transaction: already committed
+        await bus.close()  # and a wake-up still owed at close is sent, not dropped
+        await asyncio.sleep(0.3)
+        assert observed[-1] == 2
+    finally:
+        await publisher.close()
+        await listener.close()
+        await setup.close()
