@@ -165,6 +165,12 @@ class Worker:
             return self._failed(claimed, bound, f"retry requested: {exc.reason}", exc, exc.after)
         except TimeoutError as exc:
             return self._failed(claimed, bound, f"timed out after {handler.timeout} s", exc, None)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the worker itself is stopping: the delivery comes back after its lease
+            # A CancelledError the handler raised on its own must not stop the worker loop.
+            return self._failed(claimed, bound, "the handler raised CancelledError", exc, None)
         except Exception as exc:
             return self._failed(claimed, bound, f"{type(exc).__name__}: {exc}", exc, None)
         metrics.delivered.labels(*labels).inc()

@@ -346,3 +346,19 @@ async def test_a_dead_lettered_event_no_longer_holds_its_key_back(make_bus):
     assert booked == [2, 3]
     [letter] = await dead_letters(bus)
     assert letter["reason"] == "rejected by book_line: line 1 refers to a deleted product"
+
+
+async def test_a_handler_raising_cancelled_error_fails_its_delivery_not_the_worker(make_bus):
+    router = Router()
+    handled: list[int] = []
+
+    @router.on("test.ping.sent", retry=QUICK)
+    async def confused(event: Pinged, ctx: Delivery) -> None:
+        if event.n == 1 and ctx.attempt == 1:
+            raise asyncio.CancelledError()  # e.g. a library cancelling its own inner task badly
+        handled.append(event.n)
+
+    bus = await make_bus("cancel", router)
+    await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+    await run_until_idle(bus)
+    assert sorted(handled) == [1, 2]  # retried, and the other delivery was not disturbed
