@@ -75,6 +75,7 @@ class EventBus:
         self.worker: Worker | None = None
         self._nudger: Nudger | None = None
         self._notifiers: list[Notifier] = []
+        self._rabbit: Any = None  # broker.rabbit.RabbitTransport when settings.transport == "rabbitmq"
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -158,6 +159,10 @@ class EventBus:
         if self._synced:
             return
         self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        if self._rabbit_transport():
+            from broker.rabbit import hand_over
+
+            await hand_over(self.pool, self._refs)  # consumed from RabbitMQ queues, not fanned out here
         by_name = {self.subscription_name(h): h for h in self.handlers}
         bound = [Bound(ref=ref, handler=by_name[ref.name]) for ref in self._refs]
         self.worker = Worker(
@@ -176,6 +181,11 @@ class EventBus:
             on_relayed=self.delivery_signal.set,
         )
         self._synced = True
+
+    def _rabbit_transport(self) -> bool:
+        if self.settings.transport not in ("postgres", "rabbitmq"):
+            raise BrokerError(f"unknown bus transport {self.settings.transport!r}: use postgres or rabbitmq")
+        return self.settings.transport == "rabbitmq" and isinstance(self._store, PostgresStore)
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -254,9 +264,15 @@ class EventBus:
             for notifier in self._notifiers:
                 if not await wait_signal(notifier.connected, 5.0):
                     log.warning("LISTEN not established yet; relying on polling until it is", service=self.service)
+        rabbit = self._rabbit_transport()
+        if rabbit:  # before the relay runs, so the forwarder's subscription sees every event
+            from broker.rabbit import RabbitTransport
+
+            self._rabbit = RabbitTransport(self)
+            self._tasks.extend(await self._rabbit.start())
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-        if self.worker is not None and self._refs:
+        if self.worker is not None and self._refs and not rabbit:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
             for n in range(settings.workers):
                 self._tasks.append(
@@ -341,6 +357,9 @@ class EventBus:
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.warning("background task had failed", task=task.get_name(), error=str(task.exception()))
+        rabbit, self._rabbit = self._rabbit, None
+        if rabbit is not None:
+            await rabbit.close()
 
     async def close(self) -> None:
         """Stop and close the pools."""

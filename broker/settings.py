@@ -28,6 +28,12 @@ class BusSettings:
         unlogged_events: make the `events` log UNLOGGED (faster, emptied by a server crash).
         pool_size: connections in the bus pool.
         callbacks: deliver the callback_url subscriptions of the whole bus from this process.
+        transport: `postgres` (the default) or `rabbitmq`: this service's subscriptions are
+            consumed from RabbitMQ queues, and a relay process forwards every event to RabbitMQ
+            (broker/rabbit.py).
+        amqp_url: the RabbitMQ URL for `transport="rabbitmq"`.
+        amqp_prefix: names the exchange (`<prefix>.events`) and queues (`<prefix>.<subscription>`).
+        amqp_prefetch: unacknowledged messages a consuming process holds per channel.
     """
 
     poll_interval: float = 1.0
@@ -43,6 +49,10 @@ class BusSettings:
     unlogged_events: bool = False
     pool_size: int = 5
     callbacks: bool = False
+    transport: str = "postgres"
+    amqp_url: str = ""
+    amqp_prefix: str = "buildify"
+    amqp_prefetch: int = 100
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -56,7 +66,9 @@ class BusSettings:
             if raw is None:
                 continue
             default = getattr(cls(), f.name)
-            if isinstance(default, bool):
+            if isinstance(default, str):
+                values[f.name] = raw
+            elif isinstance(default, bool):
                 values[f.name] = _env_bool(raw)
             elif isinstance(default, int):
                 values[f.name] = int(raw)

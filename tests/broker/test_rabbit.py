@@ -1,0 +1,295 @@
+"""The RabbitMQ fan-out transport, on a real RabbitMQ and a real PostgreSQL.
+
+Every test uses its own exchange and queue prefix and deletes what it declared, so tests do
+not see each other's messages and leave nothing behind on the broker.
+"""
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+import aio_pika
+import pytest
+
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops
+from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, queue_depth, queue_names
+from contracts.envelope import Envelope, Event
+from tests.broker.events import Pinged
+
+AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+
+pytestmark = [
+    pytest.mark.rabbit,
+    pytest.mark.skipif(
+        not AMQP_URL, reason="BUILDIFY_TEST_AMQP_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)"
+    ),
+]
+
+
+class BadPing(Event, frozen=True, kw_only=True, tag="test.ping.sent"):
+    """Same type as Pinged, a payload Pinged cannot decode."""
+
+    text: str
+
+
+class CompanyCreated(Event, frozen=True, kw_only=True, tag="core.company.created"):
+    n: int
+
+
+class CompanyUpdated(Event, frozen=True, kw_only=True, tag="core.company.updated"):
+    n: int
+
+
+class BranchCreated(Event, frozen=True, kw_only=True, tag="core.company.branch.created"):
+    n: int
+
+
+async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 15.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return condition()
+
+    return check
+
+
+MakeBus = Callable[..., Awaitable[EventBus]]
+
+
+@pytest.fixture
+async def prefix() -> str:
+    return f"test{uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
+    """`await make_bus(router, ...)`: a started bus on the rabbitmq transport."""
+    buses: list[EventBus] = []
+    names: set[str] = set()
+
+    async def make(*routers: Router, service: str = "t") -> EventBus:
+        settings = BusSettings(
+            poll_interval=0.05, cleanup_interval=0, lease=5.0, transport="rabbitmq",
+            amqp_url=AMQP_URL, amqp_prefix=prefix,
+        )
+        bus = EventBus(service=service, dsn=database_url, settings=settings)
+        for router in routers:
+            bus.include_router(router)
+        buses.append(bus)
+        await bus.start()
+        names.update(ref.name for ref in bus.subscriptions)
+        return bus
+
+    yield make
+    for bus in buses:
+        await bus.close()
+    await delete_topology(AMQP_URL, prefix, sorted(names))
+
+
+async def forwarded(bus: EventBus) -> int:
+    """Deliveries of the forwarder finished (each one a message confirmed by RabbitMQ)."""
+    async with bus.pool.acquire() as conn:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM event_deliveries d JOIN event_subscriptions s ON s.id = d.subscription_id "
+            "WHERE s.name = $1 AND d.status = 'done'", FORWARD_NAME,
+        ))
+
+
+async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(make_bus, prefix):
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    bus = await make_bus(router)
+    async with bus.pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await bus.publish(conn, Pinged(n=1))
+                raise RuntimeError("the domain write failed")
+        async with conn.transaction():
+            event_id = await bus.publish(conn, Pinged(n=2))
+
+    await wait_for(until(lambda: seen == [2]))
+    await wait_for(lambda: forwarded(bus))
+    assert await forwarded(bus) == 1  # the rolled back event never reached RabbitMQ
+    async with bus.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events") == 1  # the log is still written
+        assert await conn.fetchval("SELECT id FROM events") == event_id
+        # the handler's own subscription is consumed over RabbitMQ, not from Postgres deliveries
+        row = await conn.fetchrow(
+            "SELECT s.is_active, (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id) AS n "
+            "FROM event_subscriptions s WHERE s.name = 't.record'"
+        )
+        assert row is not None and row["is_active"] is False and row["n"] == 0
+    main, _retry, dead = queue_names(prefix, "t.record")
+    await wait_for(lambda: _empty(main))
+    assert await queue_depth(AMQP_URL, dead) == 0
+    assert seen == [2]
+
+
+async def _empty(queue: str) -> bool:
+    return await queue_depth(AMQP_URL, queue) == 0
+
+
+async def test_topic_patterns_route_as_on_postgres(make_bus):
+    created: list[str] = []
+    everything: list[str] = []
+    router = Router()
+
+    @router.on("core.*.created")
+    async def on_created(event: Envelope) -> None:
+        created.append(event.type)
+
+    @router.on("#")
+    async def on_everything(event: Envelope) -> None:
+        everything.append(event.type)
+
+    bus = await make_bus(router)
+    async with bus.pool.acquire() as conn, conn.transaction():
+        await bus.publish(conn, CompanyCreated(n=1))
+        await bus.publish(conn, CompanyUpdated(n=2))
+        await bus.publish(conn, BranchCreated(n=3))
+        await bus.publish(conn, Pinged(n=4))
+
+    await wait_for(until(lambda: len(everything) == 4))
+    await wait_for(lambda: forwarded(bus), timeout=5)
+    assert sorted(everything) == sorted(
+        ["core.company.created", "core.company.updated", "core.company.branch.created", "test.ping.sent"]
+    )
+    assert created == ["core.company.created"]  # `*` is exactly one word
+
+
+async def test_retry_comes_back_after_the_backoff_then_succeeds(make_bus, prefix):
+    attempts: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent", retry=RetryPolicy(max_attempts=5, initial_delay=0.05, max_delay=0.2))
+    async def flaky(event: Pinged, ctx: Delivery) -> None:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise Retry("not yet")
+        if ctx.attempt == 2:
+            raise ConnectionError("downstream away")
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=1))
+
+    await wait_for(until(lambda: attempts == [1, 2, 3]))
+    main, retry, dead = queue_names(prefix, "t.flaky")
+    await wait_for(lambda: _empty(main))
+    assert await queue_depth(AMQP_URL, retry) == 0
+    assert await queue_depth(AMQP_URL, dead) == 0
+    assert await ops.dlq_list(bus.pool) == []
+    assert attempts == [1, 2, 3]
+
+
+async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_dlq(make_bus, prefix):
+    calls: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent", retry=RetryPolicy(max_attempts=2, initial_delay=0.05))
+    async def picky(event: Pinged) -> None:
+        calls.append(event.n)
+        if event.n == 1:
+            raise Reject("n=1 is never valid")
+        raise ValueError("always fails")
+
+    bus = await make_bus(router)
+    async with bus.pool.acquire() as conn, conn.transaction():
+        rejected = await bus.publish(conn, Pinged(n=1))
+        exhausted = await bus.publish(conn, Pinged(n=2))
+        undecodable = await bus.publish(conn, BadPing(text="no n"))
+
+    async def letters() -> list[ops.DeadLetter] | None:
+        found = await ops.dlq_list(bus.pool)
+        return found if len(found) == 3 else None
+
+    by_event = {letter.event_id: letter for letter in await wait_for(letters)}
+    assert "rejected by picky: n=1 is never valid" in by_event[rejected].reason
+    assert by_event[rejected].attempts == 1
+    assert "gave up after 2 attempt(s)" in by_event[exhausted].reason
+    assert by_event[exhausted].attempts == 2
+    assert "cannot be decoded" in by_event[undecodable].reason
+    assert {letter.subscription for letter in by_event.values()} == {"t.picky"}
+    assert sorted(calls) == [1, 2, 2]  # the undecodable one never reached the handler
+    async with bus.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event_dead_letters WHERE delivery_id IS NULL") == 3
+        assert await conn.fetchval("SELECT count(*) FROM events") == 3
+
+    _, _, dead = queue_names(prefix, "t.picky")
+    assert await wait_for(lambda: _depth_is(dead, 3))
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(dead, passive=True)
+        message = await queue.get(timeout=5)
+        assert message is not None
+        assert message.headers.get("x-buildify-reason")
+        await message.nack(requeue=True)
+    finally:
+        await connection.close()
+
+
+async def _depth_is(queue: str, n: int) -> bool:
+    return await queue_depth(AMQP_URL, queue) == n
+
+
+async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, prefix):
+    calls: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        calls.append(event.n)
+
+    bus = await make_bus(router)
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(exchange_name(prefix))
+        await exchange.publish(aio_pika.Message(b"not json"), "test.ping.sent")
+    finally:
+        await connection.close()
+    _, _, dead = queue_names(prefix, "t.record")
+    await wait_for(lambda: _depth_is(dead, 1))
+    await bus.publish(None, Pinged(n=7))  # the consumer carries on
+    await wait_for(until(lambda: calls == [7]))
+
+
+async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
+    state = {"reject": True}
+    calls: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def fixed_later(event: Pinged) -> None:
+        calls.append(event.n)
+        if state["reject"]:
+            raise Reject("not yet deployed")
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=5))
+
+    async def one_letter() -> bool:
+        return len(await ops.dlq_list(bus.pool)) == 1
+
+    await wait_for(one_letter)
+    state["reject"] = False
+    result = await ops.dlq_redrive(bus.pool, ops.DeadLetterFilter(subscription="t.fixed_later"), actor="test")
+    assert result.letters == 1
+    await wait_for(until(lambda: calls == [5, 5]))
+    assert await ops.dlq_list(bus.pool) == []
