@@ -73,6 +73,9 @@ class BusKnobs:
     poll_interval: float = 1.0
     listen: bool = True
     publisher_procs: int = 1
+    transport: str = "postgres"
+    amqp_url: str = ""
+    amqp_prefix: str = "bench"
 
     def settings(self, *, relay: bool, workers: int) -> BusSettings:
         """BusSettings for one process; cleanup is off so it cannot land inside a run."""
@@ -85,6 +88,9 @@ class BusKnobs:
             relay_batch=self.relay_batch,
             pool_size=self.pool_size,
             cleanup_interval=0,
+            transport=self.transport,
+            amqp_url=self.amqp_url,
+            amqp_prefix=self.amqp_prefix,
         )
 
 
@@ -126,6 +132,19 @@ class RunResult:
 
 
 # -- databases ----------------------------------------------------------------------------
+
+
+async def delete_rabbit_topology(url: str, knobs: BusKnobs) -> None:
+    """Remove the run's exchange and its subscriptions' queues from RabbitMQ."""
+    from broker.rabbit import delete_topology
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT name FROM event_subscriptions WHERE module_name = 'bench'")
+        names = [row["name"] for row in rows]
+    finally:
+        await conn.close()
+    await delete_topology(knobs.amqp_url, knobs.amqp_prefix, names)
 
 
 def with_database(url: str, name: str) -> str:
@@ -268,6 +287,8 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
     """One run: fresh database, worker processes, a publisher, wait for every delivery."""
     if spec.rate:
         spec = RunSpec(**{**spec.__dict__, "publishers": 1, "batch": 1})
+    if spec.knobs.transport == "rabbitmq":  # exchange and queues of their own, deleted afterwards
+        spec = RunSpec(**{**spec.__dict__, "knobs": BusKnobs(**{**spec.knobs.__dict__, "amqp_prefix": db})})
     events = (spec.events // spec.publishers) * spec.publishers
     url = asyncio.run(create_database(admin_url, db))
     ctx = mp.get_context("spawn")
@@ -346,6 +367,8 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
             if p.is_alive():
                 p.terminate()
                 p.join(5)
+        if spec.knobs.transport == "rabbitmq":
+            asyncio.run(delete_rabbit_topology(url, spec.knobs))
         asyncio.run(drop_database(admin_url, db))
 
 
@@ -437,6 +460,12 @@ def specs(args: argparse.Namespace) -> dict[str, list[RunSpec]]:
             ("poll 1.0 s", BusKnobs(**{**knobs.__dict__, "listen": False, "poll_interval": 1.0})),
         )
     ]
+    if args.amqp_url:  # the same runs over the RabbitMQ transport
+        rabbit = BusKnobs(**{**knobs.__dict__, "transport": "rabbitmq", "amqp_url": args.amqp_url})
+        batch.append(RunSpec("batch 100/tx, 1 sub, 1 proc, RabbitMQ", subs=1, procs=1, events=args.events,
+                             knobs=rabbit, relay_process=args.relay_process))
+        latency.append(RunSpec("NOTIFY, RabbitMQ", rate=args.rate, events=int(args.rate * args.latency_seconds),
+                               knobs=rabbit))
     return {"batch": batch, "single": single, "latency": latency}
 
 
@@ -460,6 +489,8 @@ def main() -> None:
     parser.add_argument("--publisher-procs", type=int, default=1,
                         help="processes the 4 one-event-per-transaction publishers are spread over")
     parser.add_argument("--only", default="", help="run only configurations whose label contains this")
+    parser.add_argument("--amqp-url", default=os.environ.get("BUILDIFY_BENCH_AMQP_URL", ""),
+                        help="also run over the RabbitMQ transport (env BUILDIFY_BENCH_AMQP_URL)")
     args = parser.parse_args()
 
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
