@@ -411,3 +411,18 @@ async def test_a_running_worker_wakes_for_its_own_retry_without_polling(database
         assert 0.15 < attempts[1] - attempts[0] < 2  # the 0.2 s backoff, not the 30 s poll
     finally:
         await bus.close()
+
+
+async def test_schema_install_runs_its_ddl_only_when_the_sql_changed(database_url):
+    """A starting service must not take DDL locks on hot tables that other processes are using."""
+    from broker.schema import _apply, _sql
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await _apply(conn, "outbox", _sql("outbox.sql")) is False  # the template applied it already
+        before = await conn.fetchval("SELECT applied_at FROM bus_schema WHERE part = 'bus'")
+        await schema.install(conn)
+        assert await conn.fetchval("SELECT applied_at FROM bus_schema WHERE part = 'bus'") == before
+        assert await _apply(conn, "outbox", _sql("outbox.sql") + "\n-- changed") is True
+    finally:
+        await conn.close()
