@@ -9,12 +9,13 @@ written to the bus's audit table with the acting user.
 import asyncio
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter
 
 from broker import BusUnavailable, InvalidPattern, ops
 from contracts.ids import uuid7
@@ -112,7 +113,17 @@ class BusAdminController(Controller):
         return snapshot
 
     @post("/replays", status_code=202, summary="Deliver past events again (dry_run lists what would be sent)")
-    async def replay(self, data: ReplayRequest, principal: Principal, core: CoreContext) -> Any:
+    async def replay(
+        self,
+        data: Annotated[ReplayRequest, Body(examples=[Example(
+            summary="Yesterday's invoices into one subscription, as a dry run",
+            value={"selection": {"pattern": "financial.invoice.*", "since": "2026-11-25T00:00:00Z",
+                                 "until": "2026-11-26T00:00:00Z"},
+                   "subscription": "financial.create_default_accounts", "dry_run": True},
+        )])],
+        principal: Principal,
+        core: CoreContext,
+    ) -> Any:
         tenant = scope_of(principal)
         if not data.subscription and not data.all_subscriptions:
             raise Invalid("Name a `subscription`, or set `all_subscriptions` to replay into every matching one.",
@@ -145,13 +156,29 @@ class BusAdminController(Controller):
         return await call(ops.dlq_show(core.bus.pool, letter_id, tenant=scope_of(principal)))
 
     @post("/dead-letters/redrive", status_code=200, summary="Send chosen dead letters again (same event id)")
-    async def redrive(self, data: DeadLetterAction, principal: Principal, core: CoreContext) -> ops.DlqActionResult:
+    async def redrive(
+        self,
+        data: Annotated[DeadLetterAction, Body(examples=[Example(
+            summary="One subscription's letters after the fix is deployed",
+            value={"selection": {"subscription": "financial.create_default_accounts"}, "dry_run": True},
+        )])],
+        principal: Principal,
+        core: CoreContext,
+    ) -> ops.DlqActionResult:
         self._require_selection(data)
         return await call(ops.dlq_redrive(core.bus.pool, data.selection, actor=actor_of(principal),
                                           dry_run=data.dry_run, tenant=scope_of(principal)))
 
     @post("/dead-letters/purge", status_code=200, summary="Discard chosen dead letters for good")
-    async def purge(self, data: DeadLetterAction, principal: Principal, core: CoreContext) -> ops.DlqActionResult:
+    async def purge(
+        self,
+        data: Annotated[DeadLetterAction, Body(examples=[Example(
+            summary="Letters of a retired test tenant's events",
+            value={"selection": {"tenant_id": "0191d7a4-0000-7000-8000-000000000001"}, "dry_run": True},
+        )])],
+        principal: Principal,
+        core: CoreContext,
+    ) -> ops.DlqActionResult:
         self._require_selection(data)
         return await call(ops.dlq_purge(core.bus.pool, data.selection, actor=actor_of(principal),
                                         dry_run=data.dry_run, tenant=scope_of(principal)))
