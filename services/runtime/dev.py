@@ -125,16 +125,14 @@ def python_service(name: str, port: int, env: dict[str, str]) -> Child:
     return Child(name, command, env)
 
 
-async def wait_until(
-    url: str, timeout: float, *, expect: int = 200, expect_any: bool = False, headers: dict[str, str] | None = None
-) -> None:
+async def wait_until(url: str, timeout: float, *, expect: int = 200, expect_any: bool = False) -> None:
     """Poll `url` until it answers `expect` (or anything at all, with `expect_any`)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
             try:
-                response = await client.get(url, headers=headers)
+                response = await client.get(url)
                 if response.status_code == expect or expect_any:
                     return
                 last = f"{response.status_code} {response.text[:200]}"

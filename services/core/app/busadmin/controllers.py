@@ -7,7 +7,7 @@ written to the bus's audit table with the acting user.
 """
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
@@ -165,9 +165,7 @@ class BusAdminController(Controller):
         principal: Principal,
         core: CoreContext,
     ) -> ops.DlqActionResult:
-        self._require_selection(data)
-        return await call(ops.dlq_redrive(core.bus.pool, data.selection, actor=actor_of(principal),
-                                          dry_run=data.dry_run, tenant=scope_of(principal)))
+        return await self._act(ops.dlq_redrive, data, principal, core)
 
     @post("/dead-letters/purge", status_code=200, summary="Discard chosen dead letters for good")
     async def purge(
@@ -179,9 +177,7 @@ class BusAdminController(Controller):
         principal: Principal,
         core: CoreContext,
     ) -> ops.DlqActionResult:
-        self._require_selection(data)
-        return await call(ops.dlq_purge(core.bus.pool, data.selection, actor=actor_of(principal),
-                                        dry_run=data.dry_run, tenant=scope_of(principal)))
+        return await self._act(ops.dlq_purge, data, principal, core)
 
     @get("/audit", summary="Every replay, redrive and purge: who, when, what, how many")
     async def audit(
@@ -190,7 +186,13 @@ class BusAdminController(Controller):
         return await call(ops.list_audit(core.bus.pool, limit=limit, tenant=scope_of(principal)))
 
     @staticmethod
-    def _require_selection(data: DeadLetterAction) -> None:
+    async def _act(
+        action: Callable[..., Awaitable[ops.DlqActionResult]], data: DeadLetterAction, principal: Principal,
+        core: CoreContext,
+    ) -> ops.DlqActionResult:
+        """Redrive or purge: refuse an empty selection unless `all`, scope to the caller's tenant."""
         if data.selection.is_empty and not data.all:
             raise Invalid("Choose dead letters (subscription, error, pattern or ids), or set `all` to act on all.",
                           extra={"field": "selection"})
+        return await call(action(core.bus.pool, data.selection, actor=actor_of(principal), dry_run=data.dry_run,
+                                 tenant=scope_of(principal)))
