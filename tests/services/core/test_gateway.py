@@ -48,3 +48,20 @@ async def test_metrics_and_request_ids(core: Harness, root):
     assert answer.headers["x-request-id"] == "ops-1234"
     metrics = await c.get("/metrics")
     assert metrics.status_code == 200 and "bus_events_published_total" in metrics.text
+
+
+async def test_the_route_endpoint_wants_the_gateway_key_when_one_is_set(database_url):
+    from litestar.testing import AsyncTestClient
+
+    from services.core.app.main import create_app
+    from services.core.app.settings import Settings
+    from tests.services.core.conftest import FAST_BUS
+
+    app = create_app(Settings(database_url=database_url, bus=FAST_BUS, gateway_config_key="traefik-only"))
+    async with AsyncTestClient(app=app) as client:
+        refused = await client.get("/api/v1/gateway/traefik")
+        assert refused.status_code == 401 and "X-Gateway-Key" in refused.json()["detail"]
+        wrong = await client.get("/api/v1/gateway/traefik", headers={"X-Gateway-Key": "guess"})
+        assert wrong.status_code == 401
+        allowed = await client.get("/api/v1/gateway/traefik", headers={"X-Gateway-Key": "traefik-only"})
+        assert allowed.status_code == 200
