@@ -56,6 +56,11 @@ class Doorbell:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._pending = False
 
+    @property
+    def waiting(self) -> int:
+        """How many loops wait for a ring now."""
+        return sum(not waiter.done() for waiter in self._waiters)
+
     def set(self) -> None:
         """Ring (named like Event.set so a Broadcast can ring it)."""
         while self._waiters:

@@ -13,7 +13,7 @@ router = Router()
 async def book_ping(event: Pinged, ctx: Delivery) -> None:
     async with ctx.transaction() as conn:  # shows the handler started; commits at once
         await conn.execute("INSERT INTO started (attempt) VALUES ($1)", ctx.attempt)
-    await asyncio.sleep(3600)
+    await asyncio.Event().wait()  # hangs until the process is killed
 
 
 async def main(dsn: str, lease: float) -> None:

@@ -6,6 +6,7 @@ import asyncpg
 
 from broker import BusSettings, EventBus
 from tests.broker.events import Pinged
+from tests.waiting import wait_until
 
 
 async def notifications(conn: asyncpg.Connection) -> asyncio.Queue[float]:
@@ -14,29 +15,50 @@ async def notifications(conn: asyncpg.Connection) -> asyncio.Queue[float]:
     return queue
 
 
+async def wake_ups_before_a_barrier(listener: asyncio.Queue[float], sender: asyncpg.Connection,
+                                    barrier: asyncio.Event) -> int:
+    """How many relay wake-ups arrive before a NOTIFY sent now from another session.
+
+    PostgreSQL delivers notifications in commit order, so anything the bus had sent by now
+    reaches the listener before the barrier: a bounded way to show that nothing was sent.
+    """
+    barrier.clear()
+    await sender.execute("NOTIFY test_barrier")
+    await asyncio.wait_for(barrier.wait(), 5)
+    count = 0
+    while not listener.empty():
+        listener.get_nowait()
+        count += 1
+    return count
+
+
 async def test_notify_comes_after_commit_once_per_transaction(database_url):
     listener = await asyncpg.connect(database_url)
     queue = await notifications(listener)
+    barrier = asyncio.Event()
+    await listener.add_listener("test_barrier", lambda *_: barrier.set())
     bus = EventBus(service="t", dsn=database_url, settings=BusSettings(relay=False, workers=0, cleanup_interval=0))
     await bus.open()
     publisher = await asyncpg.connect(database_url)
+    sender = await asyncpg.connect(database_url)
     try:
         async with publisher.transaction():
             await bus.publish(publisher, Pinged(n=1))
             await bus.publish(publisher, Pinged(n=2))
-            await asyncio.sleep(0.2)
-            assert queue.empty()  # nothing while the transaction is open
+            # nothing while the transaction is open
+            assert await wake_ups_before_a_barrier(queue, sender, barrier) == 0
         committed = asyncio.get_running_loop().time()
         woke = await asyncio.wait_for(queue.get(), 2)
         assert woke - committed < 0.5
-        await asyncio.sleep(0.1)
-        assert queue.empty()  # two publishes, one transaction: one wake-up
+        # two publishes, one transaction: one wake-up
+        assert await wake_ups_before_a_barrier(queue, sender, barrier) == 0
 
         for n in range(3):  # back-to-back transactions on one connection each wake the relay
             async with publisher.transaction():
                 await bus.publish(publisher, Pinged(n=n))
         await asyncio.wait_for(queue.get(), 2)
     finally:
+        await sender.close()
         await publisher.close()
         await bus.close()
         await listener.close()
@@ -86,7 +108,7 @@ async def test_the_wake_up_waits_for_the_commit_to_finish(database_url):
         assert observed == [1]  # the row was visible when the relay would have looked
         await bus.publish(publisher, Pinged(n=2))  # outside a transaction: already committed
         await bus.close()  # and a wake-up still owed at close is sent, not dropped
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: len(observed) == 2, what="a second wake-up")
         assert observed[-1] == 2
     finally:
         await publisher.close()

@@ -1,6 +1,6 @@
 """The operations behind buildify-events and the admin API, on a real PostgreSQL."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 import asyncpg
@@ -21,7 +21,11 @@ from tests.broker.ops_seed import (
 )
 
 FAST = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0, lease=5.0)
-YESTERDAY = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+async def yesterday(db: asyncpg.Connection) -> datetime:
+    """A day before the database's clock: "old" events, whatever the date the tests run on."""
+    return await db.fetchval("SELECT now() - interval '1 day'")
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -30,7 +34,8 @@ YESTERDAY = datetime(2026, 11, 25, 12, tzinfo=UTC)
 async def test_list_filters_by_pattern_tenant_time_and_counts_deliveries(db):
     tenant = uuid4()
     sub = await add_subscription(db, "financial.accounts", "core.company.*")
-    old = await add_events(db, "core.company.created", 2, tenant=tenant, recorded_at=YESTERDAY)
+    then = await yesterday(db)
+    old = await add_events(db, "core.company.created", 2, tenant=tenant, recorded_at=then)
     new = await add_events(db, "core.company.created", 1)
     await add_events(db, "financial.invoice.created", 3, tenant=tenant)
     await add_deliveries(db, sub, old[:1], status="done")
@@ -43,7 +48,7 @@ async def test_list_filters_by_pattern_tenant_time_and_counts_deliveries(db):
     scoped = await ops.list_events(db, ops.EventFilter(pattern="core.#", tenant_id=tenant))
     assert {e.id for e in scoped} == set(old)
     by_day = await ops.list_events(
-        db, ops.EventFilter(since=YESTERDAY - timedelta(hours=1), until=YESTERDAY + timedelta(hours=1))
+        db, ops.EventFilter(since=then - timedelta(hours=1), until=then + timedelta(hours=1))
     )
     assert {e.id for e in by_day} == set(old)
     counts = {e.id: (e.pending, e.done, e.dead) for e in companies}
@@ -129,17 +134,18 @@ async def test_replay_into_one_subscription_creates_and_resets_deliveries(db):
     tenant = uuid4()
     target = await add_subscription(db, "financial.accounts", "core.company.*")
     bystander = await add_subscription(db, "warehouse.sites", "core.#")
-    day = await add_events(db, "core.company.created", 4, tenant=tenant, recorded_at=YESTERDAY)
-    await add_events(db, "core.company.created", 2, tenant=uuid4(), recorded_at=YESTERDAY)  # other tenant
-    await add_events(db, "core.user.created", 2, tenant=tenant, recorded_at=YESTERDAY)  # not for target
+    then = await yesterday(db)
+    day = await add_events(db, "core.company.created", 4, tenant=tenant, recorded_at=then)
+    await add_events(db, "core.company.created", 2, tenant=uuid4(), recorded_at=then)  # other tenant
+    await add_events(db, "core.user.created", 2, tenant=tenant, recorded_at=then)  # not for target
     await add_events(db, "core.company.created", 2, tenant=tenant)  # today
     await add_deliveries(db, target, day[:2], status="done", attempts=3)
     await add_deliveries(db, bystander, day, status="done")
 
     result = await ops.replay(
         db,
-        ops.EventFilter(pattern="core.#", tenant_id=tenant, since=datetime(2026, 11, 25, tzinfo=UTC),
-                        until=datetime(2026, 11, 26, tzinfo=UTC)),
+        ops.EventFilter(pattern="core.#", tenant_id=tenant, since=then - timedelta(hours=12),
+                        until=then + timedelta(hours=12)),
         subscription="financial.accounts", actor="alice", batch_size=3,
     )
     assert (result.events, result.deliveries, result.status) == (4, 4, "done")

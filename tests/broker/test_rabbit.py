@@ -4,11 +4,8 @@ Every test uses its own exchange and queue prefix and deletes what it declared, 
 not see each other's messages and leave nothing behind on the broker.
 """
 
-import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -18,6 +15,7 @@ from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, 
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, queue_depth, queue_names
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged
+from tests.waiting import wait_until
 
 AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
 
@@ -45,23 +43,6 @@ class CompanyUpdated(Event, frozen=True, kw_only=True, tag="core.company.updated
 
 class BranchCreated(Event, frozen=True, kw_only=True, tag="core.company.branch.created"):
     n: int
-
-
-async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 15.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-def until(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        return condition()
-
-    return check
 
 
 MakeBus = Callable[..., Awaitable[EventBus]]
@@ -123,8 +104,8 @@ async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(m
         async with conn.transaction():
             event_id = await bus.publish(conn, Pinged(n=2))
 
-    await wait_for(until(lambda: seen == [2]))
-    await wait_for(lambda: forwarded(bus))
+    await wait_until(lambda: seen == [2], timeout=15)
+    await wait_until(lambda: forwarded(bus), timeout=15)
     assert await forwarded(bus) == 1  # the rolled back event never reached RabbitMQ
     async with bus.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM events") == 1  # the log is still written
@@ -136,7 +117,7 @@ async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(m
         )
         assert row is not None and row["is_active"] is False and row["n"] == 0
     main, _retry, dead = queue_names(prefix, "t.record")
-    await wait_for(lambda: _empty(main))
+    await wait_until(lambda: _empty(main), timeout=15)
     assert await queue_depth(AMQP_URL, dead) == 0
     assert seen == [2]
 
@@ -165,8 +146,8 @@ async def test_topic_patterns_route_as_on_postgres(make_bus):
         await bus.publish(conn, BranchCreated(n=3))
         await bus.publish(conn, Pinged(n=4))
 
-    await wait_for(until(lambda: len(everything) == 4))
-    await wait_for(lambda: forwarded(bus), timeout=5)
+    await wait_until(lambda: len(everything) == 4, timeout=15)
+    await wait_until(lambda: forwarded(bus), timeout=5)
     assert sorted(everything) == sorted(
         ["core.company.created", "core.company.updated", "core.company.branch.created", "test.ping.sent"]
     )
@@ -188,9 +169,9 @@ async def test_retry_comes_back_after_the_backoff_then_succeeds(make_bus, prefix
     bus = await make_bus(router)
     await bus.publish(None, Pinged(n=1))
 
-    await wait_for(until(lambda: attempts == [1, 2, 3]))
+    await wait_until(lambda: attempts == [1, 2, 3], timeout=15)
     main, retry, dead = queue_names(prefix, "t.flaky")
-    await wait_for(lambda: _empty(main))
+    await wait_until(lambda: _empty(main), timeout=15)
     assert await queue_depth(AMQP_URL, retry) == 0
     assert await queue_depth(AMQP_URL, dead) == 0
     assert await ops.dlq_list(bus.pool) == []
@@ -218,7 +199,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
         found = await ops.dlq_list(bus.pool)
         return found if len(found) == 3 else None
 
-    by_event = {letter.event_id: letter for letter in await wait_for(letters)}
+    by_event = {letter.event_id: letter for letter in await wait_until(letters, timeout=15)}
     assert "rejected by picky: n=1 is never valid" in by_event[rejected].reason
     assert by_event[rejected].attempts == 1
     assert "gave up after 2 attempt(s)" in by_event[exhausted].reason
@@ -231,7 +212,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
         assert await conn.fetchval("SELECT count(*) FROM events") == 3
 
     _, _, dead = queue_names(prefix, "t.picky")
-    assert await wait_for(lambda: _depth_is(dead, 3))
+    assert await wait_until(lambda: _depth_is(dead, 3), timeout=15)
     connection = await aio_pika.connect(AMQP_URL)
     try:
         channel = await connection.channel()
@@ -265,9 +246,9 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
     finally:
         await connection.close()
     _, _, dead = queue_names(prefix, "t.record")
-    await wait_for(lambda: _depth_is(dead, 1))
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
     await bus.publish(None, Pinged(n=7))  # the consumer carries on
-    await wait_for(until(lambda: calls == [7]))
+    await wait_until(lambda: calls == [7], timeout=15)
 
 
 async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
@@ -287,9 +268,9 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
     async def one_letter() -> bool:
         return len(await ops.dlq_list(bus.pool)) == 1
 
-    await wait_for(one_letter)
+    await wait_until(one_letter, timeout=15)
     state["reject"] = False
     result = await ops.dlq_redrive(bus.pool, ops.DeadLetterFilter(subscription="t.fixed_later"), actor="test")
     assert result.letters == 1
-    await wait_for(until(lambda: calls == [5, 5]))
+    await wait_until(lambda: calls == [5, 5], timeout=15)
     assert await ops.dlq_list(bus.pool) == []

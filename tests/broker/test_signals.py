@@ -3,6 +3,7 @@
 import asyncio
 
 from broker.signals import Broadcast, Doorbell
+from tests.waiting import wait_until
 
 
 async def test_a_ring_wakes_exactly_one_waiting_loop():
@@ -14,7 +15,7 @@ async def test_a_ring_wakes_exactly_one_waiting_loop():
             woken.append(n)
 
     tasks = [asyncio.create_task(loop(n)) for n in range(3)]
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: bell.waiting == 3, what="three loops waiting")
     bell.set()
     await asyncio.gather(*tasks)
     assert len(woken) == 1  # the other two timed out

@@ -7,7 +7,6 @@ letter made from a malformed event, redrives it from the browser (dry run first)
 import asyncio
 import json
 import re
-import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from contracts.ids import uuid7
 from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP
 from tests.e2e.platform import RunningPlatform, running_platform
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -55,10 +55,9 @@ async def publish_malformed_company_event(database_url: str, admin_email: str) -
             "INSERT INTO bus_outbox (id, event_type, source, tenant_id, occurred_at, version, payload)"
             " VALUES ($1, 'core.company.created', 'core', $2, now(), 1, $3::jsonb)",
             event_id, tenant_id, json.dumps({"tenant_id": str(tenant_id), "name": "Broken Co"}))
-        deadline = time.monotonic() + 60
-        while not await conn.fetchval("SELECT count(*) FROM event_dead_letters WHERE event_id = $1", event_id):
-            assert time.monotonic() < deadline, "financial did not dead-letter the malformed event"
-            await asyncio.sleep(0.2)
+        await wait_until(
+            lambda: conn.fetchval("SELECT count(*) FROM event_dead_letters WHERE event_id = $1", event_id),
+            timeout=60, interval=0.2, what="financial dead-lettering the malformed event")
         return event_id
     finally:
         await conn.close()

@@ -387,10 +387,10 @@ def test_static_module_routes(name: str) -> None:
 
 def test_static_module_routes_equal_what_core_renders() -> None:
     """modules.yaml is the file form of core's HTTP provider output: same routers, same rules."""
-    routes = pytest.importorskip("services.core.app.gateway.routes")
     import msgspec
 
     from contracts.manifest import Manifest
+    from services.core.app.gateway import routes
 
     rendered = routes.render(
         [msgspec.convert(m, Manifest) for m in MODULES.values()],

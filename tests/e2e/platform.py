@@ -1,16 +1,18 @@
 """Start the whole platform as `make run` does (real processes, free ports) for end-to-end tests."""
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.waiting import wait_until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,11 +69,14 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + timeout
-        while "Buildify is up" not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the platform did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.2)
+
+        def up_or_exited() -> bool:
+            return "Buildify is up" in log.read_text() or process.poll() is not None
+
+        with contextlib.suppress(AssertionError):  # a timeout is reported below, with the log
+            wait_until_sync(up_or_exited, timeout=timeout, interval=0.2, what="the platform starting")
+        if "Buildify is up" not in log.read_text():
+            raise RuntimeError(f"the platform did not start:\n{log.read_text()[-4000:]}")
         secrets = json.loads((data_dir / "secrets.json").read_text())
         yield RunningPlatform(
             gateway=f"http://127.0.0.1:{ports['gateway']}",

@@ -1,7 +1,6 @@
 """The platform as a user meets it: real processes behind Traefik, everything through the gateway."""
 
 import asyncio
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.platform import running_platform
+from tests.waiting import wait_until_sync
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +23,6 @@ def check_security_headers(response: httpx.Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, f"{response.request.url}: {name}"
     assert "default-src 'self'" in response.headers["content-security-policy"]
-
-
-def wait_for(fetch, predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if predicate(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def test_a_user_works_through_the_gateway_and_ctrl_c_leaves_nothing_behind(database_url: str, tmp_path: Path):
@@ -56,10 +47,13 @@ def test_a_user_works_through_the_gateway_and_ctrl_c_leaves_nothing_behind(datab
             login = http.post("/api/v1/auth/login", json={"email": platform.admin_email,
                                                           "password": platform.admin_password})
             auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            accounts = wait_for(
-                lambda: http.get("/api/v1/financial/accounts", params={"company_id": new_company}, headers=auth),
-                lambda r: r.status_code == 200 and len(r.json()) > 0,
-            )
+
+            def chart_of_new_company() -> httpx.Response | None:
+                r = http.get("/api/v1/financial/accounts", params={"company_id": new_company}, headers=auth)
+                return r if r.status_code == 200 and len(r.json()) > 0 else None
+
+            accounts = wait_until_sync(chart_of_new_company, timeout=20, interval=0.2,
+                                       what="financial created the new company's accounts")
             assert accounts.status_code == 200 and {"1000", "1200"} <= {a["code"] for a in accounts.json()}
             assert {a["currency"] for a in accounts.json()} == {"EUR"}  # the tenant's configured currency
 
@@ -95,9 +89,11 @@ def test_a_user_works_through_the_gateway_and_ctrl_c_leaves_nothing_behind(datab
         assert burst_hits_the_rate_limit(platform.gateway)
         platform.process.send_signal(__import__("signal").SIGINT)
         platform.process.wait(30)
-    time.sleep(0.5)
-    alive = [pid for pid in family if Path(f"/proc/{pid}").exists()]
-    assert alive == [], f"orphans left running: {alive}"
+
+    def still_alive() -> list[int]:
+        return [pid for pid in family if Path(f"/proc/{pid}").exists()]
+
+    wait_until_sync(lambda: not still_alive(), timeout=5, what="every process of the platform ended")
 
 
 def burst_hits_the_rate_limit(gateway: str) -> bool:

@@ -4,6 +4,7 @@ from broker import BusSettings, EventBus, Reject, Router
 from broker.testing import run_until_idle
 from contracts.core import CompanyCreated
 from tests.services.core.conftest import Harness, Tenant
+from tests.waiting import wait_until
 
 QUIET = BusSettings(workers=0, relay=False, listen=False, cleanup_interval=0, poll_interval=0.05)
 
@@ -81,7 +82,6 @@ async def test_replay_requests_name_what_is_wrong(core, root, acme):
 
 
 async def test_a_replay_runs_in_the_background_and_is_audited(core, root, acme):
-    import asyncio
 
     import asyncpg
 
@@ -91,13 +91,14 @@ async def test_a_replay_runs_in_the_background_and_is_audited(core, root, acme):
         "selection": {"pattern": "core.company.created"}, "subscription": "exporter.export_company"})
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
-    for _ in range(100):
+
+    async def finished_run() -> dict | None:
         audit = (await c.get("/api/v1/admin/bus/audit", headers=root)).json()
         entry = next((a for a in audit if a.get("run_id") == run_id), None)
-        if entry and entry["status"] == "done":
-            break
-        await asyncio.sleep(0.05)
-    assert entry is not None and entry["status"] == "done" and entry["affected"] == 2
+        return entry if entry and entry["status"] == "done" else None
+
+    entry = await wait_until(finished_run, what="the replay run finished")
+    assert entry["affected"] == 2
     conn = await asyncpg.connect(core.url)
     try:  # both company events are pending again for the exporter, same event ids
         assert await conn.fetchval("SELECT count(*) FROM event_deliveries WHERE status = 'pending'") == 2

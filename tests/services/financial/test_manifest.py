@@ -1,32 +1,58 @@
-"""The manifest is what core registers; it must decode into the shared contract."""
+"""The manifest is what core registers and routes by: it must say what the module really does."""
 
 import re
 from pathlib import Path
 
 import msgspec
+from litestar import Litestar
 
+import contracts.financial
+from broker import EventBus
+from contracts.envelope import Event
 from contracts.manifest import Manifest
 from services.financial.app import permissions
+from services.financial.app.main import create_app
+from services.financial.app.settings import Settings
+from tests.services.financial.conftest import FAST, MODULE_KEY, SECRET
 
 MANIFEST = Path(__file__).resolve().parents[3] / "services" / "financial" / "manifest.json"
 
 
-def test_manifest_decodes_into_the_contract() -> None:
-    manifest = msgspec.json.decode(MANIFEST.read_bytes(), type=Manifest)
-    assert manifest.name == "financial"
-    assert manifest.version == "1.0.0"
-    assert manifest.backend.api_prefix == "/api/v1/financial"
-    assert manifest.backend.port == 8001
-    assert manifest.frontend is not None and manifest.frontend.entry == "/modules/financial/module.js"
-    defaults = {k: v["default"] for k, v in manifest.config_schema["properties"].items()}
-    assert defaults == {"currency": "USD", "tax_rate": 0, "invoice_prefix": "INV", "payment_terms_days": 30}
-    assert "core.company.created" in manifest.events.consumes
-    assert "financial.invoice.created" in manifest.events.publishes
+def manifest() -> Manifest:
+    return msgspec.json.decode(MANIFEST.read_bytes(), type=Manifest)
+
+
+def financial_app(database_url: str) -> tuple[Litestar, EventBus]:
+    """The app as a process builds it, without starting it."""
+    bus = EventBus(service="financial", dsn=database_url, settings=FAST)
+    app = create_app(Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
+                              jwt_secret_key=SECRET, bus=FAST), bus=bus)
+    return app, bus
+
+
+def test_every_api_route_lies_under_the_prefix_the_gateway_routes(pg_server_url: str) -> None:
+    app, _ = financial_app(pg_server_url)
+    prefix = manifest().backend.api_prefix
+    api_paths = {route.path for route in app.routes if route.path.startswith("/api/")}
+    assert api_paths, "the app serves no API"
+    outside = {p for p in api_paths if p != prefix and not p.startswith(prefix + "/")}
+    assert outside == set(), f"routes the gateway would not send to financial: {outside}"
+    served = {route.path for route in app.routes}
+    assert manifest().backend.health_path in served
+
+
+def test_the_events_declared_are_the_events_handled_and_published(pg_server_url: str) -> None:
+    _, bus = financial_app(pg_server_url)
+    assert {handler.pattern for handler in bus.handlers} == set(manifest().events.consumes)
+    published = {
+        cls.__struct_config__.tag for cls in vars(contracts.financial).values()
+        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event and cls.__struct_config__.tag
+    }
+    assert published == set(manifest().events.publishes)
 
 
 def test_every_permission_the_code_checks_is_declared() -> None:
-    manifest = msgspec.json.decode(MANIFEST.read_bytes(), type=Manifest)
-    declared = {p.name for p in manifest.permissions}
+    declared = {p.name for p in manifest().permissions}
     used = {v for k, v in vars(permissions).items() if re.fullmatch(r"[A-Z_]+", k)}
     assert used == declared
-    assert {m.permission for m in manifest.frontend.menu} <= declared  # type: ignore[union-attr]
+    assert {m.permission for m in manifest().frontend.menu} <= declared  # type: ignore[union-attr]
