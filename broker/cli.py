@@ -38,6 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from broker import ops
+from broker.asyncapi_cli import asyncapi_command
 from broker.errors import BusUnavailable, InvalidPattern
 from broker.upcasting import Upcasters
 from contracts.ids import uuid7
@@ -63,6 +64,7 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Dead letters: list, show, redrive, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+app.command("asyncapi")(asyncapi_command)
 
 # -- shared options -------------------------------------------------------------------------
 

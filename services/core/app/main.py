@@ -10,6 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from broker import EventBus
 from broker.http import metrics_app, request_id_middleware
 from broker.logs import configure as configure_logs
+from services.core.app.asyncapi import ASYNCAPI
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
 from services.core.app.auth.tokens import TokenService
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         route_handlers=[
             AuthController, TenantController, CompanyController, UserController, RoleController,
             ModuleController, BusAdminController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
-            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *WEB_APP,
+            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *ASYNCAPI, *WEB_APP,
         ],
         middleware=[request_id_middleware],
         dependencies={
