@@ -33,6 +33,7 @@ class ClaimedDelivery:
     causation_id: UUID | None
     version: int
     payload: str
+    claimed_by: str = ""  # with `attempt`, the claim's token: only its holder may settle it
 
     def envelope(self) -> Envelope:
         return Envelope(

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+import structlog
 
 from broker import context, metrics
 from broker.delivery import ClaimedDelivery
@@ -23,6 +24,7 @@ from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
+log = structlog.get_logger("broker.postgres")
 
 INSERT_ONE = """
 INSERT INTO bus_outbox (id, event_type, source, tenant_id, company_id, ordering_key,
@@ -129,22 +131,26 @@ RETURNING d.id, d.subscription_id, d.attempts, e.id, e.event_type, e.source, e.t
           e.version, e.payload::text, picked.priority
 """
 
+# Settling names the claim: delivery id, attempt and worker. A worker whose lease ran out
+# and whose delivery was claimed again (attempts moved on, or another worker holds it)
+# matches nothing, so it can neither finish nor release a delivery it no longer owns.
 COMPLETE = """
-UPDATE event_deliveries SET status = 'done', finished_at = now(), locked_by = NULL
-WHERE id = ANY($1::bigint[]) AND status = 'pending'
+UPDATE event_deliveries d SET status = 'done', finished_at = now(), locked_by = NULL
+FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
+WHERE d.id = c.id AND d.attempts = c.attempt AND d.locked_by = $3 AND d.status = 'pending'
 """
 
 RETRY = """
 UPDATE event_deliveries
 SET available_at = now() + make_interval(secs => $2), last_error = $3, locked_by = NULL
-WHERE id = $1 AND status = 'pending'
+WHERE id = $1 AND attempts = $4 AND locked_by = $5 AND status = 'pending'
 """
 
 DEAD_LETTER = """
 WITH dead AS (
     UPDATE event_deliveries
     SET status = 'dead', finished_at = now(), last_error = $2, locked_by = NULL
-    WHERE id = $1 AND status = 'pending'
+    WHERE id = $1 AND attempts = $5 AND locked_by = $6 AND status = 'pending'
     RETURNING id, subscription_id, event_id, attempts
 )
 INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
@@ -152,8 +158,10 @@ SELECT id, subscription_id, event_id, attempts, $2, $3, $4 FROM dead
 """
 
 EXTEND = """
-UPDATE event_deliveries SET available_at = now() + make_interval(secs => $2)
-WHERE id = ANY($1::bigint[]) AND status = 'pending'
+UPDATE event_deliveries d SET available_at = now() + make_interval(secs => $2)
+FROM unnest($1::bigint[], $3::int[]) AS c(id, attempt)
+WHERE d.id = c.id AND d.attempts = c.attempt AND d.locked_by = $4 AND d.status = 'pending'
+RETURNING d.id
 """
 
 SECONDS_UNTIL_DUE = """
@@ -189,6 +197,22 @@ def encode_event(event: Event) -> tuple[str, int, str]:
     except TypeError as exc:
         raise InvalidEvent(str(exc)) from exc
     return event_type, cls.schema_version, _encoder.encode(event).decode()
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])
+
+
+def _stale_settle(action: str, claims: Sequence[ClaimedDelivery], settled: int) -> None:
+    """Log settles that found their claim gone (lease ran out and another worker took over)."""
+    if settled < len(claims):
+        log.warning(
+            "stale claim: settle ignored, the delivery is no longer this worker's",
+            action=action,
+            worker=claims[0].claimed_by,
+            deliveries=len(claims) - settled,
+            attempts=sorted({c.attempt for c in claims}),
+        )
 
 
 def subscription_name(module: str, handler: Handler) -> str:
@@ -358,25 +382,47 @@ class PostgresStore:
                 per_subscription,
             )
         rows.sort(key=lambda r: (-r[14], r[0]))
-        return [ClaimedDelivery(*row[:14]) for row in rows]
+        claimed = [ClaimedDelivery(*row[:14]) for row in rows]
+        for claim in claimed:
+            claim.claimed_by = worker_id
+        return claimed
 
-    async def complete(self, delivery_ids: Sequence[int]) -> None:
-        if delivery_ids:
-            async with self.work_pool.acquire() as conn:
-                await conn.execute(COMPLETE, list(delivery_ids))
-
-    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
+    async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        if not claims:
+            return
+        by_worker: dict[str, list[ClaimedDelivery]] = {}
+        for claim in claims:
+            by_worker.setdefault(claim.claimed_by, []).append(claim)
         async with self.work_pool.acquire() as conn:
-            await conn.execute(RETRY, delivery_id, delay, error)
+            for worker, own in by_worker.items():
+                status = await conn.execute(
+                    COMPLETE, [c.delivery_id for c in own], [c.attempt for c in own], worker
+                )
+                _stale_settle("complete", own, _count(status))
 
-    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
+    async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
         async with self.work_pool.acquire() as conn:
-            await conn.execute(DEAD_LETTER, delivery_id, reason, error, traceback)
+            status = await conn.execute(RETRY, claim.delivery_id, delay, error, claim.attempt, claim.claimed_by)
+        _stale_settle("retry", [claim], _count(status))
 
-    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
-        if delivery_ids:
-            async with self.work_pool.acquire() as conn:
-                await conn.execute(EXTEND, list(delivery_ids), lease)
+    async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
+        async with self.work_pool.acquire() as conn:
+            status = await conn.execute(
+                DEAD_LETTER, claim.delivery_id, reason, error, traceback, claim.attempt, claim.claimed_by
+            )
+        _stale_settle("dead-letter", [claim], _count(status))
+
+    async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
+        if not claims:
+            return []
+        worker = claims[0].claimed_by
+        async with self.work_pool.acquire() as conn:
+            rows = await conn.fetch(
+                EXTEND, [c.delivery_id for c in claims], lease, [c.attempt for c in claims], worker
+            )
+        extended = [row[0] for row in rows]
+        _stale_settle("extend", claims, len(extended))
+        return extended
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         async with self.work_pool.acquire() as conn:

@@ -179,33 +179,45 @@ class MemoryStore:
                 ClaimedDelivery(
                     d.id, d.subscription_id, d.attempts, e["id"], e["event_type"], e["source"], e["tenant_id"],
                     e["company_id"], e["ordering_key"], e["occurred_at"], e["correlation_id"],
-                    e["causation_id"], e["version"], e["payload"],
+                    e["causation_id"], e["version"], e["payload"], worker_id,
                 )
             )
         return claimed
 
-    async def complete(self, delivery_ids: Sequence[int]) -> None:
-        for delivery_id in delivery_ids:
-            d = self.deliveries[delivery_id]
-            if d.status == "pending":
+    def _owned(self, claim: ClaimedDelivery) -> MemoryDelivery | None:
+        """The delivery if `claim` still holds it (same worker, same attempt), else None."""
+        d = self.deliveries[claim.delivery_id]
+        if d.status == "pending" and d.locked_by == claim.claimed_by and d.attempts == claim.attempt:
+            return d
+        return None
+
+    async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        for claim in claims:
+            d = self._owned(claim)
+            if d is not None:
                 d.status, d.locked_by = "done", None
 
-    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
-        d = self.deliveries[delivery_id]
-        if d.status == "pending":
+    async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
+        d = self._owned(claim)
+        if d is not None:
             d.available_at, d.last_error, d.locked_by = time.monotonic() + delay, error, None
 
-    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
-        d = self.deliveries[delivery_id]
-        if d.status != "pending":
+    async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
+        d = self._owned(claim)
+        if d is None:
             return
         d.status, d.last_error, d.locked_by = "dead", reason, None
         name = next(s.name for s in self.subscriptions.values() if s.id == d.subscription_id)
         self.dead_letters.append(MemoryDeadLetter(d.id, name, d.event_id, d.attempts, reason, error, traceback))
 
-    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
-        for delivery_id in delivery_ids:
-            self.deliveries[delivery_id].available_at = time.monotonic() + lease
+    async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
+        extended = []
+        for claim in claims:
+            d = self._owned(claim)
+            if d is not None:
+                d.available_at = time.monotonic() + lease
+                extended.append(d.id)
+        return extended
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         wanted = {s.id for s in subscriptions}

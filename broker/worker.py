@@ -110,24 +110,24 @@ class Worker:
         claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
         if not claimed:
             return 0
-        keeper = asyncio.create_task(self._keep_leases([c.delivery_id for c in claimed]))
+        keeper = asyncio.create_task(self._keep_leases(claimed))
         try:
             outcomes = await asyncio.gather(*(self._run(c) for c in claimed))
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-        done = [c.delivery_id for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
+        done = [c for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
         await self.store.complete(done)
         for outcome in outcomes:
             if outcome is not None:
                 await outcome()
         return len(claimed)
 
-    async def _keep_leases(self, delivery_ids: list[int]) -> None:
+    async def _keep_leases(self, claimed: list[ClaimedDelivery]) -> None:
         while True:
             await asyncio.sleep(self.lease / 3)
-            await self.store.extend_leases(delivery_ids, self.lease)
+            await self.store.extend_leases(claimed, self.lease)
 
     async def _run(self, claimed: ClaimedDelivery) -> Callable[[], Any] | None:
         """Run one delivery; None when done, else the store call that settles the failure."""
@@ -199,7 +199,7 @@ class Worker:
         metrics.retried.labels(claimed.event_type, bound.ref.name).inc()
 
         async def settle() -> None:
-            await self.store.retry(claimed.delivery_id, delay, error)
+            await self.store.retry(claimed, delay, error)
             due = time.monotonic() + delay
             self.retry_due = due if self.retry_due is None else min(self.retry_due, due)
 
@@ -217,7 +217,7 @@ class Worker:
         metrics.dead_lettered.labels(claimed.event_type, bound.ref.name).inc()
 
         async def settle() -> None:
-            await self.store.dead_letter(claimed.delivery_id, reason, repr(exc), _summary(exc))
+            await self.store.dead_letter(claimed, reason, repr(exc), _summary(exc))
 
         return settle
 
