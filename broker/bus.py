@@ -172,6 +172,7 @@ class EventBus:
             batch_size=self.settings.worker_batch,
             lease=self.settings.lease,
             upcast=self.upcast,
+            handler_timeout=self.settings.handler_timeout,
         )
         self.relay = Relay(
             self.store,

@@ -88,7 +88,8 @@ class Router:
             priority: 0-10; a worker takes deliveries of higher priority first.
             retry: backoff and attempt limit for failures (default: 5 attempts from 1 s).
             ordered: deliveries that share an ordering key run one at a time in publish order.
-            timeout: seconds after which a running handler counts as failed.
+            timeout: seconds after which a running handler counts as failed and is retried
+                (default: the bus's `BusSettings.handler_timeout`, 120 s).
             name: subscription name within the module (default: the function's name).
         """
         validate_pattern(pattern)

@@ -91,6 +91,7 @@ class Worker:
         batch_size: int = 100,
         lease: float = 30.0,
         upcast: Upcaster | None = None,
+        handler_timeout: float = 120.0,
     ) -> None:
         self.store = store
         self.bound = {b.ref.id: b for b in bound}
@@ -99,35 +100,67 @@ class Worker:
         self.batch_size = batch_size
         self.lease = lease
         self.upcast = upcast
+        self.handler_timeout = handler_timeout  # for handlers that set no timeout of their own
         # When the earliest retry this worker scheduled falls due (monotonic clock), so an idle
         # worker wakes for it without asking the database; others' retries it finds by polling.
         self.retry_due: float | None = None
 
     async def run_once(self) -> int:
-        """Claim one batch and settle it; returns how many deliveries were handled."""
+        """Claim one batch, run it, and settle each delivery as soon as it finishes (outcomes
+        that finish together are written together), so one slow handler holds back nobody
+        else's completion; returns how many deliveries were claimed."""
         if not self.refs:
             return 0
         claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
         if not claimed:
             return 0
-        keeper = asyncio.create_task(self._keep_leases(claimed))
+        running: dict[asyncio.Future[Any], ClaimedDelivery] = {asyncio.ensure_future(self._run(c)): c for c in claimed}
+        now = time.monotonic()
+        deadlines = {c.delivery_id: now + self._timeout(c) for c in claimed}
+        keeper = asyncio.create_task(self._keep_leases(running, deadlines))
+        pending: set[asyncio.Future[Any]] = set(running)
         try:
-            outcomes = await asyncio.gather(*(self._run(c) for c in claimed))
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                await self._settle([(running[task], task.result()) for task in done])
         finally:
             keeper.cancel()
+            for task in pending:
+                task.cancel()  # the worker is stopping: these come back after their lease
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-        done = [c for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None]
-        await self.store.complete(done)
-        for outcome in outcomes:
-            if outcome is not None:
-                await outcome()
+            if pending:
+                await asyncio.wait(pending)
         return len(claimed)
 
-    async def _keep_leases(self, claimed: list[ClaimedDelivery]) -> None:
+    async def _settle(self, finished: list[tuple[ClaimedDelivery, Callable[[], Any] | None]]) -> None:
+        await self.store.complete([claim for claim, outcome in finished if outcome is None])
+        for _, outcome in finished:
+            if outcome is not None:
+                await outcome()
+
+    def _timeout(self, claimed: ClaimedDelivery) -> float:
+        handler = self.bound[claimed.subscription_id].handler
+        return self.handler_timeout if handler.timeout is None else handler.timeout
+
+    async def _keep_leases(
+        self, running: dict[asyncio.Future[Any], ClaimedDelivery], deadlines: dict[int, float]
+    ) -> None:
+        """Extend the leases of deliveries still running and still within their timeout; a
+        handler past its timeout that does not stop loses its lease, so another worker may
+        take the delivery over. A failed extension is logged and tried again next round."""
         while True:
             await asyncio.sleep(self.lease / 3)
-            await self.store.extend_leases(claimed, self.lease)
+            now = time.monotonic()
+            live = [c for task, c in running.items() if not task.done() and deadlines[c.delivery_id] > now]
+            if not live:
+                continue
+            try:
+                await self.store.extend_leases(live, self.lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("lease extension failed", error=f"{type(exc).__name__}: {exc}", deliveries=len(live))
 
     async def _run(self, claimed: ClaimedDelivery) -> Callable[[], Any] | None:
         """Run one delivery; None when done, else the store call that settles the failure."""
@@ -135,6 +168,7 @@ class Worker:
         handler = bound.handler
         started = time.perf_counter()
         labels = (claimed.event_type, bound.ref.name)
+        timeout = self._timeout(claimed)
         try:
             event = decode(claimed, handler, self.upcast)
         except UndecodableEvent as exc:
@@ -152,10 +186,7 @@ class Worker:
                 if handler.wants_context
                 else handler.func(event)
             )
-            if handler.timeout is not None:
-                async with asyncio.timeout(handler.timeout):
-                    await call
-            else:
+            async with asyncio.timeout(timeout):
                 await call
         except AlreadyHandled:
             pass
@@ -164,7 +195,7 @@ class Worker:
         except Retry as exc:
             return self._failed(claimed, bound, f"retry requested: {exc.reason}", exc, exc.after)
         except TimeoutError as exc:
-            return self._failed(claimed, bound, f"timed out after {handler.timeout} s", exc, None)
+            return self._failed(claimed, bound, f"timed out after {timeout} s", exc, None)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

@@ -3,11 +3,15 @@
 Run on PostgreSQL and on the in-memory store alike (the `make_bus` fixture).
 """
 
+import asyncio
 from uuid import uuid4
 
-from broker import Router
-from tests.broker.events import OrderLine
-from tests.broker.test_behaviour import dead_letters
+from broker import Delivery, Router
+from broker.testing import MemoryStore, run_until_idle
+from tests.broker.conftest import FAST
+from tests.broker.events import OrderLine, Pinged
+from tests.broker.test_behaviour import QUICK, dead_letters
+from tests.waiting import wait_until
 
 
 async def test_a_stale_worker_s_settle_neither_finishes_nor_releases_a_reclaimed_delivery(make_bus):
@@ -37,3 +41,110 @@ async def test_a_stale_worker_s_settle_neither_finishes_nor_releases_a_reclaimed
     await store.complete([taken])
     [second] = await store.claim(refs, 10, 30.0, "worker-c")
     assert second.event_id != taken.event_id
+
+
+async def delivery_statuses(bus) -> list[str]:
+    """The status of every delivery, oldest first, on either store."""
+    if isinstance(bus.store, MemoryStore):
+        return [d.status for d in sorted(bus.store.deliveries.values(), key=lambda d: d.id)]
+    async with bus.pool.acquire() as conn:
+        return [r[0] for r in await conn.fetch("SELECT status FROM event_deliveries ORDER BY id")]
+
+
+async def test_each_delivery_is_completed_as_it_finishes_not_when_its_batch_does(make_bus):
+    router = Router()
+    gate = asyncio.Event()
+
+    @router.on("test.ping.sent")
+    async def slow_on_two(event: Pinged) -> None:
+        if event.n == 2:
+            await gate.wait()
+
+    bus = await make_bus("each", router)
+    await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+    await bus.relay.run_once()
+    batch = asyncio.create_task(bus.worker.run_once())
+    # The fast delivery is done while the slow one of the same batch still runs: a crash
+    # now would re-run only the slow one.
+    await wait_until(
+        lambda: _eq(delivery_statuses(bus), ["done", "pending"]), what="the fast delivery completed alone"
+    )
+    gate.set()
+    assert await batch == 2
+    assert await delivery_statuses(bus) == ["done", "done"]
+
+
+async def _eq(statuses, expected: list[str]) -> bool:
+    return await statuses == expected
+
+
+async def test_a_failed_lease_extension_keeps_the_batch_s_outcomes(make_bus):
+    router = Router()
+    runs: list[int] = []
+    extension_failed = asyncio.Event()
+
+    @router.on("test.ping.sent")
+    async def outlives_a_lease_extension(event: Pinged) -> None:
+        runs.append(event.n)
+        await extension_failed.wait()
+
+    bus = await make_bus("keep", router, settings=FAST.but(lease=0.3))
+    real_extend = bus.store.extend_leases
+
+    async def failing_extend(claims, lease):
+        extension_failed.set()
+        raise ConnectionError("the database went away for a moment")
+
+    bus.store.extend_leases = failing_extend
+    await bus.publish(None, Pinged(n=1))
+    await bus.relay.run_once()
+    assert await bus.worker.run_once() == 1  # the failed extension is logged, not raised
+    bus.store.extend_leases = real_extend
+    assert await delivery_statuses(bus) == ["done"]
+    await run_until_idle(bus)
+    assert runs == [1]
+
+
+async def test_handlers_have_a_default_timeout(make_bus):
+    router = Router()
+    attempts: list[int] = []
+
+    @router.on("test.ping.sent", retry=QUICK)  # no timeout= of its own
+    async def hangs_once(event: Pinged, ctx: Delivery) -> None:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            await asyncio.Event().wait()  # never set: a hung call
+
+    bus = await make_bus("hung", router, settings=FAST.but(handler_timeout=0.1))
+    await bus.publish(None, Pinged(n=1))
+    await asyncio.wait_for(run_until_idle(bus), 10)
+    assert attempts == [1, 2]
+
+
+async def test_the_lease_of_a_handler_past_its_timeout_is_no_longer_extended(make_bus):
+    router = Router()
+    release, started = asyncio.Event(), asyncio.Event()
+
+    @router.on("test.ping.sent", timeout=0.05)
+    async def ignores_cancellation(event: Pinged) -> None:
+        started.set()
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # a handler that will not stop
+
+    bus = await make_bus("stuck", router, settings=FAST.but(lease=0.3))
+    await bus.publish(None, Pinged(n=1))
+    await bus.relay.run_once()
+    batch = asyncio.create_task(bus.worker.run_once())
+    await started.wait()
+    # Past the timeout the lease runs out, and another worker takes the delivery over.
+    [taken] = await wait_until(
+        lambda: bus.store.claim(bus.subscriptions, 10, 30.0, "another-worker"),
+        what="the stuck delivery's lease to run out",
+    )
+    assert taken.attempt == 2
+    release.set()
+    await batch
+    assert await delivery_statuses(bus) == ["pending"]  # the stuck worker no longer owns it
