@@ -102,33 +102,81 @@ WITH batch AS (
 SELECT (SELECT count(*) FROM fanned)
 """
 
-# Per subscription (highest priority first), the oldest due deliveries; an ordered
-# subscription skips a key while an earlier delivery of that key is still pending.
-CLAIM = """
-WITH picked AS (
-    SELECT d.id, s.priority
-    FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
-    CROSS JOIN LATERAL (
-        SELECT d.id FROM event_deliveries d
-        WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.available_at <= now()
+_DUE = """d.subscription_id = {sub} AND d.status = 'pending' AND d.available_at <= now()
           AND (d.ordering_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM event_deliveries p
                 WHERE p.subscription_id = d.subscription_id AND p.ordering_key = d.ordering_key
-                  AND p.status = 'pending' AND p.id < d.id))
+                  AND p.status = 'pending' AND p.id < d.id))"""
+
+# One claim serves several subscriptions. `quota` shares the batch out: every subscription
+# with due work gets at least one delivery (no starvation), the rest goes in proportion to
+# 2^priority (so priority 9 takes ~99 of 100 places next to priority 2, and equal priorities
+# share evenly) — weighted fair queuing over the k-th due delivery of each subscription.
+# Then each subscription's oldest due deliveries are locked (an ordered subscription skips
+# a key while an earlier delivery of it is pending). Deliveries claimed `max_attempts` times
+# already (their workers died without settling) and deliveries whose event is missing from
+# the log (an UNLOGGED log emptied by a crash) are dead-lettered here instead of claimed; a
+# last row counts them (`buried`), so the caller can claim again rather than stall.
+CLAIM = f"""
+WITH subs AS (
+    SELECT s.id, s.priority, sub.max_attempts
+    FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
+    JOIN event_subscriptions sub ON sub.id = s.id
+), demand AS (
+    SELECT s.id, s.priority, n.due FROM subs s
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS due FROM (SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")} LIMIT $3) x
+    ) n
+    WHERE n.due > 0
+), quota AS (
+    SELECT id, count(*) AS n FROM (
+        SELECT dm.id FROM demand dm CROSS JOIN LATERAL generate_series(1, dm.due) AS g(k)
+        ORDER BY (g.k - 1) / power(2, dm.priority), dm.priority DESC, dm.id
+        LIMIT $3
+    ) q
+    GROUP BY id
+), picked AS (
+    SELECT d.id, s.priority, s.max_attempts, d.attempts, d.event_id
+    FROM quota q JOIN subs s ON s.id = q.id
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.attempts, d.event_id FROM event_deliveries d
+        WHERE {_DUE.format(sub="q.id")}
         ORDER BY d.id
-        LIMIT $6
+        LIMIT q.n
         FOR UPDATE SKIP LOCKED
     ) d
-    ORDER BY s.priority DESC, d.id
-    LIMIT $3
+), found AS (
+    SELECT p.id, p.priority, p.max_attempts, p.attempts, p.event_id, e.id IS NOT NULL AS logged,
+           e.event_type, e.source, e.tenant_id, e.company_id, e.ordering_key, e.occurred_at,
+           e.correlation_id, e.causation_id, e.version, e.payload::text AS payload
+    FROM picked p LEFT JOIN events e ON e.id = p.event_id
+), claimed AS (
+    UPDATE event_deliveries d
+    SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
+    FROM found f
+    WHERE d.id = f.id AND f.logged AND f.attempts < f.max_attempts
+    RETURNING d.id, d.subscription_id, d.attempts, f.event_id, f.event_type, f.source, f.tenant_id,
+              f.company_id, f.ordering_key, f.occurred_at, f.correlation_id, f.causation_id,
+              f.version, f.payload, f.priority
+), buried AS (
+    UPDATE event_deliveries d
+    SET status = 'dead', finished_at = now(), locked_by = NULL,
+        last_error = CASE WHEN NOT f.logged
+            THEN 'event ' || f.event_id || ' is missing from the events log (an UNLOGGED log emptied by a crash, '
+                 || 'or deleted); nothing left to deliver'
+            ELSE 'gave up after ' || f.attempts || ' attempt(s); last error: the worker never settled '
+                 || 'the delivery (its process died or its lease ran out)' END
+    FROM found f
+    WHERE d.id = f.id AND NOT (f.logged AND f.attempts < f.max_attempts)
+    RETURNING d.id, d.subscription_id, d.event_id, d.attempts, d.last_error
+), lettered AS (
+    INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error)
+    SELECT id, subscription_id, event_id, attempts, last_error, last_error FROM buried
 )
-UPDATE event_deliveries d
-SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
-FROM picked, events e
-WHERE d.id = picked.id AND e.id = d.event_id
-RETURNING d.id, d.subscription_id, d.attempts, e.id, e.event_type, e.source, e.tenant_id,
-          e.company_id, e.ordering_key, e.occurred_at, e.correlation_id, e.causation_id,
-          e.version, e.payload::text, picked.priority
+SELECT c.*, 0::bigint AS buried FROM claimed c
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)
+FROM buried HAVING count(*) > 0
 """
 
 # Settling names the claim: delivery id, attempt and worker. A worker whose lease ran out
@@ -370,17 +418,17 @@ class PostgresStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
-        per_subscription = -(-limit // max(1, len(subscriptions)))  # lock no more rows than are used
-        async with self.work_pool.acquire() as conn:
-            rows = await conn.fetch(
-                CLAIM,
-                [s.id for s in subscriptions],
-                [s.priority for s in subscriptions],
-                limit,
-                lease,
-                worker_id,
-                per_subscription,
-            )
+        ids, priorities = [s.id for s in subscriptions], [s.priority for s in subscriptions]
+        while True:
+            async with self.work_pool.acquire() as conn:
+                rows = await conn.fetch(CLAIM, ids, priorities, limit, lease, worker_id)
+            buried = sum(row[15] for row in rows)
+            if buried:
+                log.error("deliveries dead-lettered at claim (event missing, or max attempts used up "
+                          "by workers that never settled)", deliveries=buried)
+            rows = [row for row in rows if row[0] is not None]
+            if rows or not buried:  # a batch of only buried deliveries: claim again, do not stall
+                break
         rows.sort(key=lambda r: (-r[14], r[0]))
         claimed = [ClaimedDelivery(*row[:14]) for row in rows]
         for claim in claimed:

@@ -36,6 +36,7 @@ class MemorySubscription:
     pattern: str
     priority: int
     ordered: bool
+    max_attempts: int = 5
     is_active: bool = True
 
 
@@ -122,7 +123,8 @@ class MemoryStore:
             existing = self.subscriptions.get(name)
             sub_id = existing.id if existing else next(self._ids)
             self.subscriptions[name] = MemorySubscription(
-                sub_id, name, module, handler.pattern, handler.priority, handler.ordered
+                sub_id, name, module, handler.pattern, handler.priority, handler.ordered,
+                handler.retry.max_attempts,
             )
             refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
         current = {ref.name for ref in refs}
@@ -161,16 +163,35 @@ class MemoryStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
+        """As the Postgres claim: bury what cannot run, share the batch by 2^priority with at
+        least one place for every subscription with due work, oldest first within each."""
         now = time.monotonic()
         wanted = {s.id: s.priority for s in subscriptions}
-        due = [
-            d for d in sorted(self.deliveries.values(), key=lambda d: d.id)
-            if d.subscription_id in wanted and d.status == "pending" and d.available_at <= now
-        ]
-        picked = [d for d in due if not self._blocked(d)]
+        subs = {s.id: s for s in self.subscriptions.values()}
+        due: dict[int, list[MemoryDelivery]] = {}
+        for d in sorted(self.deliveries.values(), key=lambda d: d.id):
+            if d.subscription_id in wanted and d.status == "pending" and d.available_at <= now and not self._blocked(d):
+                due.setdefault(d.subscription_id, []).append(d)
+        slots = sorted(
+            (k / 2 ** wanted[sub_id], -wanted[sub_id], sub_id)
+            for sub_id, ds in due.items()
+            for k in range(min(limit, len(ds)))
+        )[:limit]
+        picked: list[MemoryDelivery] = []
+        for sub_id in {slot[2] for slot in slots}:
+            picked.extend(due[sub_id][: sum(1 for slot in slots if slot[2] == sub_id)])
         picked.sort(key=lambda d: (-wanted[d.subscription_id], d.id))
         claimed = []
-        for d in picked[:limit]:
+        for d in picked:
+            sub = subs[d.subscription_id]
+            if d.event_id not in self.events or d.attempts >= sub.max_attempts:
+                reason = (
+                    f"event {d.event_id} is missing from the events log" if d.event_id not in self.events
+                    else f"gave up after {d.attempts} attempt(s); last error: the worker never settled the delivery"
+                )
+                d.status, d.last_error, d.locked_by = "dead", reason, None
+                self.dead_letters.append(MemoryDeadLetter(d.id, sub.name, d.event_id, d.attempts, reason, reason, ""))
+                continue
             d.attempts += 1
             d.available_at = now + lease
             d.locked_by = worker_id
@@ -182,6 +203,8 @@ class MemoryStore:
                     e["causation_id"], e["version"], e["payload"], worker_id,
                 )
             )
+        if not claimed and picked:
+            return await self.claim(subscriptions, limit, lease, worker_id)  # only buried ones: go on
         return claimed
 
     def _owned(self, claim: ClaimedDelivery) -> MemoryDelivery | None:

@@ -6,7 +6,7 @@ Run on PostgreSQL and on the in-memory store alike (the `make_bus` fixture).
 import asyncio
 from uuid import uuid4
 
-from broker import Delivery, Router
+from broker import Delivery, RetryPolicy, Router
 from broker.testing import MemoryStore, run_until_idle
 from tests.broker.conftest import FAST
 from tests.broker.events import OrderLine, Pinged
@@ -148,3 +148,47 @@ async def test_the_lease_of_a_handler_past_its_timeout_is_no_longer_extended(mak
     release.set()
     await batch
     assert await delivery_statuses(bus) == ["pending"]  # the stuck worker no longer owns it
+
+
+async def test_poison_that_kills_its_worker_is_dead_lettered_at_claim_after_max_attempts(make_bus):
+    router = Router()
+    runs: list[int] = []
+
+    @router.on("test.ping.sent", retry=RetryPolicy(max_attempts=2, initial_delay=0.01))
+    async def crashes_its_process(event: Pinged) -> None:
+        runs.append(event.n)
+
+    bus = await make_bus("poison", router)
+    await bus.publish(None, Pinged(n=1))
+    await bus.relay.run_once()
+    # Twice a worker claims the delivery and dies before settling it (OOM, SIGKILL): the
+    # lease runs out each time (lease 0 here) and nothing records a failure.
+    for _ in range(2):
+        [_claim] = await bus.store.claim(bus.subscriptions, 10, 0.0, "doomed-worker")
+    await run_until_idle(bus)
+    assert runs == []  # not handed to a handler a third time
+    [letter] = await dead_letters(bus)
+    assert letter["attempts"] == 2
+    assert "gave up after 2 attempt(s)" in letter["reason"] and "never settled" in letter["reason"]
+
+
+async def test_under_load_a_batch_serves_higher_priority_first_without_starving_the_lower(make_bus):
+    router = Router()
+    handled: list[str] = []
+
+    @router.on("test.ping.sent", priority=2)
+    async def report(event: Pinged) -> None:
+        handled.append("low")
+
+    @router.on("test.ping.sent", priority=9)
+    async def bill(event: Pinged) -> None:
+        handled.append("high")
+
+    bus = await make_bus("load", router, settings=FAST.but(worker_batch=100))
+    await bus.publish_many(None, [Pinged(n=n) for n in range(300)])
+    await bus.relay.run_once()
+    assert await bus.worker.run_once() == 100
+    assert handled.count("high") >= 90, handled.count("high")
+    assert handled.count("low") >= 1  # the lower priority still moves in every batch
+    await run_until_idle(bus)
+    assert handled.count("high") == handled.count("low") == 300
