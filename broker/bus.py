@@ -273,6 +273,9 @@ class EventBus:
             self._tasks.extend(await self._rabbit.start())
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if self.worker is not None and self._refs and settings.workers > 0 and isinstance(self._store, PostgresStore):
+            await self._store.heartbeat(self._refs)
+            self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
             for n in range(settings.workers):
@@ -309,13 +312,33 @@ class EventBus:
         self._notifiers.append(notifier)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
 
+    async def _heartbeat_loop(self) -> None:
+        """Say every `heartbeat_interval` s that this process serves its subscriptions, so
+        `stats` can tell an active subscription that nothing serves any more."""
+        assert isinstance(self._store, PostgresStore)
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            try:
+                await self._store.heartbeat(self._refs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("subscription heartbeat failed", error=str(exc))
+
     async def _gauges_loop(self) -> None:
         """Keep the backlog gauges of /metrics current (one stats query every 15 s)."""
         from broker import ops
 
         while True:
             try:
-                ops.export_gauges(await ops.stats(self.pool))
+                snapshot = await ops.stats(self.pool, unserved_after=3 * self.settings.heartbeat_interval)
+                ops.export_gauges(snapshot)
+                if snapshot.unserved:
+                    log.warning(
+                        "active subscriptions that no running process serves: their events wait "
+                        "(start a process that serves them, or retire them)",
+                        subscriptions=snapshot.unserved,
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -225,14 +225,14 @@ ON CONFLICT (name) DO UPDATE SET
     module_name = EXCLUDED.module_name, event_pattern = EXCLUDED.event_pattern,
     pattern_regex = EXCLUDED.pattern_regex, priority = EXCLUDED.priority, ordered = EXCLUDED.ordered,
     max_attempts = EXCLUDED.max_attempts, retry_initial_ms = EXCLUDED.retry_initial_ms,
-    retry_max_ms = EXCLUDED.retry_max_ms, is_active = true, updated_at = now()
-RETURNING id, name, priority
+    retry_max_ms = EXCLUDED.retry_max_ms, updated_at = now()
+RETURNING id, name, priority, is_active
 """
 
-DEACTIVATE_STALE = """
-UPDATE event_subscriptions SET is_active = false, updated_at = now()
-WHERE module_name = $1 AND callback_url IS NULL AND NOT (name = ANY($2::text[])) AND is_active
-"""
+# Subscriptions are never switched off by a process starting (an old version restarting
+# mid-deploy would switch off what a newer one added): only an operator retires one
+# (`buildify-events subscriptions retire NAME`, broker.ops.retire_subscription).
+HEARTBEAT = "UPDATE event_subscriptions SET last_seen_at = now() WHERE id = ANY($1::bigint[])"
 
 
 def encode_event(event: Event) -> tuple[str, int, str]:
@@ -384,10 +384,18 @@ class PostgresStore:
                     int(handler.retry.max_delay * 1000),
                 )
                 assert row is not None
+                if not row["is_active"]:
+                    log.warning("subscription is retired; this process does not serve it "
+                                "(buildify-events subscriptions activate NAME resumes it)", subscription=row["name"])
+                    continue
                 refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
-            if refs:  # a publish-only process of the module must not switch its handlers off
-                await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
         return refs
+
+    async def heartbeat(self, subscriptions: Sequence[SubscriptionRef]) -> None:
+        """Record that a running process serves these subscriptions (see `ops.stats` unserved)."""
+        if subscriptions:
+            async with self.work_pool.acquire() as conn:
+                await conn.execute(HEARTBEAT, [s.id for s in subscriptions])
 
     # -- relay ------------------------------------------------------------------------------
 

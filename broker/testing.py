@@ -124,13 +124,10 @@ class MemoryStore:
             sub_id = existing.id if existing else next(self._ids)
             self.subscriptions[name] = MemorySubscription(
                 sub_id, name, module, handler.pattern, handler.priority, handler.ordered,
-                handler.retry.max_attempts,
+                handler.retry.max_attempts, existing.is_active if existing else True,
             )
-            refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
-        current = {ref.name for ref in refs}
-        for sub in self.subscriptions.values():
-            if current and sub.module == module and sub.name not in current:
-                sub.is_active = False
+            if self.subscriptions[name].is_active:  # retired ones stay off until reactivated
+                refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
         return refs
 
     async def relay_batch(self, limit: int) -> int:

@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS event_subscriptions (
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 
+-- When a process serving the subscription last said so (at start, then every heartbeat):
+-- an active subscription nobody serves shows in stats (`unserved`) and in the logs.
+ALTER TABLE event_subscriptions ADD COLUMN IF NOT EXISTS last_seen_at timestamptz;
+
 -- A delivery is one event for one subscription. status: pending -> done | dead.
 -- A claimed delivery stays pending with available_at pushed to the end of its lease, so a
 -- worker that dies leaves it to be claimed again once the lease is over.

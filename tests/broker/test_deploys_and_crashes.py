@@ -1,8 +1,12 @@
 """What only PostgreSQL shows: rolling deploys, a crash that empties the UNLOGGED log, relays
 that meet each other."""
 
+import asyncio
 
-from broker import EventBus, Router
+import asyncpg
+from typer.testing import CliRunner
+
+from broker import EventBus, Router, cli, ops
 from broker.testing import run_until_idle
 from tests.broker.conftest import FAST
 from tests.broker.events import Pinged
@@ -34,3 +38,85 @@ async def test_deliveries_whose_event_a_crash_erased_are_dead_lettered_and_the_r
         letters = await dead_letters(bus)
         assert len(letters) == 25
         assert all("missing from the events log" in letter["reason"] for letter in letters)
+
+
+def versioned_router(seen: list[str], *, with_audit: bool) -> Router:
+    """Version 1 of a service books pings; version 2 also audits them."""
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def book(event: Pinged) -> None:
+        seen.append(f"book{event.n}")
+
+    if with_audit:
+
+        @router.on("test.ping.sent", name="audit")
+        async def audit_ping_v2(event: Pinged) -> None:  # renamed later: the name= stays
+            seen.append(f"audit{event.n}")
+
+    return router
+
+
+async def test_an_old_version_restarting_mid_deploy_leaves_the_new_subscription_on(database_url):
+    seen: list[str] = []
+    new = EventBus(service="svc", dsn=database_url, settings=FAST)
+    new.include_router(versioned_router(seen, with_audit=True))
+    old = EventBus(service="svc", dsn=database_url, settings=FAST)
+    old.include_router(versioned_router([], with_audit=False))
+    async with new:
+        async with old:  # an old-version pod restarts while the new version runs
+            await old.publish(None, Pinged(n=1))
+            await old.relay.run_once()
+        await run_until_idle(new)
+        assert sorted(seen) == ["audit1", "book1"]
+        async with new.pool.acquire() as conn:
+            assert await ops.retire_subscription(conn, "svc.audit") == 0  # no backlog left
+            await new.publish(None, Pinged(n=2))
+            await new.relay.run_once()
+            [audit] = [s for s in (await ops.stats(conn)).subscriptions if s.name == "svc.audit"]
+        assert not audit.active and audit.pending == 0  # retired: nothing fanned out to it any more
+        await run_until_idle(new)
+        assert sorted(seen) == ["audit1", "book1", "book2"]
+
+
+async def test_stats_flag_active_subscriptions_that_no_running_process_serves(database_url):
+    publisher = EventBus(service="svc", dsn=database_url, settings=FAST)  # runs no workers
+    publisher.include_router(versioned_router([], with_audit=True))
+    async with publisher, publisher.pool.acquire() as conn:
+        assert (await ops.stats(conn)).unserved == ["svc.audit", "svc.book"]
+    async with EventBus(service="svc", dsn=database_url, settings=FAST.but(workers=1)) as bus:
+        bus.include_router(versioned_router([], with_audit=True))
+        await bus.start()
+        async with bus.pool.acquire() as conn:
+            by_name = {s.name: s for s in (await ops.stats(conn)).subscriptions}
+            assert not by_name["svc.book"].unserved and by_name["svc.book"].last_seen_at is not None
+            # The process serving `audit` went away an hour ago and nothing took over.
+            await conn.execute(
+                "UPDATE event_subscriptions SET last_seen_at = now() - interval '1 hour' WHERE name = 'svc.audit'"
+            )
+            snapshot = await ops.stats(conn)
+        assert [s.name for s in snapshot.subscriptions if s.unserved] == ["svc.audit"]
+        assert snapshot.unserved == ["svc.audit"]
+
+
+def test_retire_command_switches_a_subscription_off(database_url):
+    async def setup() -> None:
+        async with EventBus(service="svc", dsn=database_url, settings=FAST) as bus:
+            bus.include_router(versioned_router([], with_audit=True))
+            await bus.sync()
+
+    async def active() -> dict[str, bool]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return {r[0]: r[1] for r in await conn.fetch("SELECT name, is_active FROM event_subscriptions")}
+        finally:
+            await conn.close()
+
+    asyncio.run(setup())
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["subscriptions", "retire", "svc.audit", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    assert "retired svc.audit" in result.stdout
+    assert asyncio.run(active()) == {"svc.book": True, "svc.audit": False}
+    result = runner.invoke(cli.app, ["subscriptions", "retire", "svc.nope", "--database-url", database_url])
+    assert result.exit_code == 3 and "no subscription" in result.stderr.lower()
