@@ -798,6 +798,20 @@ def subscriptions_activate_command(
     _out().print(f"activated {name}")
 
 
+@app.command("events-log")
+def events_log_command(
+    logged: Annotated[bool, typer.Option("--logged/--unlogged", help="Durable (WAL) or UNLOGGED events log.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Switch the events log between LOGGED and UNLOGGED (rewrites it under an exclusive lock:
+    run it while the bus is quiet). Services never switch it on their own."""
+    from broker import schema
+
+    changed = _run(database_url, lambda conn: schema.set_events_logged(conn, logged=logged))
+    state = "logged" if logged else "unlogged"
+    _out().print(f"the events log is now {state}" if changed else f"the events log was already {state}")
+
+
 def main() -> None:
     """Entry point of the `buildify-events` console script and `python -m broker`."""
     app()

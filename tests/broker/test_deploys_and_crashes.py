@@ -6,7 +6,7 @@ import asyncio
 import asyncpg
 from typer.testing import CliRunner
 
-from broker import EventBus, Router, cli, ops
+from broker import EventBus, Router, cli, ops, schema
 from broker.testing import run_until_idle
 from tests.broker.conftest import FAST
 from tests.broker.events import Pinged
@@ -120,3 +120,25 @@ def test_retire_command_switches_a_subscription_off(database_url):
     assert asyncio.run(active()) == {"svc.book": True, "svc.audit": False}
     result = runner.invoke(cli.app, ["subscriptions", "retire", "svc.nope", "--database-url", database_url])
     assert result.exit_code == 3 and "no subscription" in result.stderr.lower()
+
+
+async def test_services_that_disagree_on_unlogged_events_do_not_rewrite_the_log_at_each_start(database_url):
+    files = "SELECT relfilenode, relpersistence::text FROM pg_class WHERE oid = 'events'::regclass"
+    conn = await asyncpg.connect(database_url)
+    try:
+        before = tuple(await conn.fetchrow(files))
+        for unlogged in (True, False, True):  # services with different settings start in turn
+            async with EventBus(service="s", dsn=database_url, settings=FAST.but(unlogged_events=unlogged)):
+                pass
+            await schema.install(conn, unlogged_events=unlogged)
+        assert tuple(await conn.fetchrow(files)) == before  # never rewritten (same file, still logged)
+    finally:
+        await conn.close()
+
+
+def test_events_log_command_switches_the_log(database_url):
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["events-log", "--unlogged", "--database-url", database_url])
+    assert result.exit_code == 0 and "now unlogged" in result.stdout, result.output
+    result = runner.invoke(cli.app, ["events-log", "--unlogged", "--database-url", database_url])
+    assert "already unlogged" in result.stdout
