@@ -19,7 +19,7 @@ from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, InvalidEvent
 from broker.patterns import to_regex
 from broker.router import Handler
-from broker.store import SubscriptionRef
+from broker.store import RELAY_BUSY, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
 
@@ -41,8 +41,10 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],
 
 # Relays take turns: several may run (a standby takes over at once when one dies), but one
 # batch commits at a time, so deliveries are created in outbox order and ordered
-# subscriptions see each key's events in publish order.
-RELAY_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# subscriptions see each key's events in publish order. A relay that finds the lock taken
+# does not wait for it (holding a snapshot older than the rows it would then move): the
+# holder moves the rows, and the relay looks again shortly (RELAY_BUSY).
+RELAY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
 RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
 
 
@@ -72,16 +74,19 @@ logged AS (
 
 
 # Same database: claim, log, fan out and delete in one statement (one round trip). The
-# relay lock is taken in the statement's gating filter, before any outbox row is read or locked.
+# relay lock is tried in the statement's gating filter, before any outbox row is read or locked.
 RELAY_LOCAL = f"""
-WITH batch AS (
+WITH lock AS (
+    SELECT pg_try_advisory_xact_lock($3) AS got
+), batch AS (
     DELETE FROM bus_outbox
     WHERE seq IN (SELECT seq FROM bus_outbox
-                  WHERE (SELECT pg_advisory_xact_lock($3)::text = '')
+                  WHERE (SELECT got FROM lock)
                   ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING *
 ), {_log_and_fan_out("$2")}
-SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned,
+SELECT (SELECT got FROM lock) AS locked, (SELECT count(*) FROM batch) AS moved,
+       (SELECT count(*) FROM fanned) AS fanned,
        (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags
 """
 
@@ -400,16 +405,20 @@ class PostgresStore:
     # -- relay ------------------------------------------------------------------------------
 
     async def relay_batch(self, limit: int) -> int:
-        """Move up to `limit` outbox rows onto the bus; returns how many moved."""
+        """Move up to `limit` outbox rows onto the bus; returns how many moved, or RELAY_BUSY
+        when another relay is at it."""
         if self.shared_database:
             async with self.work_pool.acquire() as conn:
                 row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY)
             assert row is not None
+            if not row["locked"]:
+                return RELAY_BUSY
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
             return int(row["moved"])
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
-            await outbox.execute(RELAY_LOCK, RELAY_LOCK_KEY)
+            if not await outbox.fetchval(RELAY_LOCK, RELAY_LOCK_KEY):
+                return RELAY_BUSY
             rows = await outbox.fetch(FETCH_OUTBOX, limit)
             if not rows:
                 return 0

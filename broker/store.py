@@ -14,6 +14,9 @@ from broker.delivery import ClaimedDelivery
 from broker.router import Handler
 from contracts.envelope import Event
 
+RELAY_BUSY = -1
+"""What `relay_batch` returns when another relay holds the relay lock: it moves the rows."""
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRef:

@@ -100,12 +100,17 @@ CREATE INDEX IF NOT EXISTS event_dead_letters_open
     ON event_dead_letters (failed_at) WHERE redriven_at IS NULL;
 CREATE INDEX IF NOT EXISTS event_dead_letters_event ON event_dead_letters (event_id);
 
+-- Wake workers only when a statement created deliveries: a relay that moved nothing (or
+-- only events nobody subscribes to) must not wake every worker of every process.
 CREATE OR REPLACE FUNCTION bus_deliveries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('bus_deliveries', '');
+    IF EXISTS (SELECT 1 FROM new_deliveries) THEN
+        PERFORM pg_notify('bus_deliveries', '');
+    END IF;
     RETURN NULL;
 END $$;
 
 DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
 CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
+    REFERENCING NEW TABLE AS new_deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION bus_deliveries_notify();

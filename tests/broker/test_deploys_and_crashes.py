@@ -7,10 +7,13 @@ import asyncpg
 from typer.testing import CliRunner
 
 from broker import EventBus, Router, cli, ops, schema
+from broker.postgres import RELAY_LOCK_KEY
+from broker.store import RELAY_BUSY
 from broker.testing import run_until_idle
 from tests.broker.conftest import FAST
 from tests.broker.events import Pinged
 from tests.broker.test_behaviour import dead_letters
+from tests.waiting import wait_until
 
 
 def recording_router(seen: list[int]) -> Router:
@@ -142,3 +145,42 @@ def test_events_log_command_switches_the_log(database_url):
     assert result.exit_code == 0 and "now unlogged" in result.stdout, result.output
     result = runner.invoke(cli.app, ["events-log", "--unlogged", "--database-url", database_url])
     assert "already unlogged" in result.stdout
+
+
+async def test_the_relay_wakes_workers_only_when_it_created_deliveries(database_url):
+    heard: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener("bus_deliveries", lambda *args: heard.append(args[3]))
+    async with EventBus(service="t", dsn=database_url, settings=FAST) as bus:
+        await bus.store.relay_batch(500)  # an empty outbox
+        await bus.publish(None, Pinged(n=1))  # nobody subscribes to it
+        assert await bus.store.relay_batch(500) == 1
+        async with bus.pool.acquire() as conn:
+            await conn.execute("NOTIFY bus_deliveries, 'marker'")  # arrives after anything sent before
+        await wait_until(lambda: "marker" in heard, what="the marker notification")
+        assert heard == ["marker"]
+        bus.include_router(recording_router([]))
+        await bus.sync()
+        await bus.publish(None, Pinged(n=2))
+        assert await bus.store.relay_batch(500) == 1
+        await wait_until(lambda: heard == ["marker", ""], what="the wake-up for a new delivery")
+    await listener.close()
+
+
+async def test_a_relay_that_finds_another_relaying_does_not_wait_for_it(database_url):
+    seen: list[int] = []
+    holder = await asyncpg.connect(database_url)
+    async with EventBus(service="t", dsn=database_url, settings=FAST) as bus:
+        bus.include_router(recording_router(seen))
+        await bus.sync()
+        await bus.publish(None, Pinged(n=1))
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", RELAY_LOCK_KEY)  # another relay's batch
+        moved = await asyncio.wait_for(bus.store.relay_batch(500), 5)
+        assert moved == RELAY_BUSY  # it returns at once, without holding a snapshot behind the lock
+        await tx.rollback()
+        assert await bus.relay.run_once() == 1
+        await run_until_idle(bus)
+        assert seen == [1]
+    await holder.close()
