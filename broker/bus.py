@@ -349,9 +349,14 @@ class EventBus:
         while True:
             await asyncio.sleep(self.settings.cleanup_interval)
             try:
-                result = await cleanup(self.pool, done_retention=self.settings.done_retention)
-                if result.events or result.deliveries:
-                    log.info("cleanup", events=result.events, deliveries=result.deliveries)
+                store = self.store
+                assert isinstance(store, PostgresStore)
+                result = await cleanup(
+                    self.pool, done_retention=self.settings.done_retention,
+                    inbox_retention=self.settings.retention, inbox_pool=store.outbox_pool,
+                )
+                if result.events or result.deliveries or result.inbox:
+                    log.info("cleanup", events=result.events, deliveries=result.deliveries, inbox=result.inbox)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -7,8 +7,8 @@ own behaviour suite runs the same cases against this store and against PostgreSQ
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,15 @@ class MemoryDeadLetter:
 
 
 @dataclass
+class MemoryTransaction:
+    """What `ctx.transaction()` yields on the memory bus when no database is given: events
+    published on it (`ctx.publish(tx, ...)`) leave only if the block commits, like the
+    outbox rows of a real transaction."""
+
+    staged: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class MemoryStore:
     """A `Store` in process memory with the Postgres store's semantics (no durability)."""
 
@@ -77,6 +86,9 @@ class MemoryStore:
     inbox: set[tuple[str, UUID]] = field(default_factory=set)
     outbox_signal: Broadcast | None = None
     delivery_signal: Broadcast | None = None
+    # The service's own transactions, for handlers that write to its database: an async
+    # context manager factory yielding a connection (e.g. `db.transaction`).
+    transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
     async def publish(
@@ -97,7 +109,7 @@ class MemoryStore:
             event_type, version, payload = encode_event(event)
             event_id = uuid7()
             ids.append(event_id)
-            self.outbox.append(
+            (conn.staged if isinstance(conn, MemoryTransaction) else self.outbox).append(
                 {
                     "id": event_id,
                     "event_type": event_type,
@@ -248,16 +260,36 @@ class MemoryStore:
 
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
+        """The inbox as on PostgreSQL: recorded only when the block commits; the block runs
+        in the service's own transaction (`transaction=`), else in a MemoryTransaction."""
         key = (subscription, event_id)
         if key in self.inbox:
             raise AlreadyHandled()
-        yield None
+        if self.transaction is not None:
+            async with self.transaction() as conn:
+                yield conn
+        else:
+            tx = MemoryTransaction()
+            yield tx
+            if tx.staged:
+                self.outbox.extend(tx.staged)
+                if self.outbox_signal is not None:
+                    self.outbox_signal.set()
         self.inbox.add(key)
 
 
-def memory_bus(service: str = "test", *, settings: BusSettings | None = None) -> EventBus:
-    """An EventBus on a MemoryStore: publish, include routers, `await run_until_idle(bus)`."""
-    store = MemoryStore(source=service)
+def memory_bus(
+    service: str = "test",
+    *,
+    settings: BusSettings | None = None,
+    transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+) -> EventBus:
+    """An EventBus on a MemoryStore: publish, include routers, `await run_until_idle(bus)`.
+
+    `transaction` opens a transaction on the service's own database (e.g. `db.transaction`),
+    so `ctx.transaction()` in handlers yields a real connection there, as in production.
+    """
+    store = MemoryStore(source=service, transaction=transaction)
     bus = EventBus(service=service, store=store, settings=settings)
     store.outbox_signal = bus.outbox_signal
     store.delivery_signal = bus.delivery_signal

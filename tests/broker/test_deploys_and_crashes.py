@@ -184,3 +184,19 @@ async def test_a_relay_that_finds_another_relaying_does_not_wait_for_it(database
         await run_until_idle(bus)
         assert seen == [1]
     await holder.close()
+
+
+async def test_cleanup_prunes_inbox_records_older_than_the_event_retention(database_url):
+    from broker.cleanup import cleanup
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await pool.execute(
+            "INSERT INTO event_inbox (subscription, event_id, handled_at) VALUES "
+            "('s.old', gen_random_uuid(), now() - interval '8 days'), ('s.new', gen_random_uuid(), now())"
+        )
+        result = await cleanup(pool, inbox_retention=7 * 24 * 3600)
+        assert result.inbox == 1
+        assert [r[0] for r in await pool.fetch("SELECT subscription FROM event_inbox")] == ["s.new"]
+    finally:
+        await pool.close()

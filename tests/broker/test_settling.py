@@ -4,12 +4,16 @@ Run on PostgreSQL and on the in-memory store alike (the `make_bus` fixture).
 """
 
 import asyncio
+import contextlib
 from uuid import uuid4
 
-from broker import Delivery, RetryPolicy, Router
-from broker.testing import MemoryStore, run_until_idle
+import asyncpg
+import pytest
+
+from broker import BrokerError, Delivery, Retry, RetryPolicy, Router
+from broker.testing import MemoryStore, memory_bus, run_until_idle
 from tests.broker.conftest import FAST
-from tests.broker.events import OrderLine, Pinged
+from tests.broker.events import OrderLine, Pinged, Ponged
 from tests.broker.test_behaviour import QUICK, dead_letters
 from tests.waiting import wait_until
 
@@ -192,3 +196,105 @@ async def test_under_load_a_batch_serves_higher_priority_first_without_starving_
     assert handled.count("low") >= 1  # the lower priority still moves in every batch
     await run_until_idle(bus)
     assert handled.count("high") == handled.count("low") == 300
+
+
+async def test_a_broad_except_in_a_handler_does_not_turn_already_handled_into_a_failure(make_bus):
+    router = Router()
+    calls: list[int] = []
+    effects: list[int] = []
+
+    @router.on("test.ping.sent", retry=QUICK)
+    async def book(event: Pinged, ctx: Delivery) -> None:
+        calls.append(ctx.attempt)
+        try:
+            async with ctx.transaction():
+                effects.append(event.n)
+            if ctx.attempt == 1:
+                raise ConnectionError("lost the connection after committing")
+        except Exception as exc:  # as services write them: any failure becomes a retry
+            raise Retry(f"booking failed: {exc}") from exc
+
+    bus = await make_bus("broad", router)
+    await bus.publish(None, Pinged(n=5))
+    await run_until_idle(bus)
+    assert calls == [1, 2]  # the redelivery stopped at the inbox, counted as done
+    assert effects == [5]
+    assert await dead_letters(bus) == []
+
+
+async def test_a_nested_transaction_joins_the_open_one_and_a_rolled_back_one_may_be_tried_again(make_bus):
+    router = Router()
+    outcomes: list[str] = []
+
+    @router.on("test.ping.sent")
+    async def book(event: Pinged, ctx: Delivery) -> None:
+        with pytest.raises(LookupError):
+            async with ctx.transaction():
+                raise LookupError("rolled back: the inbox row with it")
+        # A second try of the unit of work, and inside it a helper that opens its own.
+        async with ctx.transaction() as outer, ctx.transaction() as inner:
+            outcomes.append("joined" if inner is outer else "separate")
+        with pytest.raises(BrokerError, match="already committed"):
+            async with ctx.transaction():
+                pass
+        outcomes.append("done")
+
+    bus = await make_bus("nested", router)
+    await bus.publish(None, Pinged(n=1))
+    await asyncio.wait_for(run_until_idle(bus), 10)
+    assert outcomes == ["joined", "done"]
+    assert await dead_letters(bus) == []
+
+
+async def test_the_memory_bus_transaction_is_a_real_unit_of_work():
+    router = Router()
+    seen: list[int] = []
+
+    @router.on("test.ping.sent", retry=QUICK)
+    async def answer(event: Pinged, ctx: Delivery) -> None:
+        if ctx.attempt == 1:
+            with contextlib.suppress(ConnectionError):
+                async with ctx.transaction() as tx:
+                    await ctx.publish(tx, Ponged(n=event.n))
+                    raise ConnectionError("rolled back: the follow-up with it")
+            raise ConnectionError("try again")
+        async with ctx.transaction() as tx:
+            assert tx is not None
+            await ctx.publish(tx, Ponged(n=event.n))
+
+    @router.on("test.pong.sent")
+    async def record(event: Ponged) -> None:
+        seen.append(event.n)
+
+    bus = memory_bus("mem", settings=FAST)
+    bus.include_router(router)
+    await bus.open()
+    await bus.publish(None, Pinged(n=3))
+    await run_until_idle(bus)
+    assert seen == [3]  # the rolled-back follow-up never left
+
+
+async def test_the_memory_bus_runs_transactions_on_the_service_s_own_database(database_url):
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def book(event: Pinged, ctx: Delivery) -> None:
+        async with ctx.transaction() as conn:
+            await conn.execute("CREATE TABLE IF NOT EXISTS booked (n int); INSERT INTO booked VALUES (1)")
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+
+    @contextlib.asynccontextmanager
+    async def transaction():
+        async with pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    try:
+        bus = memory_bus("own-db", settings=FAST, transaction=transaction)
+        bus.include_router(router)
+        await bus.open()
+        await bus.publish(None, Pinged(n=1))
+        await run_until_idle(bus)
+        assert await pool.fetchval("SELECT count(*) FROM booked") == 1
+    finally:
+        await pool.close()
