@@ -442,6 +442,7 @@ LIMIT 20
 
 STATS_SUBSCRIPTIONS = """
 SELECT s.name, s.module_name, s.event_pattern, s.is_active, s.priority, s.last_seen_at,
+       s.retired_at IS NOT NULL AS retired,
        s.is_active AND s.callback_url IS NULL
            AND (s.last_seen_at IS NULL OR s.last_seen_at < now() - make_interval(secs => $2)) AS unserved,
        p.pending, p.due, p.in_flight, p.retrying, p.oldest_pending_seconds, dl.dead_letters
@@ -570,6 +571,7 @@ class SubscriptionStats(msgspec.Struct, frozen=True, kw_only=True):
     dead_letters: int
     last_seen_at: datetime | None = None  # when a running process last said it serves this
     unserved: bool = False  # active, yet no running process has served it lately
+    retired: bool = False  # switched off by an operator; processes declaring it leave it off
 
 
 class TypeCount(msgspec.Struct, frozen=True):
@@ -799,6 +801,7 @@ async def stats(
             priority=r["priority"], pending=r["pending"], due=r["due"], in_flight=r["in_flight"],
             retrying=r["retrying"], oldest_pending_seconds=r["oldest_pending_seconds"],
             dead_letters=r["dead_letters"], last_seen_at=r["last_seen_at"], unserved=r["unserved"],
+            retired=r["retired"],
         )
         for r in subs
     ]
@@ -824,7 +827,9 @@ async def stats(
 
 
 RETIRE = """
-UPDATE event_subscriptions SET is_active = $2, updated_at = now() WHERE name = $1
+UPDATE event_subscriptions
+SET is_active = $2, retired_at = CASE WHEN $2 THEN NULL ELSE now() END, updated_at = now()
+WHERE name = $1
 RETURNING (SELECT count(*) FROM event_deliveries d
            WHERE d.subscription_id = event_subscriptions.id AND d.status = 'pending')
 """

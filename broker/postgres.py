@@ -230,8 +230,9 @@ ON CONFLICT (name) DO UPDATE SET
     module_name = EXCLUDED.module_name, event_pattern = EXCLUDED.event_pattern,
     pattern_regex = EXCLUDED.pattern_regex, priority = EXCLUDED.priority, ordered = EXCLUDED.ordered,
     max_attempts = EXCLUDED.max_attempts, retry_initial_ms = EXCLUDED.retry_initial_ms,
-    retry_max_ms = EXCLUDED.retry_max_ms, updated_at = now()
-RETURNING id, name, priority, is_active
+    retry_max_ms = EXCLUDED.retry_max_ms, updated_at = now(),
+    is_active = event_subscriptions.retired_at IS NULL
+RETURNING id, name, priority, retired_at IS NOT NULL AS retired
 """
 
 # Subscriptions are never switched off by a process starting (an old version restarting
@@ -389,7 +390,7 @@ class PostgresStore:
                     int(handler.retry.max_delay * 1000),
                 )
                 assert row is not None
-                if not row["is_active"]:
+                if row["retired"]:
                     log.warning("subscription is retired; this process does not serve it "
                                 "(buildify-events subscriptions activate NAME resumes it)", subscription=row["name"])
                     continue

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS event_subscriptions (
 -- When a process serving the subscription last said so (at start, then every heartbeat):
 -- an active subscription nobody serves shows in stats (`unserved`) and in the logs.
 ALTER TABLE event_subscriptions ADD COLUMN IF NOT EXISTS last_seen_at timestamptz;
+-- Set when an operator retires the subscription (`buildify-events subscriptions retire`):
+-- processes that still declare it neither serve nor re-activate it. `is_active` alone only
+-- says whether the relay fans out to it (the RabbitMQ transport switches that off too).
+ALTER TABLE event_subscriptions ADD COLUMN IF NOT EXISTS retired_at timestamptz;
 
 -- A delivery is one event for one subscription. status: pending -> done | dead.
 -- A claimed delivery stays pending with available_at pushed to the end of its lease, so a

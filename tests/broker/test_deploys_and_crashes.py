@@ -80,6 +80,13 @@ async def test_an_old_version_restarting_mid_deploy_leaves_the_new_subscription_
         assert not audit.active and audit.pending == 0  # retired: nothing fanned out to it any more
         await run_until_idle(new)
         assert sorted(seen) == ["audit1", "book1", "book2"]
+    async with EventBus(service="svc", dsn=database_url, settings=FAST) as restarted:
+        restarted.include_router(versioned_router(seen, with_audit=True))
+        await restarted.sync()  # still declares it: a retired subscription stays off
+        assert [ref.name for ref in restarted.subscriptions] == ["svc.book"]
+        async with restarted.pool.acquire() as conn:
+            [audit] = [s for s in (await ops.stats(conn)).subscriptions if s.name == "svc.audit"]
+        assert audit.retired and not audit.active
 
 
 async def test_stats_flag_active_subscriptions_that_no_running_process_serves(database_url):
