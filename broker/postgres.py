@@ -130,10 +130,14 @@ WITH subs AS (
 ), demand AS (
     SELECT s.id, s.priority, n.due FROM subs s
     CROSS JOIN LATERAL (
-        SELECT count(*) AS due FROM (SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")} LIMIT $3) x
+        SELECT count(*) AS due FROM (
+            SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")} ORDER BY d.id LIMIT $3
+        ) x
     ) n
-    WHERE n.due > 0
+    WHERE n.due > 0 AND (SELECT count(*) FROM subs) > 1
 ), quota AS (
+    SELECT id, $3::bigint AS n FROM subs WHERE (SELECT count(*) FROM subs) = 1  -- nothing to share
+    UNION ALL
     SELECT id, count(*) AS n FROM (
         SELECT dm.id FROM demand dm CROSS JOIN LATERAL generate_series(1, dm.due) AS g(k)
         ORDER BY (g.k - 1) / power(2, dm.priority), dm.priority DESC, dm.id
@@ -150,11 +154,12 @@ WITH subs AS (
         LIMIT q.n
         FOR UPDATE SKIP LOCKED
     ) d
+    LIMIT $3  -- no more than that anyway; says so to the planner (index lookups, not hash joins)
 ), found AS (
     SELECT p.id, p.priority, p.max_attempts, p.attempts, p.event_id, e.id IS NOT NULL AS logged,
            e.event_type, e.source, e.tenant_id, e.company_id, e.ordering_key, e.occurred_at,
            e.correlation_id, e.causation_id, e.version, e.payload::text AS payload
-    FROM picked p LEFT JOIN events e ON e.id = p.event_id
+    FROM picked p LEFT JOIN LATERAL (SELECT * FROM events e WHERE e.id = p.event_id LIMIT 1) e ON true
 ), claimed AS (
     UPDATE event_deliveries d
     SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
@@ -187,10 +192,11 @@ FROM buried HAVING count(*) > 0
 # Settling names the claim: delivery id, attempt and worker. A worker whose lease ran out
 # and whose delivery was claimed again (attempts moved on, or another worker holds it)
 # matches nothing, so it can neither finish nor release a delivery it no longer owns.
+# (`= ANY` keeps the planner on the primary key; the attempt is looked up beside its id.)
 COMPLETE = """
 UPDATE event_deliveries d SET status = 'done', finished_at = now(), locked_by = NULL
-FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
-WHERE d.id = c.id AND d.attempts = c.attempt AND d.locked_by = $3 AND d.status = 'pending'
+WHERE d.id = ANY($1::bigint[]) AND d.attempts = ($2::int[])[array_position($1::bigint[], d.id)]
+  AND d.locked_by = $3 AND d.status = 'pending'
 """
 
 RETRY = """
@@ -212,8 +218,8 @@ SELECT id, subscription_id, event_id, attempts, $2, $3, $4 FROM dead
 
 EXTEND = """
 UPDATE event_deliveries d SET available_at = now() + make_interval(secs => $2)
-FROM unnest($1::bigint[], $3::int[]) AS c(id, attempt)
-WHERE d.id = c.id AND d.attempts = c.attempt AND d.locked_by = $4 AND d.status = 'pending'
+WHERE d.id = ANY($1::bigint[]) AND d.attempts = ($3::int[])[array_position($1::bigint[], d.id)]
+  AND d.locked_by = $4 AND d.status = 'pending'
 RETURNING d.id
 """
 
