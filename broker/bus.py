@@ -63,6 +63,7 @@ class EventBus:
         self.settings = settings or BusSettings()
         self.upcast = upcast
         self.handlers: list[Handler] = []
+        self.retired: list[str] = []  # subscription names (within the service) declared gone
         self.outbox_signal = Broadcast()
         self.delivery_signal = Broadcast()
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -89,6 +90,10 @@ class EventBus:
                 )
             names.add(handler.name)
             self.handlers.append(handler)
+        for name in router.retired:
+            if name in names:
+                raise BrokerError(f"{self.service}.{name} is declared both as a handler and as retired")
+            self.retired.append(name)
         self._synced = False
 
     @property
@@ -159,6 +164,7 @@ class EventBus:
         if self._synced:
             return
         self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        await self._retire_declared()
         if self._rabbit_transport():
             from broker.rabbit import hand_over
 
@@ -182,6 +188,20 @@ class EventBus:
             on_relayed=self.delivery_signal.set,
         )
         self._synced = True
+
+    async def _retire_declared(self) -> None:
+        """Retire the subscriptions the routers declare gone (once: already retired stays)."""
+        if not self.retired:
+            return
+        names = [f"{self.service}.{name}" for name in self.retired]
+        store = self.store
+        if isinstance(store, PostgresStore):
+            for name in await store.retire(names):
+                log.warning("subscription retired, as declared in code", subscription=name)
+        else:
+            for sub in getattr(store, "subscriptions", {}).values():
+                if getattr(sub, "name", None) in names:
+                    sub.is_active = False
 
     def _rabbit_transport(self) -> bool:
         if self.settings.transport not in ("postgres", "rabbitmq"):

@@ -244,6 +244,12 @@ RETURNING id, name, priority, retired_at IS NOT NULL AS retired
 # Subscriptions are never switched off by a process starting (an old version restarting
 # mid-deploy would switch off what a newer one added): only an operator retires one
 # (`buildify-events subscriptions retire NAME`, broker.ops.retire_subscription).
+RETIRE_DECLARED = """
+UPDATE event_subscriptions SET is_active = false, retired_at = now(), updated_at = now()
+WHERE name = ANY($1::text[]) AND retired_at IS NULL
+RETURNING name
+"""
+
 HEARTBEAT = "UPDATE event_subscriptions SET last_seen_at = now() WHERE id = ANY($1::bigint[])"
 
 
@@ -402,6 +408,11 @@ class PostgresStore:
                     continue
                 refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
         return refs
+
+    async def retire(self, names: Sequence[str]) -> list[str]:
+        """Retire subscriptions declared gone in code; returns those not retired before."""
+        async with self.pool.acquire() as conn:
+            return [row[0] for row in await conn.fetch(RETIRE_DECLARED, list(names))]
 
     async def heartbeat(self, subscriptions: Sequence[SubscriptionRef]) -> None:
         """Record that a running process serves these subscriptions (see `ops.stats` unserved)."""

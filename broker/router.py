@@ -70,6 +70,15 @@ class Router:
 
     def __init__(self) -> None:
         self.handlers: list[Handler] = []
+        self.retired: list[str] = []
+
+    def retire(self, *names: str) -> None:
+        """Declare subscriptions of this module that are gone (a removed handler, or a renamed
+        one that did not keep its `name=`): the bus retires them when it starts, as
+        `buildify-events subscriptions retire` would. Their pending deliveries stay (replay or
+        purge them); a process of an older version restarting does not switch them back on.
+        """
+        self.retired.extend(names)
 
     def on(
         self,

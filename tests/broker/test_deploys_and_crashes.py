@@ -207,3 +207,20 @@ async def test_cleanup_prunes_inbox_records_older_than_the_event_retention(datab
         assert [r[0] for r in await pool.fetch("SELECT subscription FROM event_inbox")] == ["s.new"]
     finally:
         await pool.close()
+
+
+async def test_a_retirement_declared_in_code_switches_the_old_subscription_off(database_url):
+    async with EventBus(service="svc", dsn=database_url, settings=FAST) as v1:
+        v1.include_router(versioned_router([], with_audit=True))
+        await v1.sync()
+    router = versioned_router([], with_audit=False)
+    router.retire("audit")  # v2 dropped the audit handler
+    async with EventBus(service="svc", dsn=database_url, settings=FAST) as v2:
+        v2.include_router(router)
+        await v2.sync()
+        await v2.publish(None, Pinged(n=1))
+        await v2.relay.run_once()
+        async with v2.pool.acquire() as conn:
+            by_name = {s.name: s for s in (await ops.stats(conn)).subscriptions}
+    assert by_name["svc.audit"].retired and by_name["svc.audit"].pending == 0
+    assert by_name["svc.book"].active and by_name["svc.book"].pending == 1

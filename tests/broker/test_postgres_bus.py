@@ -16,19 +16,10 @@ from broker import BusSettings, Delivery, EventBus, RetryPolicy, Router, schema
 from broker.cleanup import cleanup
 from broker.testing import run_until_idle
 from tests.broker.events import Pinged
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0)
-
-
-async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def recording_router(seen: list[int]) -> Router:
@@ -94,7 +85,7 @@ async def test_notify_wakes_the_relay_and_workers_without_polling(database_url):
         await asyncio.sleep(0.3)  # let the LISTEN connection come up
         started = time.monotonic()
         await bus.publish(None, Pinged(n=1))
-        await wait_for(lambda: asyncio.sleep(0, result=seen == [1]), timeout=5)
+        await wait_until(lambda: seen == [1], timeout=5)
         assert time.monotonic() - started < 2  # far below the 30 s poll
     finally:
         await bus.close()
@@ -108,7 +99,7 @@ async def test_polling_alone_delivers_when_notifications_are_off(database_url):
     await bus.start()
     try:
         await bus.publish(None, Pinged(n=1))
-        await wait_for(lambda: asyncio.sleep(0, result=seen == [1]), timeout=5)
+        await wait_until(lambda: seen == [1], timeout=5)
     finally:
         await bus.close()
 
@@ -121,7 +112,7 @@ async def test_bus_recovers_after_its_connections_are_killed(database_url):
     await bus.start()
     try:
         await bus.publish(None, Pinged(n=1))
-        await wait_for(lambda: asyncio.sleep(0, result=seen == [1]))
+        await wait_until(lambda: seen == [1])
         admin = await asyncpg.connect(database_url)
         killed = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -131,7 +122,7 @@ async def test_bus_recovers_after_its_connections_are_killed(database_url):
         assert killed >= 2  # the pool's connections and the LISTEN connection
         await asyncio.sleep(0.3)
         await bus.publish(None, Pinged(n=2))
-        await wait_for(lambda: asyncio.sleep(0, result=seen == [1, 2]), timeout=15)
+        await wait_until(lambda: seen == [1, 2], timeout=15)
     finally:
         await bus.close()
 
@@ -212,7 +203,7 @@ async def test_callback_subscription_receives_a_signed_post(database_url):
 
     server = uvicorn.Server(uvicorn.Config(Litestar([hook]), host="127.0.0.1", port=0, log_level="error"))
     serving = asyncio.create_task(server.serve())
-    await wait_for(lambda: asyncio.sleep(0, result=server.started))
+    await wait_until(lambda: server.started)
     port = server.servers[0].sockets[0].getsockname()[1]
     settings = BusSettings(poll_interval=0.05, callbacks=True, cleanup_interval=0)
     bus = EventBus(service="core", dsn=database_url, settings=settings)
@@ -227,7 +218,7 @@ async def test_callback_subscription_receives_a_signed_post(database_url):
         )
         await bus.start()
         event_id = await bus.publish(None, Pinged(n=3))
-        await wait_for(lambda: asyncio.sleep(0, result=len(received) == 2), timeout=10)
+        await wait_until(lambda: len(received) == 2, timeout=10)
         assert [ok for ok, _ in received] == [True, True]
         body = received[1][1]
         assert body["id"] == str(event_id) and body["type"] == "test.ping.sent"
@@ -267,7 +258,7 @@ async def test_a_killed_worker_s_delivery_is_taken_over_after_its_lease(database
         await bus.open()
         await bus.publish(None, Pinged(n=1))
         await bus.relay.run_once()
-        await wait_for(lambda: admin.fetchval("SELECT count(*) FROM started"), timeout=15)
+        await wait_until(lambda: admin.fetchval("SELECT count(*) FROM started"), timeout=15)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         await run_until_idle(bus, timeout=10)
@@ -350,7 +341,7 @@ async def test_a_slow_handler_keeps_its_lease_so_no_other_worker_takes_the_deliv
         async def done() -> bool:
             async with buses[0].pool.acquire() as conn:
                 return await conn.fetchval("SELECT status FROM event_deliveries") == "done"
-        await wait_for(done, timeout=10)
+        await wait_until(done, timeout=10)
         assert attempts == [1]  # the lease was extended while the handler ran
     finally:
         for bus in buses:
@@ -373,7 +364,7 @@ async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
 
     server = uvicorn.Server(uvicorn.Config(Litestar([gone]), host="127.0.0.1", port=0, log_level="error"))
     serving = asyncio.create_task(server.serve())
-    await wait_for(lambda: asyncio.sleep(0, result=server.started))
+    await wait_until(lambda: server.started)
     port = server.servers[0].sockets[0].getsockname()[1]
     bus = EventBus(service="core", dsn=database_url,
                    settings=BusSettings(poll_interval=0.05, callbacks=True, cleanup_interval=0))
@@ -387,7 +378,7 @@ async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
         async def dead() -> str | None:
             async with bus.pool.acquire() as conn:
                 return await conn.fetchval("SELECT reason FROM event_dead_letters")
-        reason = await wait_for(dead, timeout=10)
+        reason = await wait_until(dead, timeout=10)
         assert "answered 410" in reason and "retired" in reason
         assert calls == [1]  # no retries for a 4xx other than 408/429
     finally:
@@ -411,7 +402,7 @@ async def test_a_running_worker_wakes_for_its_own_retry_without_polling(database
     await bus.start()
     try:
         await bus.publish(None, Pinged(n=1))
-        await wait_for(lambda: asyncio.sleep(0, result=len(attempts) == 2), timeout=5)
+        await wait_until(lambda: len(attempts) == 2, timeout=5)
         assert 0.15 < attempts[1] - attempts[0] < 2  # the 0.2 s backoff, not the 30 s poll
     finally:
         await bus.close()
