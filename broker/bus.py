@@ -70,6 +70,7 @@ class EventBus:
         self._store = store
         self._pools: list[asyncpg.Pool] = []
         self._refs: list[SubscriptionRef] = []
+        self._served: list[SubscriptionRef] = []  # served here besides the workers' own (mark_served)
         self._synced = False
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: Relay | None = None
@@ -293,8 +294,8 @@ class EventBus:
             self._tasks.extend(await self._rabbit.start())
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-        if self.worker is not None and self._refs and settings.workers > 0 and isinstance(self._store, PostgresStore):
-            await self._store.heartbeat(self._refs)
+        if isinstance(self._store, PostgresStore):
+            await self._store.heartbeat(self._serving())
             self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
@@ -332,6 +333,14 @@ class EventBus:
         self._notifiers.append(notifier)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
 
+    def mark_served(self, refs: Sequence[SubscriptionRef]) -> None:
+        """Count subscriptions this process serves outside its workers (the RabbitMQ
+        forwarder) in its heartbeat."""
+        self._served.extend(refs)
+
+    def _serving(self) -> list[SubscriptionRef]:
+        return (self._refs if self.settings.workers > 0 else []) + self._served
+
     async def _heartbeat_loop(self) -> None:
         """Say every `heartbeat_interval` s that this process serves its subscriptions, so
         `stats` can tell an active subscription that nothing serves any more."""
@@ -339,7 +348,7 @@ class EventBus:
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
-                await self._store.heartbeat(self._refs)
+                await self._store.heartbeat(self._serving())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -392,6 +401,7 @@ class EventBus:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nudger.flush(), 2.0)
         tasks, self._tasks = self._tasks, []
+        self._served = []
         self._nudger = None
         self._notifiers = []
         pending = {task for task in tasks if not task.done()}

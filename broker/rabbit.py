@@ -326,6 +326,7 @@ class RabbitTransport:
                 ))
         if settings.relay:
             ref = await add_forward_subscription(self.store.pool)
+            bus.mark_served([ref])  # so stats do not call the forwarder unserved
             forward = _publisher(exchange, lambda envelope: envelope.type)
             worker = Worker(
                 self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, forward, FORWARD_RETRY))],
