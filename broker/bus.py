@@ -295,7 +295,7 @@ class EventBus:
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if isinstance(self._store, PostgresStore):
-            await self._store.heartbeat(self._serving())
+            await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
             self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
@@ -348,7 +348,7 @@ class EventBus:
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
-                await self._store.heartbeat(self._serving())
+                await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

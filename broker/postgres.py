@@ -250,7 +250,13 @@ WHERE name = ANY($1::text[]) AND retired_at IS NULL
 RETURNING name
 """
 
-HEARTBEAT = "UPDATE event_subscriptions SET last_seen_at = now() WHERE id = ANY($1::bigint[])"
+# `$2`: also switch back on what is not retired — during the rollout of this version, a
+# process of an older one still switches subscriptions off when it starts.
+HEARTBEAT = """
+UPDATE event_subscriptions
+SET last_seen_at = now(), is_active = is_active OR ($2 AND retired_at IS NULL)
+WHERE id = ANY($1::bigint[])
+"""
 
 
 def encode_event(event: Event) -> tuple[str, int, str]:
@@ -414,11 +420,12 @@ class PostgresStore:
         async with self.pool.acquire() as conn:
             return [row[0] for row in await conn.fetch(RETIRE_DECLARED, list(names))]
 
-    async def heartbeat(self, subscriptions: Sequence[SubscriptionRef]) -> None:
-        """Record that a running process serves these subscriptions (see `ops.stats` unserved)."""
+    async def heartbeat(self, subscriptions: Sequence[SubscriptionRef], *, activate: bool = False) -> None:
+        """Record that a running process serves these subscriptions (see `ops.stats` unserved);
+        with `activate`, switch back on those not retired that something switched off."""
         if subscriptions:
             async with self.work_pool.acquire() as conn:
-                await conn.execute(HEARTBEAT, [s.id for s in subscriptions])
+                await conn.execute(HEARTBEAT, [s.id for s in subscriptions], activate)
 
     # -- relay ------------------------------------------------------------------------------
 

@@ -224,3 +224,16 @@ async def test_a_retirement_declared_in_code_switches_the_old_subscription_off(d
             by_name = {s.name: s for s in (await ops.stats(conn)).subscriptions}
     assert by_name["svc.audit"].retired and by_name["svc.audit"].pending == 0
     assert by_name["svc.book"].active and by_name["svc.book"].pending == 1
+
+
+async def test_a_subscription_an_older_version_switched_off_is_back_on_at_the_next_heartbeat(database_url):
+    settings = FAST.but(workers=1, heartbeat_interval=0.05)
+    async with EventBus(service="svc", dsn=database_url, settings=settings) as bus:
+        bus.include_router(versioned_router([], with_audit=True))
+        await bus.start()
+        async with bus.pool.acquire() as conn:  # what a process of an older version did at its start
+            await conn.execute("UPDATE event_subscriptions SET is_active = false WHERE name = 'svc.audit'")
+            await wait_until(
+                lambda: conn.fetchval("SELECT is_active FROM event_subscriptions WHERE name = 'svc.audit'"),
+                what="the subscription to be switched back on",
+            )
