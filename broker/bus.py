@@ -63,12 +63,14 @@ class EventBus:
         self.settings = settings or BusSettings()
         self.upcast = upcast
         self.handlers: list[Handler] = []
+        self.retired: list[str] = []  # subscription names (within the service) declared gone
         self.outbox_signal = Broadcast()
         self.delivery_signal = Broadcast()
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._store = store
         self._pools: list[asyncpg.Pool] = []
         self._refs: list[SubscriptionRef] = []
+        self._served: list[SubscriptionRef] = []  # served here besides the workers' own (mark_served)
         self._synced = False
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: Relay | None = None
@@ -89,6 +91,10 @@ class EventBus:
                 )
             names.add(handler.name)
             self.handlers.append(handler)
+        for name in router.retired:
+            if name in names:
+                raise BrokerError(f"{self.service}.{name} is declared both as a handler and as retired")
+            self.retired.append(name)
         self._synced = False
 
     @property
@@ -159,6 +165,7 @@ class EventBus:
         if self._synced:
             return
         self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        await self._retire_declared()
         if self._rabbit_transport():
             from broker.rabbit import hand_over
 
@@ -172,6 +179,7 @@ class EventBus:
             batch_size=self.settings.worker_batch,
             lease=self.settings.lease,
             upcast=self.upcast,
+            handler_timeout=self.settings.handler_timeout,
         )
         self.relay = Relay(
             self.store,
@@ -181,6 +189,20 @@ class EventBus:
             on_relayed=self.delivery_signal.set,
         )
         self._synced = True
+
+    async def _retire_declared(self) -> None:
+        """Retire the subscriptions the routers declare gone (once: already retired stays)."""
+        if not self.retired:
+            return
+        names = [f"{self.service}.{name}" for name in self.retired]
+        store = self.store
+        if isinstance(store, PostgresStore):
+            for name in await store.retire(names):
+                log.warning("subscription retired, as declared in code", subscription=name)
+        else:
+            for sub in getattr(store, "subscriptions", {}).values():
+                if getattr(sub, "name", None) in names:
+                    sub.is_active = False
 
     def _rabbit_transport(self) -> bool:
         if self.settings.transport not in ("postgres", "rabbitmq"):
@@ -272,6 +294,9 @@ class EventBus:
             self._tasks.extend(await self._rabbit.start())
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        if isinstance(self._store, PostgresStore):
+            await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
+            self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
             for n in range(settings.workers):
@@ -308,13 +333,41 @@ class EventBus:
         self._notifiers.append(notifier)
         self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
 
+    def mark_served(self, refs: Sequence[SubscriptionRef]) -> None:
+        """Count subscriptions this process serves outside its workers (the RabbitMQ
+        forwarder) in its heartbeat."""
+        self._served.extend(refs)
+
+    def _serving(self) -> list[SubscriptionRef]:
+        return (self._refs if self.settings.workers > 0 else []) + self._served
+
+    async def _heartbeat_loop(self) -> None:
+        """Say every `heartbeat_interval` s that this process serves its subscriptions, so
+        `stats` can tell an active subscription that nothing serves any more."""
+        assert isinstance(self._store, PostgresStore)
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            try:
+                await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("subscription heartbeat failed", error=str(exc))
+
     async def _gauges_loop(self) -> None:
         """Keep the backlog gauges of /metrics current (one stats query every 15 s)."""
         from broker import ops
 
         while True:
             try:
-                ops.export_gauges(await ops.stats(self.pool))
+                snapshot = await ops.stats(self.pool, unserved_after=3 * self.settings.heartbeat_interval)
+                ops.export_gauges(snapshot)
+                if snapshot.unserved:
+                    log.warning(
+                        "active subscriptions that no running process serves: their events wait "
+                        "(start a process that serves them, or retire them)",
+                        subscriptions=snapshot.unserved,
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -325,9 +378,14 @@ class EventBus:
         while True:
             await asyncio.sleep(self.settings.cleanup_interval)
             try:
-                result = await cleanup(self.pool, done_retention=self.settings.done_retention)
-                if result.events or result.deliveries:
-                    log.info("cleanup", events=result.events, deliveries=result.deliveries)
+                store = self.store
+                assert isinstance(store, PostgresStore)
+                result = await cleanup(
+                    self.pool, done_retention=self.settings.done_retention,
+                    inbox_retention=self.settings.retention, inbox_pool=store.outbox_pool,
+                )
+                if result.events or result.deliveries or result.inbox:
+                    log.info("cleanup", events=result.events, deliveries=result.deliveries, inbox=result.inbox)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -343,6 +401,7 @@ class EventBus:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nudger.flush(), 2.0)
         tasks, self._tasks = self._tasks, []
+        self._served = []
         self._nudger = None
         self._notifiers = []
         pending = {task for task in tasks if not task.done()}

@@ -35,10 +35,20 @@ DELETE FROM event_deliveries WHERE id IN (
 """
 
 
+# An inbox record matters while its event can still be delivered again: past the event
+# retention the event is gone, and with it any redelivery or replay.
+DELETE_OLD_INBOX = """
+DELETE FROM event_inbox WHERE ctid IN (
+    SELECT ctid FROM event_inbox WHERE handled_at < now() - make_interval(secs => $2) LIMIT $1
+)
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class CleanupResult:
     events: int
     deliveries: int
+    inbox: int = 0
 
 
 def _count(status: str) -> int:
@@ -46,9 +56,17 @@ def _count(status: str) -> int:
 
 
 async def cleanup(
-    pool: asyncpg.Pool, *, done_retention: float = 3600.0, batch_size: int = 5000, max_batches: int = 1000
+    pool: asyncpg.Pool,
+    *,
+    done_retention: float = 3600.0,
+    batch_size: int = 5000,
+    max_batches: int = 1000,
+    inbox_retention: float | None = None,
+    inbox_pool: asyncpg.Pool | None = None,
 ) -> CleanupResult:
-    """Delete expired events and deliveries finished more than `done_retention` seconds ago."""
+    """Delete expired events and deliveries finished more than `done_retention` seconds ago,
+    and (with `inbox_retention`, normally the event retention) inbox records older than that,
+    in `inbox_pool` (the service's database) or else `pool`."""
     deliveries = events = 0
     for _ in range(max_batches):
         async with pool.acquire() as conn:
@@ -62,4 +80,12 @@ async def cleanup(
         events += removed
         if removed < batch_size:
             break
-    return CleanupResult(events=events, deliveries=deliveries)
+    inbox = 0
+    if inbox_retention is not None:
+        for _ in range(max_batches):
+            async with (inbox_pool or pool).acquire() as conn:
+                removed = _count(await conn.execute(DELETE_OLD_INBOX, batch_size, inbox_retention))
+            inbox += removed
+            if removed < batch_size:
+                break
+    return CleanupResult(events=events, deliveries=deliveries, inbox=inbox)

@@ -65,6 +65,8 @@ app = typer.Typer(
 dlq_app = typer.Typer(help="Dead letters: list, show, redrive, purge.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.command("asyncapi")(asyncapi_command)
+subscriptions_app = typer.Typer(help="Subscriptions: retire one that no code serves any more.", no_args_is_help=True)
+app.add_typer(subscriptions_app, name="subscriptions")
 
 # -- shared options -------------------------------------------------------------------------
 
@@ -511,7 +513,8 @@ def stats_command(
                    "oldest pending", "dead letters"):
         table.add_column(column, no_wrap=column == "subscription")
     for s in snapshot.subscriptions:
-        table.add_row(s.name, s.pattern, "yes" if s.active else "[dim]no[/]", str(s.priority), str(s.pending),
+        active = ("[red]unserved[/]" if s.unserved else "yes") if s.active else "[dim]no[/]"
+        table.add_row(s.name, s.pattern, active, str(s.priority), str(s.pending),
                       str(s.due), str(s.in_flight), str(s.retrying), _age(s.oldest_pending_seconds),
                       f"[red]{s.dead_letters}[/]" if s.dead_letters else "0")
     out.print(table)
@@ -774,6 +777,41 @@ def audit_command(
         table.add_row(str(a.id), a.action, a.actor, _t(a.started_at), a.status, str(a.affected),
                       msgspec.json.encode(a.selection).decode())
     _out().print(table)
+
+
+@subscriptions_app.command("retire")
+def subscriptions_retire_command(
+    name: Annotated[str, typer.Argument(help="The subscription, e.g. financial.create_default_accounts.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Switch a subscription off: no new deliveries, pending ones stay (replay or purge them)."""
+    pending = _run(database_url, lambda conn: ops.retire_subscription(conn, name))
+    _out().print(f"retired {name}; {pending} pending delivery(ies) left as they are")
+
+
+@subscriptions_app.command("activate")
+def subscriptions_activate_command(
+    name: Annotated[str, typer.Argument(help="The subscription to switch on again.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Switch a retired subscription on again (events published meanwhile are not backfilled:
+    replay them)."""
+    _run(database_url, lambda conn: ops.retire_subscription(conn, name, active=True))
+    _out().print(f"activated {name}")
+
+
+@app.command("events-log")
+def events_log_command(
+    logged: Annotated[bool, typer.Option("--logged/--unlogged", help="Durable (WAL) or UNLOGGED events log.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Switch the events log between LOGGED and UNLOGGED (rewrites it under an exclusive lock:
+    run it while the bus is quiet). Services never switch it on their own."""
+    from broker import schema
+
+    changed = _run(database_url, lambda conn: schema.set_events_logged(conn, logged=logged))
+    state = "logged" if logged else "unlogged"
+    _out().print(f"the events log is now {state}" if changed else f"the events log was already {state}")
 
 
 def main() -> None:

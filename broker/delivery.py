@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from broker.errors import BrokerError
 from contracts.envelope import Envelope, Event
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class ClaimedDelivery:
     causation_id: UUID | None
     version: int
     payload: str
+    claimed_by: str = ""  # with `attempt`, the claim's token: only its holder may settle it
 
     def envelope(self) -> Envelope:
         return Envelope(
@@ -58,12 +60,14 @@ class Delivery:
     correlation id and name this event as their cause.
     """
 
-    __slots__ = ("_claimed", "_store", "subscription")
+    __slots__ = ("_claimed", "_committed", "_open", "_store", "subscription")
 
     def __init__(self, claimed: ClaimedDelivery, subscription: str, store: "Store") -> None:
         self._claimed = claimed
         self._store = store
         self.subscription = subscription
+        self._open: Any = None  # the connection of the inbox transaction now open
+        self._committed = False
 
     @property
     def attempt(self) -> int:
@@ -119,11 +123,30 @@ class Delivery:
         """Open a transaction on the service's database that records this event in the inbox.
 
         Writes made through the yielded connection commit together with the inbox row. If a
-        previous delivery of the same event already committed, the handler stops here and the
-        delivery counts as done: a redelivered event has no second effect.
+        previous delivery of the same event already committed, the handler stops here
+        (`AlreadyHandled`, which `except Exception` does not catch) and the delivery counts as
+        done: a redelivered event has no second effect.
+
+        One unit of work per delivery: a `ctx.transaction()` opened inside an open one joins
+        it (same connection); one opened after a transaction that rolled back is a fresh try;
+        one opened after a transaction that committed raises BrokerError, because its effect
+        could not be made effectively-once (the inbox already records the event).
         """
+        if self._open is not None:
+            yield self._open
+            return
+        if self._committed:
+            raise BrokerError(
+                f"{self.subscription}: this delivery's ctx.transaction() already committed; put the "
+                "event's effects in one transaction (a nested ctx.transaction() joins the open one)"
+            )
         async with self._store.inbox_transaction(self.subscription, self.event_id) as conn:
-            yield conn
+            self._open = conn
+            try:
+                yield conn
+            finally:
+                self._open = None
+        self._committed = True
 
     async def publish(
         self,

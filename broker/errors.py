@@ -43,5 +43,10 @@ class Reject(Exception):
         self.reason = reason
 
 
-class AlreadyHandled(Exception):
-    """The inbox already records this event for this subscription; its effect is in place."""
+class AlreadyHandled(BaseException):
+    """The inbox already records this event for this subscription; its effect is in place.
+
+    A BaseException, like CancelledError: it stops the handler and tells the worker the
+    delivery is done, and a handler's own `except Exception` (which would turn it into a
+    retry, or swallow it and repeat the side effects that follow) does not catch it.
+    """

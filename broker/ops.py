@@ -441,7 +441,10 @@ LIMIT 20
 """
 
 STATS_SUBSCRIPTIONS = """
-SELECT s.name, s.module_name, s.event_pattern, s.is_active, s.priority,
+SELECT s.name, s.module_name, s.event_pattern, s.is_active, s.priority, s.last_seen_at,
+       s.retired_at IS NOT NULL AS retired,
+       s.is_active AND s.callback_url IS NULL
+           AND (s.last_seen_at IS NULL OR s.last_seen_at < now() - make_interval(secs => $2)) AS unserved,
        p.pending, p.due, p.in_flight, p.retrying, p.oldest_pending_seconds, dl.dead_letters
 FROM event_subscriptions s
 CROSS JOIN LATERAL (
@@ -566,6 +569,9 @@ class SubscriptionStats(msgspec.Struct, frozen=True, kw_only=True):
     retrying: int
     oldest_pending_seconds: float | None
     dead_letters: int
+    last_seen_at: datetime | None = None  # when a running process last said it serves this
+    unserved: bool = False  # active, yet no running process has served it lately
+    retired: bool = False  # switched off by an operator; processes declaring it leave it off
 
 
 class TypeCount(msgspec.Struct, frozen=True):
@@ -593,6 +599,7 @@ class Stats(msgspec.Struct, frozen=True, kw_only=True):
     outbox_oldest_seconds: float | None
     types: list[TypeCount]
     subscriptions: list[SubscriptionStats]
+    unserved: list[str] = []  # names of active subscriptions no running process serves
 
 
 class ReplaySample(msgspec.Struct, frozen=True, kw_only=True):
@@ -767,16 +774,21 @@ async def tail_events(
     return [TailedEvent(event=_summary(row), payload=_json(row["payload"])) for row in rows]
 
 
-async def stats(db: Db, *, window: float = 300.0, tenant: UUID | None = None) -> Stats:
+async def stats(
+    db: Db, *, window: float = 300.0, tenant: UUID | None = None, unserved_after: float = 90.0
+) -> Stats:
     """Rates over the last `window` seconds and the backlog of every subscription.
 
     Backlog is what grows when a consumer is down or slow; the oldest pending age says how
-    far behind it is; open dead letters are what needs a person.
+    far behind it is; open dead letters are what needs a person. A subscription is
+    `unserved` when it is active but no process has marked it served for `unserved_after`
+    seconds (worker processes mark theirs every `BusSettings.heartbeat_interval`): its
+    events wait for a process that may never come back, until someone retires it.
     """
     async with _connection(db) as conn:
         totals = await conn.fetchrow(STATS_TOTALS, window, tenant)
         types = await conn.fetch(STATS_TYPES, window, tenant)
-        subs = await conn.fetch(STATS_SUBSCRIPTIONS, tenant)
+        subs = await conn.fetch(STATS_SUBSCRIPTIONS, tenant, unserved_after)
         outbox_rows = outbox_oldest = None
         if tenant is None and await conn.fetchval(OUTBOX_EXISTS):
             outbox = await conn.fetchrow(STATS_OUTBOX)
@@ -788,7 +800,8 @@ async def stats(db: Db, *, window: float = 300.0, tenant: UUID | None = None) ->
             name=r["name"], module=r["module_name"], pattern=r["event_pattern"], active=r["is_active"],
             priority=r["priority"], pending=r["pending"], due=r["due"], in_flight=r["in_flight"],
             retrying=r["retrying"], oldest_pending_seconds=r["oldest_pending_seconds"],
-            dead_letters=r["dead_letters"],
+            dead_letters=r["dead_letters"], last_seen_at=r["last_seen_at"], unserved=r["unserved"],
+            retired=r["retired"],
         )
         for r in subs
     ]
@@ -809,7 +822,31 @@ async def stats(db: Db, *, window: float = 300.0, tenant: UUID | None = None) ->
         outbox_oldest_seconds=outbox_oldest,
         types=[TypeCount(r["event_type"], r["events"]) for r in types],
         subscriptions=subscriptions,
+        unserved=[s.name for s in subscriptions if s.unserved],
     )
+
+
+RETIRE = """
+UPDATE event_subscriptions
+SET is_active = $2, retired_at = CASE WHEN $2 THEN NULL ELSE now() END, updated_at = now()
+WHERE name = $1
+RETURNING (SELECT count(*) FROM event_deliveries d
+           WHERE d.subscription_id = event_subscriptions.id AND d.status = 'pending')
+"""
+
+
+async def retire_subscription(db: Db, name: str, *, active: bool = False) -> int:
+    """Switch a subscription off (or on again, `active=True`); returns its pending deliveries.
+
+    Retiring is an operator's decision, never a side effect of a process starting: a retired
+    subscription gets no new deliveries, its pending ones stay (replay or purge them), and
+    processes that still declare it do not serve it until it is activated again.
+    """
+    async with _connection(db) as conn:
+        pending = await conn.fetchval(RETIRE, name, active)
+    if pending is None:
+        raise UnknownSubscription(f"no subscription is named {name!r}")
+    return int(pending)
 
 
 def export_gauges(snapshot: Stats) -> None:

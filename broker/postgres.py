@@ -12,17 +12,19 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+import structlog
 
 from broker import context, metrics
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, InvalidEvent
 from broker.patterns import to_regex
 from broker.router import Handler
-from broker.store import SubscriptionRef
+from broker.store import RELAY_BUSY, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
+log = structlog.get_logger("broker.postgres")
 
 INSERT_ONE = """
 INSERT INTO bus_outbox (id, event_type, source, tenant_id, company_id, ordering_key,
@@ -39,8 +41,10 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],
 
 # Relays take turns: several may run (a standby takes over at once when one dies), but one
 # batch commits at a time, so deliveries are created in outbox order and ordered
-# subscriptions see each key's events in publish order.
-RELAY_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# subscriptions see each key's events in publish order. A relay that finds the lock taken
+# does not wait for it (holding a snapshot older than the rows it would then move): the
+# holder moves the rows, and the relay looks again shortly (RELAY_BUSY).
+RELAY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
 RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
 
 
@@ -70,16 +74,19 @@ logged AS (
 
 
 # Same database: claim, log, fan out and delete in one statement (one round trip). The
-# relay lock is taken in the statement's gating filter, before any outbox row is read or locked.
+# relay lock is tried in the statement's gating filter, before any outbox row is read or locked.
 RELAY_LOCAL = f"""
-WITH batch AS (
+WITH lock AS (
+    SELECT pg_try_advisory_xact_lock($3) AS got
+), batch AS (
     DELETE FROM bus_outbox
     WHERE seq IN (SELECT seq FROM bus_outbox
-                  WHERE (SELECT pg_advisory_xact_lock($3)::text = '')
+                  WHERE (SELECT got FROM lock)
                   ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
     RETURNING *
 ), {_log_and_fan_out("$2")}
-SELECT (SELECT count(*) FROM batch) AS moved, (SELECT count(*) FROM fanned) AS fanned,
+SELECT (SELECT got FROM lock) AS locked, (SELECT count(*) FROM batch) AS moved,
+       (SELECT count(*) FROM fanned) AS fanned,
        (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags
 """
 
@@ -100,51 +107,109 @@ WITH batch AS (
 SELECT (SELECT count(*) FROM fanned)
 """
 
-# Per subscription (highest priority first), the oldest due deliveries; an ordered
-# subscription skips a key while an earlier delivery of that key is still pending.
-CLAIM = """
-WITH picked AS (
-    SELECT d.id, s.priority
-    FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
-    CROSS JOIN LATERAL (
-        SELECT d.id FROM event_deliveries d
-        WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.available_at <= now()
+_DUE = """d.subscription_id = {sub} AND d.status = 'pending' AND d.available_at <= now()
           AND (d.ordering_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM event_deliveries p
                 WHERE p.subscription_id = d.subscription_id AND p.ordering_key = d.ordering_key
-                  AND p.status = 'pending' AND p.id < d.id))
+                  AND p.status = 'pending' AND p.id < d.id))"""
+
+# One claim serves several subscriptions. `quota` shares the batch out: every subscription
+# with due work gets at least one delivery (no starvation), the rest goes in proportion to
+# 2^priority (so priority 9 takes ~99 of 100 places next to priority 2, and equal priorities
+# share evenly) — weighted fair queuing over the k-th due delivery of each subscription.
+# Then each subscription's oldest due deliveries are locked (an ordered subscription skips
+# a key while an earlier delivery of it is pending). Deliveries claimed `max_attempts` times
+# already (their workers died without settling) and deliveries whose event is missing from
+# the log (an UNLOGGED log emptied by a crash) are dead-lettered here instead of claimed; a
+# last row counts them (`buried`), so the caller can claim again rather than stall.
+CLAIM = f"""
+WITH subs AS (
+    SELECT s.id, s.priority, sub.max_attempts
+    FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
+    JOIN event_subscriptions sub ON sub.id = s.id
+), demand AS (
+    SELECT s.id, s.priority, n.due FROM subs s
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS due FROM (
+            SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")} ORDER BY d.id LIMIT $3
+        ) x
+    ) n
+    WHERE n.due > 0 AND (SELECT count(*) FROM subs) > 1
+), quota AS (
+    SELECT id, $3::bigint AS n FROM subs WHERE (SELECT count(*) FROM subs) = 1  -- nothing to share
+    UNION ALL
+    SELECT id, count(*) AS n FROM (
+        SELECT dm.id FROM demand dm CROSS JOIN LATERAL generate_series(1, dm.due) AS g(k)
+        ORDER BY (g.k - 1) / power(2, dm.priority), dm.priority DESC, dm.id
+        LIMIT $3
+    ) q
+    GROUP BY id
+), picked AS (
+    SELECT d.id, s.priority, s.max_attempts, d.attempts, d.event_id
+    FROM quota q JOIN subs s ON s.id = q.id
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.attempts, d.event_id FROM event_deliveries d
+        WHERE {_DUE.format(sub="q.id")}
         ORDER BY d.id
-        LIMIT $6
+        LIMIT q.n
         FOR UPDATE SKIP LOCKED
     ) d
-    ORDER BY s.priority DESC, d.id
-    LIMIT $3
+    LIMIT $3  -- no more than that anyway; says so to the planner (index lookups, not hash joins)
+), found AS (
+    SELECT p.id, p.priority, p.max_attempts, p.attempts, p.event_id, e.id IS NOT NULL AS logged,
+           e.event_type, e.source, e.tenant_id, e.company_id, e.ordering_key, e.occurred_at,
+           e.correlation_id, e.causation_id, e.version, e.payload::text AS payload
+    FROM picked p LEFT JOIN LATERAL (SELECT * FROM events e WHERE e.id = p.event_id LIMIT 1) e ON true
+), claimed AS (
+    UPDATE event_deliveries d
+    SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
+    FROM found f
+    WHERE d.id = f.id AND f.logged AND f.attempts < f.max_attempts
+    RETURNING d.id, d.subscription_id, d.attempts, f.event_id, f.event_type, f.source, f.tenant_id,
+              f.company_id, f.ordering_key, f.occurred_at, f.correlation_id, f.causation_id,
+              f.version, f.payload, f.priority
+), buried AS (
+    UPDATE event_deliveries d
+    SET status = 'dead', finished_at = now(), locked_by = NULL,
+        last_error = CASE WHEN NOT f.logged
+            THEN 'event ' || f.event_id || ' is missing from the events log (an UNLOGGED log emptied by a crash, '
+                 || 'or deleted); nothing left to deliver'
+            ELSE 'gave up after ' || f.attempts || ' attempt(s); last error: the worker never settled '
+                 || 'the delivery (its process died or its lease ran out)' END
+    FROM found f
+    WHERE d.id = f.id AND NOT (f.logged AND f.attempts < f.max_attempts)
+    RETURNING d.id, d.subscription_id, d.event_id, d.attempts, d.last_error
+), lettered AS (
+    INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error)
+    SELECT id, subscription_id, event_id, attempts, last_error, last_error FROM buried
 )
-UPDATE event_deliveries d
-SET available_at = now() + make_interval(secs => $4), attempts = d.attempts + 1, locked_by = $5
-FROM picked, events e
-WHERE d.id = picked.id AND e.id = d.event_id
-RETURNING d.id, d.subscription_id, d.attempts, e.id, e.event_type, e.source, e.tenant_id,
-          e.company_id, e.ordering_key, e.occurred_at, e.correlation_id, e.causation_id,
-          e.version, e.payload::text, picked.priority
+SELECT c.*, 0::bigint AS buried FROM claimed c
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)
+FROM buried HAVING count(*) > 0
 """
 
+# Settling names the claim: delivery id, attempt and worker. A worker whose lease ran out
+# and whose delivery was claimed again (attempts moved on, or another worker holds it)
+# matches nothing, so it can neither finish nor release a delivery it no longer owns.
+# (`= ANY` keeps the planner on the primary key; the attempt is looked up beside its id.)
 COMPLETE = """
-UPDATE event_deliveries SET status = 'done', finished_at = now(), locked_by = NULL
-WHERE id = ANY($1::bigint[]) AND status = 'pending'
+UPDATE event_deliveries d SET status = 'done', finished_at = now(), locked_by = NULL
+WHERE d.id = ANY($1::bigint[]) AND d.attempts = ($2::int[])[array_position($1::bigint[], d.id)]
+  AND d.locked_by = $3 AND d.status = 'pending'
 """
 
 RETRY = """
 UPDATE event_deliveries
 SET available_at = now() + make_interval(secs => $2), last_error = $3, locked_by = NULL
-WHERE id = $1 AND status = 'pending'
+WHERE id = $1 AND attempts = $4 AND locked_by = $5 AND status = 'pending'
 """
 
 DEAD_LETTER = """
 WITH dead AS (
     UPDATE event_deliveries
     SET status = 'dead', finished_at = now(), last_error = $2, locked_by = NULL
-    WHERE id = $1 AND status = 'pending'
+    WHERE id = $1 AND attempts = $5 AND locked_by = $6 AND status = 'pending'
     RETURNING id, subscription_id, event_id, attempts
 )
 INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
@@ -152,8 +217,10 @@ SELECT id, subscription_id, event_id, attempts, $2, $3, $4 FROM dead
 """
 
 EXTEND = """
-UPDATE event_deliveries SET available_at = now() + make_interval(secs => $2)
-WHERE id = ANY($1::bigint[]) AND status = 'pending'
+UPDATE event_deliveries d SET available_at = now() + make_interval(secs => $2)
+WHERE d.id = ANY($1::bigint[]) AND d.attempts = ($3::int[])[array_position($1::bigint[], d.id)]
+  AND d.locked_by = $4 AND d.status = 'pending'
+RETURNING d.id
 """
 
 SECONDS_UNTIL_DUE = """
@@ -169,13 +236,26 @@ ON CONFLICT (name) DO UPDATE SET
     module_name = EXCLUDED.module_name, event_pattern = EXCLUDED.event_pattern,
     pattern_regex = EXCLUDED.pattern_regex, priority = EXCLUDED.priority, ordered = EXCLUDED.ordered,
     max_attempts = EXCLUDED.max_attempts, retry_initial_ms = EXCLUDED.retry_initial_ms,
-    retry_max_ms = EXCLUDED.retry_max_ms, is_active = true, updated_at = now()
-RETURNING id, name, priority
+    retry_max_ms = EXCLUDED.retry_max_ms, updated_at = now(),
+    is_active = event_subscriptions.retired_at IS NULL
+RETURNING id, name, priority, retired_at IS NOT NULL AS retired
 """
 
-DEACTIVATE_STALE = """
-UPDATE event_subscriptions SET is_active = false, updated_at = now()
-WHERE module_name = $1 AND callback_url IS NULL AND NOT (name = ANY($2::text[])) AND is_active
+# Subscriptions are never switched off by a process starting (an old version restarting
+# mid-deploy would switch off what a newer one added): only an operator retires one
+# (`buildify-events subscriptions retire NAME`, broker.ops.retire_subscription).
+RETIRE_DECLARED = """
+UPDATE event_subscriptions SET is_active = false, retired_at = now(), updated_at = now()
+WHERE name = ANY($1::text[]) AND retired_at IS NULL
+RETURNING name
+"""
+
+# `$2`: also switch back on what is not retired — during the rollout of this version, a
+# process of an older one still switches subscriptions off when it starts.
+HEARTBEAT = """
+UPDATE event_subscriptions
+SET last_seen_at = now(), is_active = is_active OR ($2 AND retired_at IS NULL)
+WHERE id = ANY($1::bigint[])
 """
 
 
@@ -189,6 +269,22 @@ def encode_event(event: Event) -> tuple[str, int, str]:
     except TypeError as exc:
         raise InvalidEvent(str(exc)) from exc
     return event_type, cls.schema_version, _encoder.encode(event).decode()
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])
+
+
+def _stale_settle(action: str, claims: Sequence[ClaimedDelivery], settled: int) -> None:
+    """Log settles that found their claim gone (lease ran out and another worker took over)."""
+    if settled < len(claims):
+        log.warning(
+            "stale claim: settle ignored, the delivery is no longer this worker's",
+            action=action,
+            worker=claims[0].claimed_by,
+            deliveries=len(claims) - settled,
+            attempts=sorted({c.attempt for c in claims}),
+        )
 
 
 def subscription_name(module: str, handler: Handler) -> str:
@@ -312,24 +408,42 @@ class PostgresStore:
                     int(handler.retry.max_delay * 1000),
                 )
                 assert row is not None
+                if row["retired"]:
+                    log.warning("subscription is retired; this process does not serve it "
+                                "(buildify-events subscriptions activate NAME resumes it)", subscription=row["name"])
+                    continue
                 refs.append(SubscriptionRef(id=row["id"], name=row["name"], priority=row["priority"]))
-            if refs:  # a publish-only process of the module must not switch its handlers off
-                await conn.execute(DEACTIVATE_STALE, module, [ref.name for ref in refs])
         return refs
+
+    async def retire(self, names: Sequence[str]) -> list[str]:
+        """Retire subscriptions declared gone in code; returns those not retired before."""
+        async with self.pool.acquire() as conn:
+            return [row[0] for row in await conn.fetch(RETIRE_DECLARED, list(names))]
+
+    async def heartbeat(self, subscriptions: Sequence[SubscriptionRef], *, activate: bool = False) -> None:
+        """Record that a running process serves these subscriptions (see `ops.stats` unserved);
+        with `activate`, switch back on those not retired that something switched off."""
+        if subscriptions:
+            async with self.work_pool.acquire() as conn:
+                await conn.execute(HEARTBEAT, [s.id for s in subscriptions], activate)
 
     # -- relay ------------------------------------------------------------------------------
 
     async def relay_batch(self, limit: int) -> int:
-        """Move up to `limit` outbox rows onto the bus; returns how many moved."""
+        """Move up to `limit` outbox rows onto the bus; returns how many moved, or RELAY_BUSY
+        when another relay is at it."""
         if self.shared_database:
             async with self.work_pool.acquire() as conn:
                 row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY)
             assert row is not None
+            if not row["locked"]:
+                return RELAY_BUSY
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
             return int(row["moved"])
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
-            await outbox.execute(RELAY_LOCK, RELAY_LOCK_KEY)
+            if not await outbox.fetchval(RELAY_LOCK, RELAY_LOCK_KEY):
+                return RELAY_BUSY
             rows = await outbox.fetch(FETCH_OUTBOX, limit)
             if not rows:
                 return 0
@@ -346,37 +460,59 @@ class PostgresStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
-        per_subscription = -(-limit // max(1, len(subscriptions)))  # lock no more rows than are used
+        ids, priorities = [s.id for s in subscriptions], [s.priority for s in subscriptions]
+        while True:
+            async with self.work_pool.acquire() as conn:
+                rows = await conn.fetch(CLAIM, ids, priorities, limit, lease, worker_id)
+            buried = sum(row[15] for row in rows)
+            if buried:
+                log.error("deliveries dead-lettered at claim (event missing, or max attempts used up "
+                          "by workers that never settled)", deliveries=buried)
+            rows = [row for row in rows if row[0] is not None]
+            if rows or not buried:  # a batch of only buried deliveries: claim again, do not stall
+                break
+        rows.sort(key=lambda r: (-r[14], r[0]))
+        claimed = [ClaimedDelivery(*row[:14]) for row in rows]
+        for claim in claimed:
+            claim.claimed_by = worker_id
+        return claimed
+
+    async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        if not claims:
+            return
+        by_worker: dict[str, list[ClaimedDelivery]] = {}
+        for claim in claims:
+            by_worker.setdefault(claim.claimed_by, []).append(claim)
+        async with self.work_pool.acquire() as conn:
+            for worker, own in by_worker.items():
+                status = await conn.execute(
+                    COMPLETE, [c.delivery_id for c in own], [c.attempt for c in own], worker
+                )
+                _stale_settle("complete", own, _count(status))
+
+    async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
+        async with self.work_pool.acquire() as conn:
+            status = await conn.execute(RETRY, claim.delivery_id, delay, error, claim.attempt, claim.claimed_by)
+        _stale_settle("retry", [claim], _count(status))
+
+    async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
+        async with self.work_pool.acquire() as conn:
+            status = await conn.execute(
+                DEAD_LETTER, claim.delivery_id, reason, error, traceback, claim.attempt, claim.claimed_by
+            )
+        _stale_settle("dead-letter", [claim], _count(status))
+
+    async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
+        if not claims:
+            return []
+        worker = claims[0].claimed_by
         async with self.work_pool.acquire() as conn:
             rows = await conn.fetch(
-                CLAIM,
-                [s.id for s in subscriptions],
-                [s.priority for s in subscriptions],
-                limit,
-                lease,
-                worker_id,
-                per_subscription,
+                EXTEND, [c.delivery_id for c in claims], lease, [c.attempt for c in claims], worker
             )
-        rows.sort(key=lambda r: (-r[14], r[0]))
-        return [ClaimedDelivery(*row[:14]) for row in rows]
-
-    async def complete(self, delivery_ids: Sequence[int]) -> None:
-        if delivery_ids:
-            async with self.work_pool.acquire() as conn:
-                await conn.execute(COMPLETE, list(delivery_ids))
-
-    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
-        async with self.work_pool.acquire() as conn:
-            await conn.execute(RETRY, delivery_id, delay, error)
-
-    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
-        async with self.work_pool.acquire() as conn:
-            await conn.execute(DEAD_LETTER, delivery_id, reason, error, traceback)
-
-    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
-        if delivery_ids:
-            async with self.work_pool.acquire() as conn:
-                await conn.execute(EXTEND, list(delivery_ids), lease)
+        extended = [row[0] for row in rows]
+        _stale_settle("extend", claims, len(extended))
+        return extended
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         async with self.work_pool.acquire() as conn:

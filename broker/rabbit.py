@@ -203,20 +203,20 @@ class MessageStore:
         batch.sort(key=lambda c: -self.priorities.get(c.subscription_id, 0))
         return batch
 
-    async def complete(self, delivery_ids: Sequence[int]) -> None:
-        for delivery_id in delivery_ids:
-            _, message, _ = self.held.pop(delivery_id)
+    async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        for claim in claims:
+            _, message, _ = self.held.pop(claim.delivery_id)
             await message.ack()
 
-    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
-        claimed, message, name = self.held.pop(delivery_id)
+    async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
+        claimed, message, name = self.held.pop(claim.delivery_id)
         _, retry_queue, _ = queue_names(self.prefix, name)
         await self._republish(message, retry_queue, {ATTEMPT_HEADER: claimed.attempt, "x-buildify-error": error[:1000]},
                               expiration=max(0.0, delay))
         await message.ack()
 
-    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
-        claimed, message, name = self.held.pop(delivery_id)
+    async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
+        claimed, message, name = self.held.pop(claim.delivery_id)
         _, _, dead_queue = queue_names(self.prefix, name)
         headers = {ATTEMPT_HEADER: claimed.attempt, "x-buildify-reason": reason[:1000],
                    "x-buildify-error": error[:1000]}
@@ -226,8 +226,9 @@ class MessageStore:
                                reason, error, traceback)
         await message.ack()
 
-    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
-        return None  # an unacknowledged message stays with its consumer until the channel closes
+    async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
+        # an unacknowledged message stays with its consumer until the channel closes
+        return [claim.delivery_id for claim in claims]
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         return None
@@ -325,6 +326,7 @@ class RabbitTransport:
                 ))
         if settings.relay:
             ref = await add_forward_subscription(self.store.pool)
+            bus.mark_served([ref])  # so stats do not call the forwarder unserved
             forward = _publisher(exchange, lambda envelope: envelope.type)
             worker = Worker(
                 self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, forward, FORWARD_RETRY))],

@@ -7,7 +7,7 @@ import structlog
 
 from broker import metrics
 from broker.signals import wait_signal
-from broker.store import Store
+from broker.store import RELAY_BUSY, Store
 
 log = structlog.get_logger("broker.relay")
 
@@ -29,12 +29,19 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.on_relayed = on_relayed
+        # Another relay held the lock at the last try: look again soon, not a poll later, in
+        # case rows committed after that relay's last statement began.
+        self.busy = False
 
     async def run_once(self) -> int:
         """Move everything currently committed in the outbox; returns how many rows moved."""
         total = 0
+        self.busy = False
         while True:
             moved = await self.store.relay_batch(self.batch_size)
+            if moved == RELAY_BUSY:
+                self.busy = True
+                break
             total += moved
             if moved < self.batch_size:
                 break
@@ -48,7 +55,7 @@ class Relay:
         """Relay until cancelled. Database errors are logged and retried, never fatal."""
         delay = 0.1
         while True:
-            await wait_signal(self.wake, self.poll_interval)
+            await wait_signal(self.wake, min(self.poll_interval, 0.05) if self.busy else self.poll_interval)
             self.wake.clear()
             try:
                 await self.run_once()

@@ -70,6 +70,15 @@ class Router:
 
     def __init__(self) -> None:
         self.handlers: list[Handler] = []
+        self.retired: list[str] = []
+
+    def retire(self, *names: str) -> None:
+        """Declare subscriptions of this module that are gone (a removed handler, or a renamed
+        one that did not keep its `name=`): the bus retires them when it starts, as
+        `buildify-events subscriptions retire` would. Their pending deliveries stay (replay or
+        purge them); a process of an older version restarting does not switch them back on.
+        """
+        self.retired.extend(names)
 
     def on(
         self,
@@ -88,7 +97,8 @@ class Router:
             priority: 0-10; a worker takes deliveries of higher priority first.
             retry: backoff and attempt limit for failures (default: 5 attempts from 1 s).
             ordered: deliveries that share an ordering key run one at a time in publish order.
-            timeout: seconds after which a running handler counts as failed.
+            timeout: seconds after which a running handler counts as failed and is retried
+                (default: the bus's `BusSettings.handler_timeout`, 120 s).
             name: subscription name within the module (default: the function's name).
         """
         validate_pattern(pattern)

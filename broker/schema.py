@@ -9,6 +9,10 @@ import hashlib
 from importlib import resources
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger("broker.schema")
+
 _LOCK_KEY = 0x42_75_69_6C_64  # "Build": serialises concurrent installs
 
 _VERSIONS = """
@@ -52,16 +56,42 @@ async def install_outbox(conn: Any) -> None:
 async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
     """Create the event log, subscriptions, deliveries and dead letters.
 
-    `unlogged_events` makes the `events` log UNLOGGED: writes skip the WAL (faster), but a
-    crash of PostgreSQL empties the table, so replay after a crash has nothing to replay.
+    `unlogged_events` makes the `events` log UNLOGGED when this install creates it: writes
+    skip the WAL (faster), but a crash of PostgreSQL empties the table, so replay after a
+    crash has nothing to replay (the deliveries left behind are dead-lettered with a reason
+    when claimed). An existing log keeps what it is: switching rewrites the whole table under
+    an exclusive lock, so it is an operator's act (`set_events_logged`,
+    `buildify-events events-log --logged/--unlogged`), never a side effect of a service
+    starting with another setting. A disagreeing service logs a warning.
     """
+    existed = await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
     await _apply(conn, "bus", _sql("bus.sql") + "\n" + _sql("ops.sql"))
+    if not existed and unlogged_events:
+        await set_events_logged(conn, logged=False)  # still empty: nothing to rewrite
+        return
     persistence = await conn.fetchval("SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass")
-    wanted = "u" if unlogged_events else "p"
-    if persistence != wanted:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            await conn.execute(f"ALTER TABLE events SET {'UNLOGGED' if unlogged_events else 'LOGGED'}")
+    if persistence != ("u" if unlogged_events else "p"):
+        log.warning(
+            "the events log is not what this service's settings ask for; left as it is "
+            "(switch it with: buildify-events events-log --logged|--unlogged)",
+            events_log="unlogged" if persistence == "u" else "logged",
+            unlogged_events=unlogged_events,
+        )
+
+
+async def set_events_logged(conn: Any, *, logged: bool) -> bool:
+    """Make the `events` log LOGGED or UNLOGGED; True if it changed.
+
+    Rewrites the table under an ACCESS EXCLUSIVE lock (relays and `show` wait meanwhile):
+    run it when the bus is quiet.
+    """
+    persistence = await conn.fetchval("SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass")
+    if persistence == ("p" if logged else "u"):
+        return False
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(f"ALTER TABLE events SET {'LOGGED' if logged else 'UNLOGGED'}")
+    return True
 
 
 async def install(conn: Any, *, unlogged_events: bool = False) -> None:

@@ -22,6 +22,12 @@ class BusSettings:
         relay_batch: outbox rows moved per relay statement.
         worker_batch: deliveries claimed per worker round trip.
         lease: seconds a claimed delivery stays with its worker before another may take it.
+            A running handler's lease is extended every `lease / 3` s, up to its timeout.
+        handler_timeout: seconds after which a running handler counts as failed (and is
+            retried), unless its `@router.on(..., timeout=...)` says otherwise. A handler that
+            ignores the cancellation loses its lease, so another worker may take it over.
+        heartbeat_interval: seconds between a worker process's "I serve these subscriptions"
+            marks; a subscription unmarked for 3 intervals counts as unserved in stats.
         retention: seconds an event stays in the log before cleanup removes it.
         done_retention: seconds a finished delivery is kept for inspection.
         cleanup_interval: seconds between cleanup runs (0: no cleanup in this process).
@@ -43,6 +49,8 @@ class BusSettings:
     relay_batch: int = 500
     worker_batch: int = 100
     lease: float = 30.0
+    handler_timeout: float = 120.0
+    heartbeat_interval: float = 30.0
     retention: float = 7 * 24 * 3600.0
     done_retention: float = 3600.0
     cleanup_interval: float = 60.0

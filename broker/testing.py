@@ -7,8 +7,8 @@ own behaviour suite runs the same cases against this store and against PostgreSQ
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ class MemorySubscription:
     pattern: str
     priority: int
     ordered: bool
+    max_attempts: int = 5
     is_active: bool = True
 
 
@@ -64,6 +65,15 @@ class MemoryDeadLetter:
 
 
 @dataclass
+class MemoryTransaction:
+    """What `ctx.transaction()` yields on the memory bus when no database is given: events
+    published on it (`ctx.publish(tx, ...)`) leave only if the block commits, like the
+    outbox rows of a real transaction."""
+
+    staged: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class MemoryStore:
     """A `Store` in process memory with the Postgres store's semantics (no durability)."""
 
@@ -76,6 +86,9 @@ class MemoryStore:
     inbox: set[tuple[str, UUID]] = field(default_factory=set)
     outbox_signal: Broadcast | None = None
     delivery_signal: Broadcast | None = None
+    # The service's own transactions, for handlers that write to its database: an async
+    # context manager factory yielding a connection (e.g. `db.transaction`).
+    transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
     async def publish(
@@ -96,7 +109,7 @@ class MemoryStore:
             event_type, version, payload = encode_event(event)
             event_id = uuid7()
             ids.append(event_id)
-            self.outbox.append(
+            (conn.staged if isinstance(conn, MemoryTransaction) else self.outbox).append(
                 {
                     "id": event_id,
                     "event_type": event_type,
@@ -122,13 +135,11 @@ class MemoryStore:
             existing = self.subscriptions.get(name)
             sub_id = existing.id if existing else next(self._ids)
             self.subscriptions[name] = MemorySubscription(
-                sub_id, name, module, handler.pattern, handler.priority, handler.ordered
+                sub_id, name, module, handler.pattern, handler.priority, handler.ordered,
+                handler.retry.max_attempts, existing.is_active if existing else True,
             )
-            refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
-        current = {ref.name for ref in refs}
-        for sub in self.subscriptions.values():
-            if current and sub.module == module and sub.name not in current:
-                sub.is_active = False
+            if self.subscriptions[name].is_active:  # retired ones stay off until reactivated
+                refs.append(SubscriptionRef(id=sub_id, name=name, priority=handler.priority))
         return refs
 
     async def relay_batch(self, limit: int) -> int:
@@ -161,16 +172,35 @@ class MemoryStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
+        """As the Postgres claim: bury what cannot run, share the batch by 2^priority with at
+        least one place for every subscription with due work, oldest first within each."""
         now = time.monotonic()
         wanted = {s.id: s.priority for s in subscriptions}
-        due = [
-            d for d in sorted(self.deliveries.values(), key=lambda d: d.id)
-            if d.subscription_id in wanted and d.status == "pending" and d.available_at <= now
-        ]
-        picked = [d for d in due if not self._blocked(d)]
+        subs = {s.id: s for s in self.subscriptions.values()}
+        due: dict[int, list[MemoryDelivery]] = {}
+        for d in sorted(self.deliveries.values(), key=lambda d: d.id):
+            if d.subscription_id in wanted and d.status == "pending" and d.available_at <= now and not self._blocked(d):
+                due.setdefault(d.subscription_id, []).append(d)
+        slots = sorted(
+            (k / 2 ** wanted[sub_id], -wanted[sub_id], sub_id)
+            for sub_id, ds in due.items()
+            for k in range(min(limit, len(ds)))
+        )[:limit]
+        picked: list[MemoryDelivery] = []
+        for sub_id in {slot[2] for slot in slots}:
+            picked.extend(due[sub_id][: sum(1 for slot in slots if slot[2] == sub_id)])
         picked.sort(key=lambda d: (-wanted[d.subscription_id], d.id))
         claimed = []
-        for d in picked[:limit]:
+        for d in picked:
+            sub = subs[d.subscription_id]
+            if d.event_id not in self.events or d.attempts >= sub.max_attempts:
+                reason = (
+                    f"event {d.event_id} is missing from the events log" if d.event_id not in self.events
+                    else f"gave up after {d.attempts} attempt(s); last error: the worker never settled the delivery"
+                )
+                d.status, d.last_error, d.locked_by = "dead", reason, None
+                self.dead_letters.append(MemoryDeadLetter(d.id, sub.name, d.event_id, d.attempts, reason, reason, ""))
+                continue
             d.attempts += 1
             d.available_at = now + lease
             d.locked_by = worker_id
@@ -179,33 +209,47 @@ class MemoryStore:
                 ClaimedDelivery(
                     d.id, d.subscription_id, d.attempts, e["id"], e["event_type"], e["source"], e["tenant_id"],
                     e["company_id"], e["ordering_key"], e["occurred_at"], e["correlation_id"],
-                    e["causation_id"], e["version"], e["payload"],
+                    e["causation_id"], e["version"], e["payload"], worker_id,
                 )
             )
+        if not claimed and picked:
+            return await self.claim(subscriptions, limit, lease, worker_id)  # only buried ones: go on
         return claimed
 
-    async def complete(self, delivery_ids: Sequence[int]) -> None:
-        for delivery_id in delivery_ids:
-            d = self.deliveries[delivery_id]
-            if d.status == "pending":
+    def _owned(self, claim: ClaimedDelivery) -> MemoryDelivery | None:
+        """The delivery if `claim` still holds it (same worker, same attempt), else None."""
+        d = self.deliveries[claim.delivery_id]
+        if d.status == "pending" and d.locked_by == claim.claimed_by and d.attempts == claim.attempt:
+            return d
+        return None
+
+    async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        for claim in claims:
+            d = self._owned(claim)
+            if d is not None:
                 d.status, d.locked_by = "done", None
 
-    async def retry(self, delivery_id: int, delay: float, error: str) -> None:
-        d = self.deliveries[delivery_id]
-        if d.status == "pending":
+    async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
+        d = self._owned(claim)
+        if d is not None:
             d.available_at, d.last_error, d.locked_by = time.monotonic() + delay, error, None
 
-    async def dead_letter(self, delivery_id: int, reason: str, error: str, traceback: str) -> None:
-        d = self.deliveries[delivery_id]
-        if d.status != "pending":
+    async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
+        d = self._owned(claim)
+        if d is None:
             return
         d.status, d.last_error, d.locked_by = "dead", reason, None
         name = next(s.name for s in self.subscriptions.values() if s.id == d.subscription_id)
         self.dead_letters.append(MemoryDeadLetter(d.id, name, d.event_id, d.attempts, reason, error, traceback))
 
-    async def extend_leases(self, delivery_ids: Sequence[int], lease: float) -> None:
-        for delivery_id in delivery_ids:
-            self.deliveries[delivery_id].available_at = time.monotonic() + lease
+    async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
+        extended = []
+        for claim in claims:
+            d = self._owned(claim)
+            if d is not None:
+                d.available_at = time.monotonic() + lease
+                extended.append(d.id)
+        return extended
 
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         wanted = {s.id for s in subscriptions}
@@ -216,16 +260,36 @@ class MemoryStore:
 
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
+        """The inbox as on PostgreSQL: recorded only when the block commits; the block runs
+        in the service's own transaction (`transaction=`), else in a MemoryTransaction."""
         key = (subscription, event_id)
         if key in self.inbox:
             raise AlreadyHandled()
-        yield None
+        if self.transaction is not None:
+            async with self.transaction() as conn:
+                yield conn
+        else:
+            tx = MemoryTransaction()
+            yield tx
+            if tx.staged:
+                self.outbox.extend(tx.staged)
+                if self.outbox_signal is not None:
+                    self.outbox_signal.set()
         self.inbox.add(key)
 
 
-def memory_bus(service: str = "test", *, settings: BusSettings | None = None) -> EventBus:
-    """An EventBus on a MemoryStore: publish, include routers, `await run_until_idle(bus)`."""
-    store = MemoryStore(source=service)
+def memory_bus(
+    service: str = "test",
+    *,
+    settings: BusSettings | None = None,
+    transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+) -> EventBus:
+    """An EventBus on a MemoryStore: publish, include routers, `await run_until_idle(bus)`.
+
+    `transaction` opens a transaction on the service's own database (e.g. `db.transaction`),
+    so `ctx.transaction()` in handlers yields a real connection there, as in production.
+    """
+    store = MemoryStore(source=service, transaction=transaction)
     bus = EventBus(service=service, store=store, settings=settings)
     store.outbox_signal = bus.outbox_signal
     store.delivery_signal = bus.delivery_signal

@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS event_subscriptions (
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 
+-- When a process serving the subscription last said so (at start, then every heartbeat):
+-- an active subscription nobody serves shows in stats (`unserved`) and in the logs.
+ALTER TABLE event_subscriptions ADD COLUMN IF NOT EXISTS last_seen_at timestamptz;
+-- Set when an operator retires the subscription (`buildify-events subscriptions retire`):
+-- processes that still declare it neither serve nor re-activate it. `is_active` alone only
+-- says whether the relay fans out to it (the RabbitMQ transport switches that off too).
+ALTER TABLE event_subscriptions ADD COLUMN IF NOT EXISTS retired_at timestamptz;
+
 -- A delivery is one event for one subscription. status: pending -> done | dead.
 -- A claimed delivery stays pending with available_at pushed to the end of its lease, so a
 -- worker that dies leaves it to be claimed again once the lease is over.
@@ -96,12 +104,17 @@ CREATE INDEX IF NOT EXISTS event_dead_letters_open
     ON event_dead_letters (failed_at) WHERE redriven_at IS NULL;
 CREATE INDEX IF NOT EXISTS event_dead_letters_event ON event_dead_letters (event_id);
 
+-- Wake workers only when a statement created deliveries: a relay that moved nothing (or
+-- only events nobody subscribes to) must not wake every worker of every process.
 CREATE OR REPLACE FUNCTION bus_deliveries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('bus_deliveries', '');
+    IF EXISTS (SELECT 1 FROM new_deliveries) THEN
+        PERFORM pg_notify('bus_deliveries', '');
+    END IF;
     RETURN NULL;
 END $$;
 
 DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
 CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
+    REFERENCING NEW TABLE AS new_deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION bus_deliveries_notify();

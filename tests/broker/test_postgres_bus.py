@@ -300,15 +300,19 @@ async def test_cleanup_removes_expired_events_and_finished_deliveries_only(datab
         await bus.close()
 
 
-async def test_events_log_is_logged_by_default_and_unlogged_on_request(database_url):
+async def test_events_log_is_logged_by_default_and_unlogged_when_created_so_or_switched(database_url):
     conn = await asyncpg.connect(database_url)
     try:
         persistence = "SELECT relpersistence::text FROM pg_class WHERE oid = 'events'::regclass"
         assert await conn.fetchval(persistence) == "p"
+        await schema.set_events_logged(conn, logged=False)  # the operator's switch
+        assert await conn.fetchval(persistence) == "u"
+        await schema.set_events_logged(conn, logged=True)
+        assert await conn.fetchval(persistence) == "p"
+        # A database whose bus tables do not exist yet takes the setting of its first install.
+        await conn.execute("DROP TABLE events; DELETE FROM bus_schema WHERE part = 'bus'")
         await schema.install(conn, unlogged_events=True)
         assert await conn.fetchval(persistence) == "u"
-        await schema.install(conn)
-        assert await conn.fetchval(persistence) == "p"
     finally:
         await conn.close()
 

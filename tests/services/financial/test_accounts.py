@@ -75,7 +75,7 @@ async def test_handler_on_the_in_memory_bus(database_url: str) -> None:
     db = Database(database_url, "financial_", pool_size=2)
     await db.start()
     try:
-        bus = memory_bus("financial")
+        bus = memory_bus("financial", transaction=db.transaction)
         bus.include_router(handlers.build_router(db))
         await bus.open()
         core = memory_bus("core")

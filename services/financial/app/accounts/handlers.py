@@ -1,7 +1,5 @@
 """Events that shape the chart of accounts."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from broker import Delivery, Reject, Retry, Router
@@ -11,18 +9,6 @@ from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
 from services.financial.app.errors import CoreUnavailable, InvalidInput, ModuleDisabled, NotFound
 from services.financial.app.money import check_currency
-
-
-@asynccontextmanager
-async def effectively_once(ctx: Delivery, db: Database) -> AsyncIterator[Any]:
-    """The delivery's inbox transaction on our database (the in-memory test bus has no
-    connection, so there we fall back to a plain transaction of our own)."""
-    async with ctx.transaction() as conn:
-        if conn is not None:
-            yield conn
-        else:
-            async with db.transaction() as own:
-                yield own
 
 
 def build_router(db: Database, config: ConfigClient | None = None) -> Router:
@@ -50,7 +36,7 @@ def build_router(db: Database, config: ConfigClient | None = None) -> Router:
             currency = check_currency(wanted)
         except InvalidInput as exc:
             raise Reject(f"company {event.company_id} has an unusable currency {wanted!r}") from exc
-        async with effectively_once(ctx, db) as conn:
+        async with ctx.transaction() as conn:
             await create_default_chart(
                 conn, db, tenant_id=event.tenant_id, company_id=event.company_id, currency=currency
             )

@@ -10,6 +10,15 @@ function stat(label, value, { id, warn = false } = {}) {
     h('div', { class: 'stat-value', id, text: value }));
 }
 
+// Unserved: active, but no running process has marked it served lately — its events wait.
+function stateBadge(sub) {
+  if (!sub.active) return h('span', { class: 'badge', text: 'inactive' });
+  if (sub.unserved) {
+    return h('span', { class: 'badge bus-warn-text', text: 'unserved', title: 'No running process serves this subscription' });
+  }
+  return h('span', { class: 'badge badge-ok', text: 'active' });
+}
+
 function subscriptionRow(sub) {
   const lettersCell = sub.dead_letters
     ? h('td', { class: 'num' }, h('a', {
@@ -20,7 +29,7 @@ function subscriptionRow(sub) {
   return h('tr', { 'data-subscription': sub.name, class: sub.active ? '' : 'bus-inactive' },
     h('td', {}, h('div', { class: 'bus-sub-name', text: sub.name }), h('div', { class: 'muted bus-small', text: sub.pattern })),
     h('td', { text: sub.module }),
-    h('td', {}, sub.active ? h('span', { class: 'badge badge-ok', text: 'active' }) : h('span', { class: 'badge', text: 'inactive' })),
+    h('td', {}, stateBadge(sub)),
     num(count(sub.pending)),
     num(count(sub.due)),
     num(count(sub.in_flight)),
