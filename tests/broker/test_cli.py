@@ -79,7 +79,7 @@ def test_list_as_table_and_json(database_url):
     result = run(database_url, "list", "--tenant", str(seeded["tenant"]), "--since", "1h", "-n", "2")
     assert result.exit_code == 0, result.output
     assert "2 event(s)" in result.stdout and str(seeded["companies"][-1]) in result.stdout
-    assert run(database_url, "list", "--since", "2026-11-27T00:00").stdout.count("core.") == 0
+    assert run(database_url, "list", "--since", "2999-01-01T00:00").stdout.count("core.") == 0  # nothing is that new
 
 
 def test_show_and_stats(database_url):
