@@ -64,6 +64,11 @@ async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
             await conn.execute(f"ALTER TABLE events SET {'UNLOGGED' if unlogged_events else 'LOGGED'}")
 
 
+async def install_rabbit(conn: Any) -> None:
+    """Create the table of queues the RabbitMQ transport has bound (broker/rabbit.py)."""
+    await _apply(conn, "rabbit", _sql("rabbit.sql"))
+
+
 async def install(conn: Any, *, unlogged_events: bool = False) -> None:
     """Install both parts in one database (the usual, shared-database set-up)."""
     await install_outbox(conn)
