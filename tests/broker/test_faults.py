@@ -1,0 +1,427 @@
+"""The fault suite (issue 10): events keep flowing through crashes, restarts and deploys.
+
+Each run publishes a known set of events (`Pinged(n)` for n in a range) while something breaks,
+then counts, through the inbox-backed handlers of tests/broker/fault_process.py, that every
+event was handled exactly once in effect: 0 lost, 0 duplicated effects. Each run appends its
+figures (sent, handled, duplicated, lost, recovery time) to .buildify/reliability.jsonl; they
+are summarised in docs/reliability.md.
+
+Only servers the tests own are restarted: a throwaway PostgreSQL cluster on a spare port, and
+RabbitMQ outages are a TCP proxy in front of the shared broker that only our connections use.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from broker import BusSettings, EventBus
+from broker.rabbit import delete_topology
+from tests.broker.events import Pinged
+from tests.broker.fault_process import EFFECTS_TABLE, SERVICE, router_for
+from tests.broker.tcp_proxy import TcpProxy
+from tests.e2e.platform import free_port
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / ".buildify" / "reliability.jsonl"
+SEED = int(os.environ.get("BUILDIFY_CHAOS_SEED", "10"))
+PUBLISHER = BusSettings(relay=False, workers=0, listen=False, cleanup_interval=0, poll_interval=0.2)
+
+
+# -- processes -------------------------------------------------------------------------------
+
+
+@dataclass
+class ServiceProcess:
+    """A `fault_process` instance: started, killed and restarted by the test."""
+
+    dsn: str
+    role: str
+    version: int = 1
+    lease: float = 2.0
+    process: asyncio.subprocess.Process | None = None
+    tail: list[str] = field(default_factory=list)
+    _reader: "asyncio.Task[None] | None" = None
+
+    async def start(self) -> "ServiceProcess":
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.broker.fault_process", self.dsn, self.role, str(self.version),
+            str(self.lease), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        ready = asyncio.Event()
+        self._reader = asyncio.create_task(self._read(self.process, ready))
+        try:
+            await asyncio.wait_for(ready.wait(), 30)
+        except TimeoutError:
+            raise AssertionError(f"{self.role} v{self.version} did not start:\n" + "\n".join(self.tail)) from None
+        return self
+
+    async def _read(self, process: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
+        """Keep the pipe drained (a full pipe would block the child); remember the last lines."""
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            text = line.decode(errors="replace").rstrip()
+            if text == "ready":
+                ready.set()
+            self.tail = [*self.tail[-40:], text]
+
+    async def kill(self) -> None:
+        """SIGKILL: the crash, no clean-up of any kind."""
+        await self._end(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        """SIGTERM: a clean stop, as a deploy does."""
+        await self._end(signal.SIGTERM)
+
+    async def _end(self, sig: int) -> None:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(sig)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._reader is not None:
+            await self._reader
+
+
+@contextlib.asynccontextmanager
+async def processes() -> AsyncIterator[list[ServiceProcess]]:
+    started: list[ServiceProcess] = []
+    try:
+        yield started
+    finally:
+        for proc in started:
+            await proc.kill()
+
+
+# -- counting --------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    sent: int
+    handled: int
+    duplicated: int
+    lost: int
+
+
+async def tally(dsn: str, handler: str, expected: range) -> Tally:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS effects, count(DISTINCT event_id) AS events FROM fault_effects WHERE handler = $1",
+            handler,
+        )
+        assert row is not None
+        seen = {r["n"] for r in await conn.fetch("SELECT DISTINCT n FROM fault_effects WHERE handler = $1", handler)}
+    finally:
+        await conn.close()
+    return Tally(sent=len(expected), handled=len(seen & set(expected)), duplicated=row["effects"] - row["events"],
+                 lost=len(set(expected) - seen))
+
+
+async def handled_count(dsn: str, handler: str = "count_effect") -> int:
+    conn = await asyncpg.connect(dsn, timeout=2)
+    try:
+        return int(await conn.fetchval("SELECT count(DISTINCT n) FROM fault_effects WHERE handler = $1", handler))
+    finally:
+        await conn.close()
+
+
+async def safe_count(dsn: str, handler: str = "count_effect") -> int:
+    """`handled_count`, or -1 while the database is away (a restart in progress)."""
+    try:
+        return await handled_count(dsn, handler)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return -1
+
+
+async def recovery_after(dsn: str, before: int, started: float, timeout: float = 60) -> float:
+    """Seconds from `started` until handled events grow past `before` again."""
+    await wait_until(lambda: _above(dsn, before), timeout=timeout, interval=0.05, what="events handled again")
+    return time.monotonic() - started
+
+
+async def _above(dsn: str, n: int) -> bool:
+    return await safe_count(dsn) > n
+
+
+def record(scenario: str, result: Tally, recovery: list[float], **extra: object) -> None:
+    """Append this run's figures to .buildify/reliability.jsonl (docs/reliability.md sums them up)."""
+    row = {"scenario": scenario, **asdict(result), "recovery_max_s": round(max(recovery, default=0.0), 2),
+           "recoveries": len(recovery), **extra}
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(row) + "\n")
+    print(json.dumps(row))
+
+
+# -- publishing ------------------------------------------------------------------------------
+
+
+async def publish_all(bus: EventBus, ns: range, *, dsn: str, in_flight: int | None = None, batch: int = 250) -> None:
+    """Publish `Pinged(n)` for every n, a batch per transaction. A batch that fails (the database
+    restarting) is published again; with `in_flight`, wait while that many events are unhandled."""
+    for start in range(ns.start, ns.stop, batch):
+        chunk = [Pinged(n=n) for n in range(start, min(start + batch, ns.stop))]
+        await wait_until(lambda chunk=chunk: _try_publish(bus, chunk), timeout=60, interval=0.1,  # type: ignore[misc]
+                         what="the database accepting the batch")
+        if in_flight is not None:
+            limit = start + len(chunk) - ns.start - in_flight
+            await wait_until(lambda limit=limit: _above(dsn, limit), timeout=60, interval=0.05,  # type: ignore[misc]
+                             what="handlers catching up")
+
+
+async def _try_publish(bus: EventBus, chunk: list[Pinged]) -> bool:
+    try:
+        await bus.publish_many(None, chunk)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return False
+    return True
+
+
+async def publisher(dsn: str) -> EventBus:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(EFFECTS_TABLE)
+    finally:
+        await conn.close()
+    bus = EventBus(service="faults-publisher", dsn=dsn, settings=PUBLISHER)
+    await bus.open()
+    return bus
+
+
+async def drained(dsn: str) -> bool:
+    """Nothing left anywhere: outbox empty, no pending delivery."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=2)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    try:
+        return bool(await conn.fetchval(
+            "SELECT NOT EXISTS (SELECT 1 FROM bus_outbox) "
+            "AND NOT EXISTS (SELECT 1 FROM event_deliveries WHERE status = 'pending')"
+        ))
+    finally:
+        await conn.close()
+
+
+# -- 1. SIGKILL the relay and workers --------------------------------------------------------
+
+KILL_EVENTS = int(os.environ.get("BUILDIFY_CHAOS_EVENTS", "20000"))
+
+
+async def test_sigkill_relay_and_workers_while_events_flow(database_url):
+    rng = random.Random(SEED)
+    bus = await publisher(database_url)
+    recovery: list[float] = []
+    victims: list[str] = []
+    async with processes() as running:
+        relay = await ServiceProcess(database_url, "relay").start()
+        workers = [await ServiceProcess(database_url, "worker").start() for _ in range(2)]
+        running.extend([relay, *workers])
+        feeding = asyncio.create_task(publish_all(bus, range(KILL_EVENTS), dsn=database_url, in_flight=4000))
+        kills = sorted(rng.sample(range(KILL_EVENTS // 10, KILL_EVENTS * 9 // 10), 6))
+        for point in kills:
+            await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
+            victim = rng.choice([relay, *workers])
+            victims.append(victim.role)
+            before, started = await handled_count(database_url), time.monotonic()
+            await victim.kill()
+            await victim.start()
+            recovery.append(await recovery_after(database_url, before, started))
+        await feeding
+        await wait_until(lambda: _above(database_url, KILL_EVENTS - 1), timeout=120, what="every event handled")
+        await wait_until(lambda: drained(database_url), timeout=60, what="nothing pending")
+    await bus.close()
+    result = await tally(database_url, "count_effect", range(KILL_EVENTS))
+    record("sigkill relay and workers", result, recovery, kills=victims)
+    assert (result.lost, result.duplicated, result.handled) == (0, 0, KILL_EVENTS)
+
+
+# -- 2. PostgreSQL restarts (a cluster the test owns) ----------------------------------------
+
+
+@pytest.fixture
+def owned_postgres() -> Iterator[tuple[str, list[str]]]:
+    """A throwaway PostgreSQL 15 cluster on a spare port; restart it with `pg_ctl`, never the shared one."""
+    bin_dir = Path("/usr/lib/postgresql/15/bin")
+    if not (bin_dir / "initdb").exists() or os.geteuid() != 0:
+        pytest.skip("needs Debian's PostgreSQL 15 binaries and root (runuser -u postgres)")
+    base = Path(tempfile.mkdtemp(prefix="buildify-faults-"))
+    base.chmod(0o755)
+    data = base / "data"
+    shutil.chown(base, "postgres", "postgres")
+    port = free_port()
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_pg, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    ctl = [*as_pg, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
+           "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on", "-w"]
+    subprocess.run([*ctl, "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", ctl
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def restart_postgres(ctl: list[str]) -> None:
+    """Crash-stop (`-m immediate`, as a power cut) and start the owned cluster again."""
+    for action in (["-m", "immediate", "stop"], ["start"]):
+        proc = await asyncio.create_subprocess_exec(*ctl, *action, stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.DEVNULL)
+        assert await proc.wait() == 0
+
+
+PG_EVENTS = int(os.environ.get("BUILDIFY_CHAOS_PG_EVENTS", "5000"))
+
+
+async def test_postgres_restarts_and_everything_reconnects(owned_postgres):
+    dsn, ctl = owned_postgres
+    bus = await publisher(dsn)  # the publishing service reconnects through its pool
+    recovery: list[float] = []
+    async with processes() as running:
+        running.append(await ServiceProcess(dsn, "both").start())
+        running.append(await ServiceProcess(dsn, "worker").start())
+        feeding = asyncio.create_task(publish_all(bus, range(PG_EVENTS), dsn=dsn, in_flight=1000))
+        for point in (PG_EVENTS // 4, PG_EVENTS // 2, PG_EVENTS * 3 // 4):
+            await wait_until(lambda point=point: _above(dsn, point), timeout=120, what=f"{point} handled")
+            before, started = await handled_count(dsn), time.monotonic()
+            await restart_postgres(ctl)
+            recovery.append(await recovery_after(dsn, before, started))
+        await feeding
+        await wait_until(lambda: _above(dsn, PG_EVENTS - 1), timeout=120, what="every event handled")
+        await wait_until(lambda: drained(dsn), timeout=60, what="nothing pending")
+        assert all(proc.process is not None and proc.process.returncode is None for proc in running)
+    await bus.close()
+    result = await tally(dsn, "count_effect", range(PG_EVENTS))
+    record("postgres restart", result, recovery, restarts=3)
+    assert (result.lost, result.duplicated, result.handled) == (0, 0, PG_EVENTS)
+
+
+# -- 3. Rolling deploy -----------------------------------------------------------------------
+
+DEPLOY_BATCH = 500
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="every process deactivates its module's subscriptions it does not know at start "
+    "(DEACTIVATE_STALE, issue 10 item 1): a restarting old version switches off the new handler",
+)
+async def test_rolling_deploy_new_handler_gets_every_event_after_it_started(database_url):
+    bus = await publisher(database_url)
+    sent = 0
+
+    async def publish_batch() -> None:
+        nonlocal sent
+        await publish_all(bus, range(sent, sent + DEPLOY_BATCH), dsn=database_url)
+        sent += DEPLOY_BATCH
+        await wait_until(lambda: _above(database_url, sent - 1), timeout=60, what="the batch handled")
+
+    async with processes() as running:
+        old = await ServiceProcess(database_url, "both", version=1).start()
+        running.append(old)
+        await publish_batch()
+        new = await ServiceProcess(database_url, "both", version=2).start()
+        running.append(new)
+        first_after_new = sent
+        await publish_batch()
+        for turn in (old, new, old, new):  # restart in turn, as a rolling deploy does
+            await turn.stop()
+            await publish_batch()  # one instance serves meanwhile
+            await turn.start()
+            await publish_batch()
+        await wait_until(lambda: drained(database_url), timeout=60, what="nothing pending")
+    await bus.close()
+    old_handler = await tally(database_url, "count_effect", range(sent))
+    new_handler = await tally(database_url, "audit_effect", range(first_after_new, sent))
+    record("rolling deploy (count_effect, all events)", old_handler, [])
+    record("rolling deploy (audit_effect, events after it started)", new_handler, [])
+    assert (old_handler.lost, old_handler.duplicated) == (0, 0)
+    assert (new_handler.lost, new_handler.duplicated) == (0, 0)
+
+
+# -- 4. RabbitMQ connection drops and an outage ----------------------------------------------
+
+AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+RABBIT_EVENTS = int(os.environ.get("BUILDIFY_CHAOS_RABBIT_EVENTS", "5000"))
+
+
+@pytest.mark.rabbit
+@pytest.mark.skipif(not AMQP_URL, reason="BUILDIFY_TEST_AMQP_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)")
+async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
+    target = urlsplit(AMQP_URL)
+    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).up()
+    url = target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{proxy.port}").geturl()
+    prefix = f"faults{uuid4().hex[:10]}"
+    settings = BusSettings(poll_interval=0.2, cleanup_interval=0, lease=5.0, transport="rabbitmq", amqp_url=url,
+                           amqp_prefix=prefix, amqp_start_timeout=10)
+    bus = await publisher(database_url)
+    relay = EventBus(service="faults-relay", dsn=database_url, settings=settings.but(workers=0))
+    consumer = EventBus(service=SERVICE, dsn=database_url, settings=settings.but(relay=False))
+    consumer.include_router(router_for(1))
+    recovery: list[float] = []
+    try:
+        await relay.start()
+        await consumer.start()
+        feeding = asyncio.create_task(publish_all(bus, range(RABBIT_EVENTS), dsn=database_url, in_flight=1500))
+        for point in (RABBIT_EVENTS // 5, RABBIT_EVENTS * 2 // 5):  # connections cut, reconnect at once
+            await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
+            before, started = await handled_count(database_url), time.monotonic()
+            await proxy.drop()
+            recovery.append(await recovery_after(database_url, before, started))
+        await wait_until(lambda: _above(database_url, RABBIT_EVENTS * 3 // 5), timeout=120, what="3/5 handled")
+        await proxy.down()  # RabbitMQ away: events wait in Postgres, health says so
+        await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
+        before = await handled_count(database_url)
+        await wait_until(lambda: _outbox_or_forward_waiting(database_url), what="events waiting in Postgres")
+        started = time.monotonic()
+        await proxy.up()
+        recovery.append(await recovery_after(database_url, before, started))
+        await feeding
+        await wait_until(lambda: _above(database_url, RABBIT_EVENTS - 1), timeout=120, what="every event handled")
+        await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
+    finally:
+        await consumer.close()
+        await relay.close()
+        await bus.close()
+        await proxy.down()
+        await delete_topology(AMQP_URL, prefix, [f"{SERVICE}.count_effect"])
+    result = await tally(database_url, "count_effect", range(RABBIT_EVENTS))
+    record("rabbitmq connection drops + outage", result, recovery, drops=2, outages=1)
+    assert (result.lost, result.duplicated, result.handled) == (0, 0, RABBIT_EVENTS)
+
+
+async def _outbox_or_forward_waiting(dsn: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM event_deliveries d JOIN event_subscriptions s ON s.id = d.subscription_id "
+            "WHERE s.name = 'rabbitmq.forward' AND d.status = 'pending')"
+        ))
+    finally:
+        await conn.close()
+
