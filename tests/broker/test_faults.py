@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 
 from broker import BusSettings, EventBus
@@ -35,8 +36,8 @@ from broker.rabbit import delete_topology
 from tests.broker.events import Pinged
 from tests.broker.fault_process import EFFECTS_TABLE, SERVICE, router_for
 from tests.broker.tcp_proxy import TcpProxy
-from tests.e2e.platform import free_port
-from tests.waiting import wait_until
+from tests.e2e.platform import RunningPlatform, free_port, running_platform
+from tests.waiting import wait_until, wait_until_sync
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -425,3 +426,81 @@ async def _outbox_or_forward_waiting(dsn: str) -> bool:
     finally:
         await conn.close()
 
+
+
+# -- 5. A module service down ----------------------------------------------------------------
+
+DOWN_COMPANIES = 3
+
+
+def test_a_module_down_is_reported_routed_around_and_gets_its_events_when_back(database_url, tmp_path):
+    """The financial module stops answering (SIGSTOP: the dev runner ends the platform when a child
+    exits, and a hung process is the harder case for a gateway): core's health says so, its routes
+    answer 503 at once, core keeps working, and the companies created meanwhile get their accounts
+    (core.company.created, handled by financial) once it is back."""
+    with running_platform(database_url, tmp_path / "platform") as platform, \
+            httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        auth = _login(http, platform)
+        tenant_id = http.get("/api/v1/me", headers=auth).json()["tenant"]["id"]
+        assert http.get("/api/v1/financial/accounts", headers=auth).status_code < 500  # routed, answering
+        financial = _pid_of(platform, "services.financial.app.main")
+        os.killpg(financial, signal.SIGSTOP)
+        try:
+            stopped = time.monotonic()
+            wait_until_sync(lambda: _module_health(http) == "down", timeout=30, what="core's health: financial down")
+            detected = time.monotonic() - stopped
+            wait_until_sync(lambda: _quick_status(http, auth) in (502, 503), timeout=30, what="gateway answers 503")
+            answered = time.monotonic()
+            assert _quick_status(http, auth) in (502, 503)
+            assert time.monotonic() - answered < 1.0  # at once, not after a timeout
+            companies = []
+            for n in range(DOWN_COMPANIES):  # core works; its events for financial wait
+                created = http.post("/api/v1/companies", json={"name": f"Down {n}", "tenant_id": tenant_id},
+                                    headers=auth)
+                assert created.status_code == 201, created.text
+                companies.append(created.json()["id"])
+        finally:
+            os.killpg(financial, signal.SIGCONT)
+        resumed = time.monotonic()
+        auth = _login(http, platform)  # a token that names the new companies
+        charts = [wait_until_sync(lambda c=c: _accounts(http, auth, c), timeout=60, what="default accounts")
+                  for c in companies]
+        recovered = time.monotonic() - resumed
+        wait_until_sync(lambda: _module_health(http) == "ok", timeout=30, what="core's health: financial ok")
+    duplicated = sum(len(chart) - len({a["code"] for a in chart}) for chart in charts)
+    result = Tally(sent=DOWN_COMPANIES, handled=sum(1 for chart in charts if chart), duplicated=duplicated, lost=0)
+    record("module service down (financial)", result, [recovered], health_detected_s=round(detected, 2))
+    assert (result.handled, result.duplicated) == (DOWN_COMPANIES, 0)
+
+
+def _login(http: httpx.Client, platform: RunningPlatform) -> dict[str, str]:
+    login = http.post("/api/v1/auth/login", json={"email": platform.admin_email, "password": platform.admin_password})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def _pid_of(platform: RunningPlatform, needle: str) -> int:
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    family = platform.pids()
+    for line in out.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if int(pid) in family and needle in args:
+            return int(pid)
+    raise AssertionError(f"no process running {needle}")
+
+
+def _module_health(http: httpx.Client) -> str | None:
+    checks = http.get("/health").json().get("checks", {})
+    return checks.get("module:financial", {}).get("status")
+
+
+def _quick_status(http: httpx.Client, auth: dict[str, str]) -> int | None:
+    try:
+        return http.get("/api/v1/financial/accounts", headers=auth, timeout=2).status_code
+    except httpx.TimeoutException:
+        return None
+
+
+def _accounts(http: httpx.Client, auth: dict[str, str], company: str) -> list[dict[str, str]]:
+    r = http.get("/api/v1/financial/accounts", params={"company_id": company}, headers=auth)
+    return list(r.json()) if r.status_code == 200 else []
