@@ -272,15 +272,15 @@ class MessageStore:
         return batch
 
     async def complete(self, delivery_ids: Sequence[int]) -> None:
-        failed: Exception | None = None
+        stale = 0
         for delivery_id in delivery_ids:
             _, message, _ = self.held.pop(delivery_id)
             try:
                 await message.ack()
-            except Exception as exc:  # the channel is gone: RabbitMQ redelivers the message
-                failed = exc
-        if failed is not None:
-            raise BrokerError(f"acknowledging on a closed channel failed; the messages come back: {failed}")
+            except Exception:  # received on a channel since closed: RabbitMQ redelivers it (inbox dedupes)
+                stale += 1
+        if stale:  # not an error of this batch: raising would skip settling its failures
+            log.info("acknowledgements lost with a closed channel; those messages come back", messages=stale)
 
     async def retry(self, delivery_id: int, delay: float, error: str) -> None:
         claimed, message, name = self.held.pop(delivery_id)

@@ -391,17 +391,18 @@ async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
         feeding = asyncio.create_task(publish_all(bus, range(RABBIT_EVENTS), dsn=database_url, in_flight=1500))
         for point in (RABBIT_EVENTS // 5, RABBIT_EVENTS * 2 // 5):  # connections cut, reconnect at once
             await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
-            before, started = await handled_count(database_url), time.monotonic()
+            started = time.monotonic()
             await proxy.drop()
-            recovery.append(await recovery_after(database_url, before, started))
+            await wait_until(lambda: not consumer.health().rabbitmq_connected, what="the drop noticed")
+            recovery.append(await reconnected(relay, consumer, database_url, started))
         await wait_until(lambda: _above(database_url, RABBIT_EVENTS * 3 // 5), timeout=120, what="3/5 handled")
         await proxy.down()  # RabbitMQ away: events wait in Postgres, health says so
         await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
-        before = await handled_count(database_url)
         await wait_until(lambda: _outbox_or_forward_waiting(database_url), what="events waiting in Postgres")
+        assert await handled_count(database_url) < RABBIT_EVENTS
         started = time.monotonic()
         await proxy.up()
-        recovery.append(await recovery_after(database_url, before, started))
+        recovery.append(await reconnected(relay, consumer, database_url, started))
         await feeding
         await wait_until(lambda: _above(database_url, RABBIT_EVENTS - 1), timeout=120, what="every event handled")
         await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
@@ -414,6 +415,13 @@ async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
     result = await tally(database_url, "count_effect", range(RABBIT_EVENTS))
     record("rabbitmq connection drops + outage", result, recovery, drops=2, outages=1)
     assert (result.lost, result.duplicated, result.handled) == (0, 0, RABBIT_EVENTS)
+
+
+async def reconnected(relay: EventBus, consumer: EventBus, dsn: str, started: float) -> float:
+    """Seconds from `started` until both buses are connected again and events are handled again."""
+    await wait_until(lambda: relay.health().rabbitmq_connected and consumer.health().rabbitmq_connected,
+                     timeout=60, what="both buses reconnected")
+    return await recovery_after(dsn, await handled_count(dsn), started)
 
 
 async def _outbox_or_forward_waiting(dsn: str) -> bool:
