@@ -39,3 +39,6 @@ rabbitmq_forward_stalled = Gauge(
 rabbitmq_forward_failures = Counter(
     "bus_rabbitmq_forward_failures_total", "Failed attempts to publish an event to RabbitMQ", ["service"]
 )
+rabbitmq_reconnects = Counter(
+    "bus_rabbitmq_reconnects_total", "Times the RabbitMQ connection came back after being lost", ["service"]
+)

@@ -348,6 +348,7 @@ class RabbitTransport:
         self.last_error: str | None = None
         # Attempt number of the forwarder's oldest failing event (0: the last publish went through).
         self.forward_failing_attempt = 0
+        self.reconnects = 0  # times the robust connection came back after a loss
         metrics.rabbitmq_connected.labels(bus.service).set(0)
 
     # -- health ------------------------------------------------------------------------------
@@ -372,6 +373,11 @@ class RabbitTransport:
             )
         return found
 
+    def _reconnected(self) -> None:
+        self.reconnects += 1
+        metrics.rabbitmq_reconnects.labels(self.bus.service).inc()
+        self._refresh_gauges()
+
     def _refresh_gauges(self) -> None:
         metrics.rabbitmq_connected.labels(self.bus.service).set(1 if self.connected else 0)
         metrics.rabbitmq_forward_stalled.labels(self.bus.service).set(1 if self.forward_stalled else 0)
@@ -393,7 +399,7 @@ class RabbitTransport:
                     reconnect_interval=1.0,
                 )
                 self.connection.close_callbacks.add(lambda *_: self._refresh_gauges())
-                self.connection.reconnect_callbacks.add(lambda *_: self._refresh_gauges())
+                self.connection.reconnect_callbacks.add(lambda *_: self._reconnected())
                 await self._start(tasks)
                 self.ready.set()
                 self.last_error = None

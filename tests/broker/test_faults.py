@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from broker import BusSettings, EventBus
-from broker.rabbit import delete_topology
+from broker.rabbit import RabbitTransport, delete_topology
 from tests.broker.events import Pinged
 from tests.broker.fault_process import EFFECTS_TABLE, SERVICE, router_for
 from tests.broker.tcp_proxy import TcpProxy
@@ -171,7 +171,7 @@ async def _above(dsn: str, n: int) -> bool:
 def record(scenario: str, result: Tally, recovery: list[float], **extra: object) -> None:
     """Append this run's figures to .buildify/reliability.jsonl (docs/reliability.md sums them up)."""
     row = {"scenario": scenario, **asdict(result), "recovery_max_s": round(max(recovery, default=0.0), 2),
-           "recoveries": len(recovery), **extra}
+           "recoveries_s": [round(r, 2) for r in recovery], **extra}
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a") as out:
         out.write(json.dumps(row) + "\n")
@@ -389,11 +389,18 @@ async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
         await relay.start()
         await consumer.start()
         feeding = asyncio.create_task(publish_all(bus, range(RABBIT_EVENTS), dsn=database_url, in_flight=1500))
-        for point in (RABBIT_EVENTS // 5, RABBIT_EVENTS * 2 // 5):  # connections cut, reconnect at once
+        own = {f"buildify {relay.worker_id}", f"buildify {consumer.worker_id}"}
+        cuts = [("tcp cut", proxy.drop)]
+        if shutil.which("rabbitmqctl") and target.hostname in ("127.0.0.1", "localhost"):
+            cuts.append(("rabbitmqctl close_connection", lambda: close_own_connections(own)))
+        for n, (_how, cut) in enumerate(cuts, start=1):  # connections dropped; they reconnect by themselves
+            point = RABBIT_EVENTS * n // 5
             await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
-            started = time.monotonic()
-            await proxy.drop()
-            await wait_until(lambda: not consumer.health().rabbitmq_connected, what="the drop noticed")
+            reconnects = (_transport(relay).reconnects, _transport(consumer).reconnects)
+            await cut()
+            started = time.monotonic()  # after the cut: rabbitmqctl itself takes seconds
+            await wait_until(lambda reconnects=reconnects: _transport(relay).reconnects > reconnects[0]  # type: ignore[misc]
+                             and _transport(consumer).reconnects > reconnects[1], timeout=30, what="both reconnected")
             recovery.append(await reconnected(relay, consumer, database_url, started))
         await wait_until(lambda: _above(database_url, RABBIT_EVENTS * 3 // 5), timeout=120, what="3/5 handled")
         await proxy.down()  # RabbitMQ away: events wait in Postgres, health says so
@@ -413,8 +420,32 @@ async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
         await proxy.down()
         await delete_topology(AMQP_URL, prefix, [f"{SERVICE}.count_effect"])
     result = await tally(database_url, "count_effect", range(RABBIT_EVENTS))
-    record("rabbitmq connection drops + outage", result, recovery, drops=2, outages=1)
+    record("rabbitmq connection drops + outage", result, recovery, drops=[how for how, _ in cuts], outages=1)
     assert (result.lost, result.duplicated, result.handled) == (0, 0, RABBIT_EVENTS)
+
+
+def _transport(bus: EventBus) -> RabbitTransport:
+    assert isinstance(bus._rabbit, RabbitTransport)
+    return bus._rabbit
+
+
+async def close_own_connections(names: set[str]) -> None:
+    """Have the broker close this test's connections (and no one else's), by connection name."""
+
+    async def ctl(*args: str) -> str:
+        proc = await asyncio.create_subprocess_exec("rabbitmqctl", *args, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await proc.communicate()
+        assert proc.returncode == 0, f"rabbitmqctl {args[0]} failed"
+        return out.decode()
+
+    closed = 0
+    for line in (await ctl("list_connections", "pid", "client_properties", "-q", "--no-table-headers")).splitlines():
+        pid, _, properties = line.partition("\t")
+        if any(f'{{"connection_name","{name}"}}' in properties for name in names):
+            await ctl("close_connection", pid, "buildify fault test")
+            closed += 1
+    assert closed >= len(names), f"found {closed} of our connections"
 
 
 async def reconnected(relay: EventBus, consumer: EventBus, dsn: str, started: float) -> float:
