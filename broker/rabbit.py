@@ -22,6 +22,7 @@ Publishing does not change: events go through the Postgres outbox and the relay 
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -43,7 +44,7 @@ from pamqp.commands import Basic
 from broker import metrics, schema
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import BrokerError
-from broker.patterns import to_regex, validate_pattern
+from broker.patterns import matches, to_regex, validate_pattern
 from broker.postgres import PostgresStore
 from broker.retry import RetryPolicy
 from broker.router import Handler
@@ -91,9 +92,8 @@ SELECT s.name FROM event_subscriptions s JOIN bus_rabbit_bindings b ON b.subscri
 WHERE s.name = ANY($1::text[]) AND b.event_pattern = s.event_pattern
 """
 
-EXPECTED_QUEUE = """
-SELECT EXISTS (SELECT 1 FROM bus_rabbit_bindings WHERE prefix = $1 AND ('.' || $2) ~ pattern_regex)
-"""
+BOUND_PATTERNS = "SELECT event_pattern FROM bus_rabbit_bindings WHERE prefix = $1"
+BINDINGS_TTL = 1.0  # seconds the forwarder reuses the list of bound patterns
 
 DEAD_LETTER = """
 INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
@@ -349,6 +349,7 @@ class RabbitTransport:
         # Attempt number of the forwarder's oldest failing event (0: the last publish went through).
         self.forward_failing_attempt = 0
         self.reconnects = 0  # times the robust connection came back after a loss
+        self._bound: tuple[float, list[str]] = (-BINDINGS_TTL - 1, [])
         metrics.rabbitmq_connected.labels(bus.service).set(0)
 
     # -- health ------------------------------------------------------------------------------
@@ -526,9 +527,18 @@ class RabbitTransport:
         return forward
 
     async def _expected(self, event_type: str) -> bool:
-        """Whether a queue should have taken a returned event (else nobody consumes it over RabbitMQ)."""
-        async with self.store.pool.acquire() as conn:
-            return bool(await conn.fetchval(EXPECTED_QUEUE, self.prefix, event_type))
+        """Whether a queue should have taken a returned event (else nobody consumes it over RabbitMQ).
+
+        The bound patterns are cached briefly: returns are routine where only some services
+        consume over RabbitMQ. A stale list is safe, since a subscription is recorded only after
+        its queue is bound, and an event fanned out before that also has its Postgres delivery.
+        """
+        fetched_at, patterns = self._bound
+        if time.monotonic() - fetched_at > BINDINGS_TTL:
+            async with self.store.pool.acquire() as conn:
+                patterns = [row["event_pattern"] for row in await conn.fetch(BOUND_PATTERNS, self.prefix)]
+            self._bound = (time.monotonic(), patterns)
+        return any(matches(pattern, event_type) for pattern in patterns)
 
     def _on_message(
         self, messages: MessageStore, ref: SubscriptionRef, ring: Callable[[], None]
