@@ -446,3 +446,35 @@ async def test_forwarding_retries_past_the_old_attempt_limit_alerts_and_drains(m
 
 async def _past(value: Callable[[], Awaitable[int]], n: int) -> bool:
     return await value() > n
+
+
+async def test_a_restart_while_rabbitmq_is_away_keeps_the_subscription_switched_over(make_bus, proxy):
+    """A restarted service must not re-open the Postgres fan-out for a subscription whose queue is
+    already bound: while RabbitMQ is away, the event would get both routes and be handled twice."""
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    first = await make_bus(router, amqp_url=_via(proxy))
+    await first.close()
+    await proxy.down()
+    again = await make_bus(router, amqp_url=_via(proxy), amqp_start_timeout=0.2)
+    await again.publish(None, Pinged(n=1))
+    await wait_until(lambda: forward_pending(again), what="the event waiting for the forwarder")
+    await proxy.up()
+    await wait_until(lambda: seen, timeout=20, what="the event handled")
+    await wait_until(lambda: _all_forwarded(again), what="the forwarder done")
+    await wait_until(lambda: _empty(queue_names(again.settings.amqp_prefix, "t.record")[0]), what="the queue drained")
+    assert seen == [1]
+
+
+async def forward_pending(bus: EventBus) -> bool:
+    return any(row["status"] == "pending" for row in await _forward_deliveries(bus))
+
+
+async def _all_forwarded(bus: EventBus) -> bool:
+    rows = await _forward_deliveries(bus)
+    return bool(rows) and all(row["status"] == "done" for row in rows)
