@@ -68,6 +68,7 @@ FOREVER = 2**31 - 1
 FORWARD_RETRY = RetryPolicy(max_attempts=FOREVER, initial_delay=0.5, max_delay=30.0)
 FORWARD_ALERT_AFTER = 5
 BRIDGE_RETRY = FORWARD_RETRY
+FAILING_FORGET = 3 * FORWARD_RETRY.max_delay  # a failing event is retried at least this often
 PUBLISH_TIMEOUT = 10.0
 CONNECT_BACKOFF_MAX = 30.0
 ATTEMPT_HEADER = "x-buildify-attempt"
@@ -346,8 +347,10 @@ class RabbitTransport:
         self.connection: AbstractRobustConnection | None = None
         self.ready = asyncio.Event()
         self.last_error: str | None = None
-        # Attempt number of the forwarder's oldest failing event (0: the last publish went through).
-        self.forward_failing_attempt = 0
+        # Events the forwarder failed to publish: id -> (attempt, when). An entry leaves when the
+        # event goes through, or when it has not failed again for FAILING_FORGET seconds (another
+        # relay process forwarded it), so one stuck event type keeps the alarm up on its own.
+        self._failing: dict[UUID, tuple[int, float]] = {}
         self.reconnects = 0  # times the robust connection came back after a loss
         self._bound: tuple[float, list[str]] = (-BINDINGS_TTL - 1, [])
         metrics.rabbitmq_connected.labels(bus.service).set(0)
@@ -358,6 +361,15 @@ class RabbitTransport:
     def connected(self) -> bool:
         connection = self.connection
         return self.ready.is_set() and connection is not None and connection.connected.is_set()
+
+    @property
+    def forward_failing_attempt(self) -> int:
+        """The highest attempt number among events the forwarder keeps failing (0: none)."""
+        now = time.monotonic()
+        for event_id, (_, when) in list(self._failing.items()):
+            if now - when > FAILING_FORGET:
+                del self._failing[event_id]
+        return max((attempt for attempt, _ in self._failing.values()), default=0)
 
     @property
     def forward_stalled(self) -> bool:
@@ -514,14 +526,13 @@ class RabbitTransport:
             except Exception as exc:
                 metrics.rabbitmq_forward_failures.labels(self.bus.service).inc()
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                self.forward_failing_attempt = max(self.forward_failing_attempt, ctx.attempt)
-                if self.forward_stalled:
+                self._failing[envelope.id] = (ctx.attempt, time.monotonic())
+                if ctx.attempt >= FORWARD_ALERT_AFTER:
                     log.error("forwarding to RabbitMQ keeps failing; events wait in Postgres",
                               attempt=ctx.attempt, error=self.last_error, event_type=envelope.type)
                 self._refresh_gauges()
                 raise
-            if self.forward_failing_attempt:
-                self.forward_failing_attempt = 0
+            if self._failing.pop(envelope.id, None) is not None:
                 self._refresh_gauges()
 
         return forward

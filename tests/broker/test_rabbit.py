@@ -388,7 +388,14 @@ async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make
     assert rows[0]["status"] == "done"  # nobody consumes core.company.created over RabbitMQ
     assert rows[1]["status"] == "pending"
     assert "no queue" in rows[1]["last_error"]
+    await bus.publish(None, CompanyCreated(n=3))  # other events going through do not clear the alarm
+    await wait_until(lambda: _done_count(bus, 2), what="the next event forwarded")
+    assert bus.health().status == "degraded"
     assert seen == []
+
+
+async def _done_count(bus: EventBus, n: int) -> bool:
+    return sum(row["status"] == "done" for row in await _forward_deliveries(bus)) >= n
 
 
 async def test_the_service_starts_without_rabbitmq_and_drains_when_it_answers(make_bus, proxy, prefix):
