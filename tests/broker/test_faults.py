@@ -543,3 +543,101 @@ def _quick_status(http: httpx.Client, auth: dict[str, str]) -> int | None:
 def _accounts(http: httpx.Client, auth: dict[str, str], company: str) -> list[dict[str, str]]:
     r = http.get("/api/v1/financial/accounts", params={"company_id": company}, headers=auth)
     return list(r.json()) if r.status_code == 200 else []
+
+
+# -- 4b. A RabbitMQ broker the test owns restarts ----------------------------------------------
+
+RABBIT_RESTART_EVENTS = int(os.environ.get("BUILDIFY_CHAOS_RABBIT_RESTART_EVENTS", "2000"))
+
+
+@dataclass
+class OwnedRabbit:
+    """A RabbitMQ node of the test's own (own node name, ports, data dir), never the shared one."""
+
+    node: str
+    port: int
+    base: Path
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def _env(self) -> list[str]:
+        return ["runuser", "-u", "rabbitmq", "--", "env", "HOME=/var/lib/rabbitmq", f"RABBITMQ_NODENAME={self.node}",
+                f"RABBITMQ_NODE_PORT={self.port}", f"RABBITMQ_DIST_PORT={free_port()}",
+                f"RABBITMQ_CONFIG_FILE={self.base}/rabbitmq", f"RABBITMQ_MNESIA_BASE={self.base}/mnesia",
+                f"RABBITMQ_LOG_BASE={self.base}/log", f"RABBITMQ_PID_FILE={self.base}/pid",
+                f"RABBITMQ_ENABLED_PLUGINS_FILE={self.base}/enabled_plugins"]
+
+    async def start(self) -> None:
+        await _run(*self._env(), "/usr/lib/rabbitmq/bin/rabbitmq-server", "-detached")
+        await _run(*self._env(), "/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, "wait", f"{self.base}/pid")
+
+    async def stop(self) -> None:
+        await _run(*self._env(), "/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, "stop")
+
+
+async def _run(*command: str) -> None:
+    proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    assert await proc.wait() == 0, f"{command[-2]} {command[-1]} failed"
+
+
+def _rabbit_dir() -> OwnedRabbit:
+    if not Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists() or os.geteuid() != 0:
+        pytest.skip("needs Debian's rabbitmq-server and root (runuser -u rabbitmq)")
+    base = Path(tempfile.mkdtemp(prefix="buildify-rabbit-"))
+    base.chmod(0o755)
+    port = free_port()
+    (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{port}\n")
+    (base / "enabled_plugins").write_text("[].\n")  # no management listener to collide with the shared node's
+    for path in (base, *base.iterdir()):
+        shutil.chown(path, "rabbitmq", "rabbitmq")
+    return OwnedRabbit(node=f"buildify-faults-{uuid4().hex[:8]}@localhost", port=port, base=base)
+
+
+@pytest.fixture
+async def owned_rabbit() -> AsyncIterator[OwnedRabbit]:
+    rabbit = _rabbit_dir()
+    base = rabbit.base
+    await rabbit.start()
+    try:
+        yield rabbit
+    finally:
+        with contextlib.suppress(AssertionError):
+            await rabbit.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.rabbit
+async def test_an_owned_rabbitmq_restart_loses_nothing(database_url, owned_rabbit):
+    settings = BusSettings(poll_interval=0.2, cleanup_interval=0, lease=5.0, transport="rabbitmq",
+                           amqp_url=owned_rabbit.url, amqp_prefix="faults", amqp_start_timeout=30)
+    bus = await publisher(database_url)
+    relay = EventBus(service="faults-relay", dsn=database_url, settings=settings.but(workers=0))
+    consumer = EventBus(service=SERVICE, dsn=database_url, settings=settings.but(relay=False))
+    consumer.include_router(router_for(1))
+    recovery: list[float] = []
+    try:
+        await relay.start()
+        await consumer.start()
+        feeding = asyncio.create_task(
+            publish_all(bus, range(RABBIT_RESTART_EVENTS), dsn=database_url, in_flight=800)
+        )
+        await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS // 3), timeout=120, what="a third handled")
+        await owned_rabbit.stop()  # queued and unacknowledged messages stay on disk: durable, persistent
+        await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
+        await owned_rabbit.start()
+        started = time.monotonic()
+        recovery.append(await reconnected(relay, consumer, database_url, started))
+        await feeding
+        await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS - 1), timeout=120,
+                         what="every event handled")
+        await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
+    finally:
+        await consumer.close()
+        await relay.close()
+        await bus.close()
+    result = await tally(database_url, "count_effect", range(RABBIT_RESTART_EVENTS))
+    record("rabbitmq broker restart (owned node)", result, recovery, restarts=1)
+    assert (result.lost, result.duplicated, result.handled) == (0, 0, RABBIT_RESTART_EVENTS)
