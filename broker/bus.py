@@ -332,6 +332,8 @@ class EventBus:
         from broker import ops
 
         while True:
+            if self._rabbit is not None:
+                self._rabbit.refresh_gauges()
             try:
                 ops.export_gauges(await ops.stats(self.pool))
             except asyncio.CancelledError:

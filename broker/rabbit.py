@@ -389,9 +389,11 @@ class RabbitTransport:
     def _reconnected(self) -> None:
         self.reconnects += 1
         metrics.rabbitmq_reconnects.labels(self.bus.service).inc()
-        self._refresh_gauges()
+        self.refresh_gauges()
 
-    def _refresh_gauges(self) -> None:
+    def refresh_gauges(self) -> None:
+        """Set the connection and stall gauges from the current state (also called periodically,
+        so an alarm for an event another relay forwarded meanwhile clears)."""
         metrics.rabbitmq_connected.labels(self.bus.service).set(1 if self.connected else 0)
         metrics.rabbitmq_forward_stalled.labels(self.bus.service).set(1 if self.forward_stalled else 0)
 
@@ -411,12 +413,12 @@ class RabbitTransport:
                     client_properties={"connection_name": f"buildify {self.bus.worker_id}"},
                     reconnect_interval=1.0,
                 )
-                self.connection.close_callbacks.add(lambda *_: self._refresh_gauges())
+                self.connection.close_callbacks.add(lambda *_: self.refresh_gauges())
                 self.connection.reconnect_callbacks.add(lambda *_: self._reconnected())
                 await self._start(tasks)
                 self.ready.set()
                 self.last_error = None
-                self._refresh_gauges()
+                self.refresh_gauges()
                 log.info("RabbitMQ transport ready", service=self.bus.service, prefix=self.prefix)
                 await asyncio.gather(*tasks)  # run until cancelled; robust channels reconnect themselves
                 raise BrokerError("a RabbitMQ transport task ended")
@@ -425,7 +427,7 @@ class RabbitTransport:
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.ready.clear()
-                self._refresh_gauges()
+                self.refresh_gauges()
                 log.warning("RabbitMQ transport not running, retrying", error=self.last_error, retry_in=delay)
             finally:
                 for task in tasks:
@@ -530,10 +532,10 @@ class RabbitTransport:
                 if ctx.attempt >= FORWARD_ALERT_AFTER:
                     log.error("forwarding to RabbitMQ keeps failing; events wait in Postgres",
                               attempt=ctx.attempt, error=self.last_error, event_type=envelope.type)
-                self._refresh_gauges()
+                self.refresh_gauges()
                 raise
             if self._failing.pop(envelope.id, None) is not None:
-                self._refresh_gauges()
+                self.refresh_gauges()
 
         return forward
 
