@@ -18,6 +18,7 @@ from broker.errors import (
     Reject,
     Retry,
 )
+from broker.health import BusHealth
 from broker.patterns import matches, validate_pattern
 from broker.retry import RetryPolicy
 from broker.router import Router
@@ -26,6 +27,7 @@ from broker.settings import BusSettings
 __all__ = [
     "AlreadyHandled",
     "BrokerError",
+    "BusHealth",
     "BusSettings",
     "BusUnavailable",
     "Delivery",

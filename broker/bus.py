@@ -18,6 +18,7 @@ import structlog
 from broker import metrics, schema
 from broker.cleanup import cleanup
 from broker.errors import BrokerError, BusUnavailable
+from broker.health import BusHealth
 from broker.notifier import Notifier
 from broker.nudge import Nudger
 from broker.postgres import PostgresStore, subscription_name
@@ -167,9 +168,11 @@ class EventBus:
         self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
         await self._retire_declared()
         if self._rabbit_transport():
-            from broker.rabbit import hand_over
+            from broker.rabbit import keep_handed_over
 
-            await hand_over(self.pool, self._refs)  # consumed from RabbitMQ queues, not fanned out here
+            # Subscriptions switch to RabbitMQ once their queues are bound (RabbitTransport); those
+            # already bound by an earlier run stay switched.
+            await keep_handed_over(self.pool, self.settings.amqp_prefix, self._refs)
         by_name = {self.subscription_name(h): h for h in self.handlers}
         bound = [Bound(ref=ref, handler=by_name[ref.name]) for ref in self._refs]
         self.worker = Worker(
@@ -287,11 +290,16 @@ class EventBus:
                 if not await wait_signal(notifier.connected, 5.0):
                     log.warning("LISTEN not established yet; relying on polling until it is", service=self.service)
         rabbit = self._rabbit_transport()
-        if rabbit:  # before the relay runs, so the forwarder's subscription sees every event
+        if rabbit:
             from broker.rabbit import RabbitTransport
 
             self._rabbit = RabbitTransport(self)
             self._tasks.extend(await self._rabbit.start())
+            # Wait briefly so a healthy start is ready at once; RabbitMQ being down never stops the
+            # service: events wait in Postgres and the transport connects when RabbitMQ answers.
+            if not await wait_signal(self._rabbit.ready, self.settings.amqp_start_timeout):
+                log.warning("RabbitMQ not reachable yet; starting without it", service=self.service,
+                            error=self._rabbit.last_error)
         if settings.relay and self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if isinstance(self._store, PostgresStore):
@@ -317,6 +325,17 @@ class EventBus:
         if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
             self._tasks.append(asyncio.create_task(self._cleanup_loop(), name=f"{self.service}-cleanup"))
             self._tasks.append(asyncio.create_task(self._gauges_loop(), name=f"{self.service}-gauges"))
+
+    def health(self) -> BusHealth:
+        """What the service's /health shows of its bus: `degraded` with reasons when events wait."""
+        transport = self.settings.transport if isinstance(self._store, PostgresStore) else "memory"
+        if self._rabbit is None:
+            return BusHealth(status="ok", transport=transport)
+        problems = self._rabbit.problems()
+        return BusHealth(
+            status="degraded" if problems else "ok", transport=transport, problems=problems,
+            rabbitmq_connected=self._rabbit.connected, forward_failing_attempt=self._rabbit.forward_failing_attempt,
+        )
 
     def _start_notifiers(self) -> None:
         assert self.dsn is not None
@@ -359,6 +378,8 @@ class EventBus:
         from broker import ops
 
         while True:
+            if self._rabbit is not None:
+                self._rabbit.refresh_gauges()
             try:
                 snapshot = await ops.stats(self.pool, unserved_after=3 * self.settings.heartbeat_interval)
                 ops.export_gauges(snapshot)

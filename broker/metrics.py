@@ -28,3 +28,17 @@ end_to_end = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 backlog = Gauge("bus_backlog", "Pending deliveries", ["subscription"])
+rabbitmq_connected = Gauge(
+    "bus_rabbitmq_connected", "1 while the RabbitMQ transport is connected with its queues bound", ["service"]
+)
+rabbitmq_forward_stalled = Gauge(
+    "bus_rabbitmq_forward_stalled",
+    "1 while an event has failed to reach RabbitMQ several times in a row (it waits in Postgres; alert on it)",
+    ["service"],
+)
+rabbitmq_forward_failures = Counter(
+    "bus_rabbitmq_forward_failures_total", "Failed attempts to publish an event to RabbitMQ", ["service"]
+)
+rabbitmq_reconnects = Counter(
+    "bus_rabbitmq_reconnects_total", "Times the RabbitMQ connection came back after being lost", ["service"]
+)

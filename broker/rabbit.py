@@ -22,6 +22,7 @@ Publishing does not change: events go through the Postgres outbox and the relay 
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -38,10 +39,12 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
+from pamqp.commands import Basic
 
-from broker.delivery import ClaimedDelivery
-from broker.errors import BrokerError, BusUnavailable
-from broker.patterns import to_regex, validate_pattern
+from broker import metrics, schema
+from broker.delivery import ClaimedDelivery, Delivery
+from broker.errors import BrokerError
+from broker.patterns import matches, to_regex, validate_pattern
 from broker.postgres import PostgresStore
 from broker.retry import RetryPolicy
 from broker.router import Handler
@@ -58,13 +61,40 @@ log = structlog.get_logger("broker.rabbit")
 
 FORWARD_NAME = "rabbitmq.forward"
 FORWARD_MODULE = "rabbitmq"
-FORWARD_RETRY = RetryPolicy(max_attempts=20, initial_delay=1.0, max_delay=60.0)
+# The forwarder never gives up on an event (a dead letter nobody sees would be a silent loss):
+# attempts are unbounded (the column's largest value), the backoff is capped, and past
+# FORWARD_ALERT_AFTER failed attempts of one event the bus reports itself degraded.
+FOREVER = 2**31 - 1
+FORWARD_RETRY = RetryPolicy(max_attempts=FOREVER, initial_delay=0.5, max_delay=30.0)
+FORWARD_ALERT_AFTER = 5
+BRIDGE_RETRY = FORWARD_RETRY
+FAILING_FORGET = 3 * FORWARD_RETRY.max_delay  # a failing event is retried at least this often
+PUBLISH_TIMEOUT = 10.0
+CONNECT_BACKOFF_MAX = 30.0
 ATTEMPT_HEADER = "x-buildify-attempt"
 MESSAGE_PRIORITY = 5
 
+# Hand-over in one transaction, after the queues are bound: every relay statement sees either
+# the service's subscriptions active (deliveries in Postgres, moved into the queues by the
+# bridge) or the forwarder active and the queues recorded (events reach the bound queues).
 DEACTIVATE = """
 UPDATE event_subscriptions SET is_active = false, updated_at = now() WHERE id = ANY($1::bigint[]) AND is_active
 """
+
+RECORD_BINDINGS = """
+INSERT INTO bus_rabbit_bindings (prefix, subscription, event_pattern, pattern_regex)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
+ON CONFLICT (prefix, subscription) DO UPDATE SET event_pattern = EXCLUDED.event_pattern,
+    pattern_regex = EXCLUDED.pattern_regex, bound_at = now()
+"""
+
+HANDED_OVER = """
+SELECT s.name FROM event_subscriptions s JOIN bus_rabbit_bindings b ON b.subscription = s.name AND b.prefix = $2
+WHERE s.name = ANY($1::text[]) AND b.event_pattern = s.event_pattern
+"""
+
+BOUND_PATTERNS = "SELECT event_pattern FROM bus_rabbit_bindings WHERE prefix = $1"
+BINDINGS_TTL = 1.0  # seconds the forwarder reuses the list of bound patterns
 
 DEAD_LETTER = """
 INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
@@ -96,30 +126,67 @@ def envelope_message(body: bytes, envelope: Envelope, attempt: int = 0) -> aio_p
     )
 
 
-async def hand_over(pool: asyncpg.Pool, refs: Sequence[SubscriptionRef]) -> None:
-    """Mark subscriptions consumed over RabbitMQ inactive, so the relay fans nothing out to them."""
-    if refs:
-        async with pool.acquire() as conn:
+class Unroutable(BrokerError):
+    """RabbitMQ returned the message: no queue is bound for it."""
+
+
+async def hand_over(pool: asyncpg.Pool, prefix: str, refs: Sequence[SubscriptionRef], patterns: Sequence[str]) -> None:
+    """Switch subscriptions to their (already bound) queues: record the bindings, make sure the
+    forwarder's subscription exists and mark the service's subscriptions inactive, atomically."""
+    async with pool.acquire() as conn, conn.transaction():
+        await _add_forward_subscription(conn)
+        if refs:
+            await conn.execute(
+                RECORD_BINDINGS, prefix, [ref.name for ref in refs], list(patterns), [to_regex(p) for p in patterns]
+            )
             await conn.execute(DEACTIVATE, [ref.id for ref in refs])
+
+
+async def keep_handed_over(pool: asyncpg.Pool, prefix: str, refs: Sequence[SubscriptionRef]) -> None:
+    """After a restart re-activated them, switch back off the subscriptions whose queues were bound
+    before (with the same pattern): their durable queues still take every forwarded event, so
+    leaving them active until RabbitMQ answers would deliver events twice."""
+    if not refs:
+        return
+    async with pool.acquire() as conn:
+        await schema.install_rabbit(conn)
+        names = {r["name"] for r in await conn.fetch(HANDED_OVER, [ref.name for ref in refs], prefix)}
+        bound = [ref.id for ref in refs if ref.name in names]
+        if bound:
+            await conn.execute(DEACTIVATE, bound)
+
+
+async def _add_forward_subscription(conn: Any) -> int:
+    sub_id: int = await conn.fetchval(
+        ADD_SUBSCRIPTION, FORWARD_NAME, FORWARD_MODULE, "#", to_regex("#"), MESSAGE_PRIORITY, False,
+        None, None, FORWARD_RETRY.max_attempts, int(FORWARD_RETRY.initial_delay * 1000),
+        int(FORWARD_RETRY.max_delay * 1000),
+    )
+    return sub_id
 
 
 async def add_forward_subscription(pool: asyncpg.Pool) -> SubscriptionRef:
     """Create (or re-activate) the `rabbitmq.forward` subscription: every event, once."""
     async with pool.acquire() as conn:
-        sub_id: int = await conn.fetchval(
-            ADD_SUBSCRIPTION, FORWARD_NAME, FORWARD_MODULE, "#", to_regex("#"), MESSAGE_PRIORITY, False,
-            None, None, FORWARD_RETRY.max_attempts, int(FORWARD_RETRY.initial_delay * 1000),
-            int(FORWARD_RETRY.max_delay * 1000),
-        )
+        sub_id = await _add_forward_subscription(conn)
     return SubscriptionRef(id=sub_id, name=FORWARD_NAME, priority=MESSAGE_PRIORITY)
+
+
+def _returned(result: object) -> bool:
+    """Whether a confirmed publish came back as Basic.Return (mandatory and unroutable)."""
+    return not isinstance(result, Basic.Ack)
 
 
 def _publisher(
     exchange: AbstractExchange, routing_key: Callable[[Envelope], str]
-) -> Callable[[Envelope], Awaitable[None]]:
-    async def publish(envelope: Envelope) -> None:
+) -> Callable[[Envelope], Awaitable[bool]]:
+    """Publish with confirms and mandatory=True; the result says whether a queue took it."""
+
+    async def publish(envelope: Envelope) -> bool:
         message = envelope_message(msgspec.json.encode(envelope), envelope)
-        await exchange.publish(message, routing_key(envelope), mandatory=False)  # awaits the confirm
+        async with asyncio.timeout(PUBLISH_TIMEOUT):  # a reconnecting channel may wait, not hang
+            result = await exchange.publish(message, routing_key(envelope), mandatory=True, timeout=PUBLISH_TIMEOUT)
+        return not _returned(result)
 
     return publish
 
@@ -128,8 +195,10 @@ def _to(queue: str) -> Callable[[Envelope], str]:
     return lambda _envelope: queue
 
 
-def _envelope_handler(name: str, func: Callable[[Envelope], Awaitable[None]], retry: RetryPolicy) -> Handler:
-    return Handler(name=name, pattern="#", func=func, decode_type=Envelope, retry=retry, wants_context=False)
+def _envelope_handler(
+    name: str, func: Callable[[Envelope, Delivery], Awaitable[None]], retry: RetryPolicy
+) -> Handler:
+    return Handler(name=name, pattern="#", func=func, decode_type=Envelope, retry=retry, wants_context=True)
 
 
 class MessageStore:
@@ -204,9 +273,15 @@ class MessageStore:
         return batch
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
+        stale = 0
         for claim in claims:
             _, message, _ = self.held.pop(claim.delivery_id)
-            await message.ack()
+            try:
+                await message.ack()
+            except Exception:  # received on a channel since closed: RabbitMQ redelivers it (inbox dedupes)
+                stale += 1
+        if stale:  # not an error of this batch: raising would skip settling its failures
+            log.info("acknowledgements lost with a closed channel; those messages come back", messages=stale)
 
     async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
         claimed, message, name = self.held.pop(claim.delivery_id)
@@ -246,11 +321,18 @@ class MessageStore:
             headers=headers,
             expiration=expiration,
         )
-        await self.channel.default_exchange.publish(copy, queue, mandatory=False)
+        result = await self.channel.default_exchange.publish(copy, queue, mandatory=True, timeout=PUBLISH_TIMEOUT)
+        if _returned(result):
+            raise Unroutable(f"queue {queue} does not exist: the message stays unacknowledged and comes back")
 
 
 class RabbitTransport:
-    """Runs the forwarder, the consumers and the bridge of one bus (see the module docstring)."""
+    """Runs the forwarder, the consumers and the bridge of one bus (see the module docstring).
+
+    RabbitMQ being away never stops the service: `start` returns at once with a supervisor task
+    that connects (retrying with a capped backoff), binds the queues, hands the subscriptions
+    over and then runs the three pieces; until then events wait in Postgres.
+    """
 
     def __init__(self, bus: "EventBus") -> None:
         settings = bus.settings
@@ -264,25 +346,106 @@ class RabbitTransport:
         self.settings = settings
         self.prefix = settings.amqp_prefix
         self.connection: AbstractRobustConnection | None = None
+        self.ready = asyncio.Event()
+        self.last_error: str | None = None
+        # Events the forwarder failed to publish: id -> (attempt, when). An entry leaves when the
+        # event goes through, or when it has not failed again for FAILING_FORGET seconds (another
+        # relay process forwarded it), so one stuck event type keeps the alarm up on its own.
+        self._failing: dict[UUID, tuple[int, float]] = {}
+        self.reconnects = 0  # times the robust connection came back after a loss
+        self._bound: tuple[float, list[str]] = (-BINDINGS_TTL - 1, [])
+        metrics.rabbitmq_connected.labels(bus.service).set(0)
+
+    # -- health ------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        connection = self.connection
+        return self.ready.is_set() and connection is not None and connection.connected.is_set()
+
+    @property
+    def forward_failing_attempt(self) -> int:
+        """The highest attempt number among events the forwarder keeps failing (0: none)."""
+        now = time.monotonic()
+        for event_id, (_, when) in list(self._failing.items()):
+            if now - when > FAILING_FORGET:
+                del self._failing[event_id]
+        return max((attempt for attempt, _ in self._failing.values()), default=0)
+
+    @property
+    def forward_stalled(self) -> bool:
+        return self.forward_failing_attempt >= FORWARD_ALERT_AFTER
+
+    def problems(self) -> list[str]:
+        """What an operator should know, empty when the transport works."""
+        found = []
+        if not self.connected:
+            found.append(f"RabbitMQ not connected ({self.last_error or 'connecting'}); events wait in Postgres")
+        if self.forward_stalled:
+            found.append(
+                f"forwarding to RabbitMQ keeps failing (attempt {self.forward_failing_attempt}): {self.last_error}"
+            )
+        return found
+
+    def _reconnected(self) -> None:
+        self.reconnects += 1
+        metrics.rabbitmq_reconnects.labels(self.bus.service).inc()
+        self.refresh_gauges()
+
+    def refresh_gauges(self) -> None:
+        """Set the connection and stall gauges from the current state (also called periodically,
+        so an alarm for an event another relay forwarded meanwhile clears)."""
+        metrics.rabbitmq_connected.labels(self.bus.service).set(1 if self.connected else 0)
+        metrics.rabbitmq_forward_stalled.labels(self.bus.service).set(1 if self.forward_stalled else 0)
+
+    # -- running -----------------------------------------------------------------------------
 
     async def start(self) -> list["asyncio.Task[Any]"]:
-        """Connect, declare the topology and return the tasks that run the three pieces."""
-        tasks: list[asyncio.Task[Any]] = []
-        try:
-            await self._start(tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await self.close()
-            raise
-        return tasks
+        """Return the supervisor task at once; it connects in the background (see the class)."""
+        return [asyncio.create_task(self._supervise(), name=f"{self.bus.service}-rabbit")]
+
+    async def _supervise(self) -> None:
+        delay = 0.2
+        while True:
+            tasks: list[asyncio.Task[Any]] = []
+            try:
+                self.connection = await aio_pika.connect_robust(
+                    self.settings.amqp_url,
+                    client_properties={"connection_name": f"buildify {self.bus.worker_id}"},
+                    reconnect_interval=1.0,
+                )
+                self.connection.close_callbacks.add(lambda *_: self.refresh_gauges())
+                self.connection.reconnect_callbacks.add(lambda *_: self._reconnected())
+                await self._start(tasks)
+                self.ready.set()
+                self.last_error = None
+                self.refresh_gauges()
+                log.info("RabbitMQ transport ready", service=self.bus.service, prefix=self.prefix)
+                await asyncio.gather(*tasks)  # run until cancelled; robust channels reconnect themselves
+                raise BrokerError("a RabbitMQ transport task ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.ready.clear()
+                self.refresh_gauges()
+                log.warning("RabbitMQ transport not running, retrying", error=self.last_error, retry_in=delay)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                if tasks:
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                if not self.ready.is_set():
+                    await self.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, CONNECT_BACKOFF_MAX)
 
     async def _start(self, tasks: list["asyncio.Task[Any]"]) -> None:
+        """Declare and bind everything, then hand over, then start forwarding and consuming."""
         bus, settings = self.bus, self.settings
-        try:
-            self.connection = await aio_pika.connect_robust(settings.amqp_url)
-        except OSError as exc:
-            raise BusUnavailable(f"cannot reach RabbitMQ (BUS_AMQP_URL): {exc}") from exc
+        assert self.connection is not None
+        async with self.store.pool.acquire() as conn:
+            await schema.install_rabbit(conn)
         publishing = await self.connection.channel(publisher_confirms=True)
         exchange = await publishing.declare_exchange(
             exchange_name(self.prefix), aio_pika.ExchangeType.TOPIC, durable=True
@@ -295,29 +458,37 @@ class RabbitTransport:
                     run_worker(worker, doorbell, poll_interval=settings.poll_interval), name=f"{bus.service}-{name}-{n}"
                 ))
 
-        refs = bus.subscriptions
-        if refs and settings.workers > 0:
-            by_name = {bus.subscription_name(h): h for h in bus.handlers}
+        refs = bus.subscriptions if settings.workers > 0 else []
+        by_name = {bus.subscription_name(h): h for h in bus.handlers}
+        patterns = [validate_pattern(by_name[ref.name].pattern) for ref in refs]
+        consumers: list[tuple[Any, SubscriptionRef]] = []
+        bridge = []
+        if refs:
             consuming = await self.connection.channel(publisher_confirms=True)
             await consuming.set_qos(prefetch_count=settings.amqp_prefetch)
             messages = MessageStore(self.store, consuming, self.prefix)
+            for ref, pattern in zip(refs, patterns, strict=True):
+                main, retry_queue, dead = queue_names(self.prefix, ref.name)
+                queue = await consuming.declare_queue(main, durable=True, arguments={"x-max-priority": 10})
+                await queue.bind(exchange, routing_key=pattern)
+                await consuming.declare_queue(retry_queue, durable=True, arguments={
+                    "x-dead-letter-exchange": "", "x-dead-letter-routing-key": main,
+                })
+                await consuming.declare_queue(dead, durable=True)
+                consumers.append((queue, ref))
+                to_queue = _publisher(publishing.default_exchange, _to(main))
+                handler = _envelope_handler(ref.name, self._bridging(to_queue), BRIDGE_RETRY)
+                bridge.append(Bound(ref=ref, handler=handler))
+        # Only now, with every queue bound, may the relay stop fanning out to these subscriptions.
+        await hand_over(self.store.pool, self.prefix, refs, patterns)
+        if refs:
             consumer = Worker(
                 messages, [Bound(ref=ref, handler=by_name[ref.name]) for ref in refs],
                 worker_id=bus.worker_id + ":rabbit", batch_size=settings.worker_batch, upcast=bus.upcast,
             )
             arrived = Doorbell()
-            bridge = []
-            for ref in refs:
-                main, retry_queue, dead = queue_names(self.prefix, ref.name)
-                queue = await consuming.declare_queue(main, durable=True, arguments={"x-max-priority": 10})
-                await queue.bind(exchange, routing_key=validate_pattern(by_name[ref.name].pattern))
-                await consuming.declare_queue(retry_queue, durable=True, arguments={
-                    "x-dead-letter-exchange": "", "x-dead-letter-routing-key": main,
-                })
-                await consuming.declare_queue(dead, durable=True)
+            for queue, ref in consumers:
                 await queue.consume(self._on_message(messages, ref, arrived.set), no_ack=False)
-                to_queue = _publisher(publishing.default_exchange, _to(main))
-                bridge.append(Bound(ref=ref, handler=_envelope_handler(ref.name, to_queue, FORWARD_RETRY)))
             spawn(Worker(self.store, bridge, worker_id=bus.worker_id + ":bridge"), "rabbit-bridge")
             for n in range(settings.workers):
                 tasks.append(asyncio.create_task(
@@ -329,10 +500,60 @@ class RabbitTransport:
             bus.mark_served([ref])  # so stats do not call the forwarder unserved
             forward = _publisher(exchange, lambda envelope: envelope.type)
             worker = Worker(
-                self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, forward, FORWARD_RETRY))],
+                self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, self._forwarding(forward),
+                                                                      FORWARD_RETRY))],
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
             spawn(worker, "rabbit-forward")
+
+    def _bridging(
+        self, publish: Callable[[Envelope], Awaitable[bool]]
+    ) -> Callable[[Envelope, Delivery], Awaitable[None]]:
+        async def bridge(envelope: Envelope, _ctx: Delivery) -> None:
+            if not await publish(envelope):
+                raise Unroutable(f"the queue for {envelope.type} is gone; the delivery waits in Postgres")
+
+        return bridge
+
+    def _forwarding(
+        self, publish: Callable[[Envelope], Awaitable[bool]]
+    ) -> Callable[[Envelope, Delivery], Awaitable[None]]:
+        """The forwarder's handler: publish, count and report failures, never give up."""
+
+        async def forward(envelope: Envelope, ctx: Delivery) -> None:
+            try:
+                if not await publish(envelope) and await self._expected(envelope.type):
+                    raise Unroutable(
+                        f"RabbitMQ returned {envelope.type}: a subscription consumes it over RabbitMQ "
+                        "but no queue of theirs is bound"
+                    )
+            except Exception as exc:
+                metrics.rabbitmq_forward_failures.labels(self.bus.service).inc()
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self._failing[envelope.id] = (ctx.attempt, time.monotonic())
+                if ctx.attempt >= FORWARD_ALERT_AFTER:
+                    log.error("forwarding to RabbitMQ keeps failing; events wait in Postgres",
+                              attempt=ctx.attempt, error=self.last_error, event_type=envelope.type)
+                self.refresh_gauges()
+                raise
+            if self._failing.pop(envelope.id, None) is not None:
+                self.refresh_gauges()
+
+        return forward
+
+    async def _expected(self, event_type: str) -> bool:
+        """Whether a queue should have taken a returned event (else nobody consumes it over RabbitMQ).
+
+        The bound patterns are cached briefly: returns are routine where only some services
+        consume over RabbitMQ. A stale list is safe, since a subscription is recorded only after
+        its queue is bound, and an event fanned out before that also has its Postgres delivery.
+        """
+        fetched_at, patterns = self._bound
+        if time.monotonic() - fetched_at > BINDINGS_TTL:
+            async with self.store.pool.acquire() as conn:
+                patterns = [row["event_pattern"] for row in await conn.fetch(BOUND_PATTERNS, self.prefix)]
+            self._bound = (time.monotonic(), patterns)
+        return any(matches(pattern, event_type) for pattern in patterns)
 
     def _on_message(
         self, messages: MessageStore, ref: SubscriptionRef, ring: Callable[[], None]
@@ -354,6 +575,7 @@ class RabbitTransport:
         return on_message
 
     async def close(self) -> None:
+        self.ready.clear()
         connection, self.connection = self.connection, None
         if connection is not None:
             try:
@@ -394,6 +616,7 @@ __all__ = [
     "delete_topology",
     "exchange_name",
     "hand_over",
+    "keep_handed_over",
     "queue_depth",
     "queue_names",
 ]

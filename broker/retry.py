@@ -28,7 +28,11 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        base = min(self.max_delay, self.initial_delay * self.multiplier ** max(0, attempt - 1))
+        try:  # unbounded attempts (the RabbitMQ forwarder) must not overflow the exponent
+            growth = self.multiplier ** min(max(0, attempt - 1), 1000)
+        except OverflowError:
+            growth = float("inf")
+        base = min(self.max_delay, self.initial_delay * growth)
         spread = base * self.jitter
         return max(0.0, base + random.uniform(-spread, spread))
 

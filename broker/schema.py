@@ -94,6 +94,11 @@ async def set_events_logged(conn: Any, *, logged: bool) -> bool:
     return True
 
 
+async def install_rabbit(conn: Any) -> None:
+    """Create the table of queues the RabbitMQ transport has bound (broker/rabbit.py)."""
+    await _apply(conn, "rabbit", _sql("rabbit.sql"))
+
+
 async def install(conn: Any, *, unlogged_events: bool = False) -> None:
     """Install both parts in one database (the usual, shared-database set-up)."""
     await install_outbox(conn)

@@ -40,6 +40,8 @@ class BusSettings:
         amqp_url: the RabbitMQ URL for `transport="rabbitmq"`.
         amqp_prefix: names the exchange (`<prefix>.events`) and queues (`<prefix>.<subscription>`).
         amqp_prefetch: unacknowledged messages a consuming process holds per channel.
+        amqp_start_timeout: seconds `start()` waits for RabbitMQ before going on without it (the
+            transport keeps connecting in the background; events wait in Postgres meanwhile).
     """
 
     poll_interval: float = 1.0
@@ -61,6 +63,7 @@ class BusSettings:
     amqp_url: str = ""
     amqp_prefix: str = "buildify"
     amqp_prefetch: int = 100
+    amqp_start_timeout: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -362,3 +362,11 @@ async def test_a_handler_raising_cancelled_error_fails_its_delivery_not_the_work
     await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
     await run_until_idle(bus)
     assert sorted(handled) == [1, 2]  # retried, and the other delivery was not disturbed
+
+
+def test_an_unbounded_retry_policy_keeps_its_backoff_capped() -> None:
+    """The RabbitMQ forwarder retries without an attempt limit: a huge attempt number must give
+    the capped delay, not an overflow."""
+    policy = RetryPolicy(max_attempts=2**31 - 1, initial_delay=0.5, max_delay=30.0, jitter=0.0)
+    assert policy.delay(2**31 - 2) == 30.0
+    assert not policy.exhausted(1_000_000)

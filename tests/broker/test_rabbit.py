@@ -6,15 +6,20 @@ not see each other's messages and leave nothing behind on the broker.
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import aio_pika
 import pytest
+from prometheus_client import REGISTRY
 
-from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops, rabbit
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, queue_depth, queue_names
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged
+from tests.broker.tcp_proxy import TcpProxy
 from tests.waiting import wait_until
 
 AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
@@ -59,17 +64,20 @@ async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
     buses: list[EventBus] = []
     names: set[str] = set()
 
-    async def make(*routers: Router, service: str = "t") -> EventBus:
+    async def make(*routers: Router, service: str = "t", open_only: bool = False, **changes: Any) -> EventBus:
         settings = BusSettings(
             poll_interval=0.05, cleanup_interval=0, lease=5.0, transport="rabbitmq",
             amqp_url=AMQP_URL, amqp_prefix=prefix,
-        )
+        ).but(**changes)
         bus = EventBus(service=service, dsn=database_url, settings=settings)
         for router in routers:
             bus.include_router(router)
         buses.append(bus)
-        await bus.start()
-        names.update(ref.name for ref in bus.subscriptions)
+        if open_only:
+            await bus.open()
+        else:
+            await bus.start()
+        names.update(bus.subscription_name(h) for h in bus.handlers)
         return bus
 
     yield make
@@ -274,3 +282,187 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
     assert result.letters == 1
     await wait_until(lambda: calls == [5, 5], timeout=15)
     assert await ops.dlq_list(bus.pool) == []
+
+
+# -- switch-over, unroutable events, RabbitMQ away (issue 10, item 3) ----------------------------
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[TcpProxy]:
+    """RabbitMQ behind a proxy the test can switch off: only this test's connections go through it."""
+    target = urlsplit(AMQP_URL)
+    server = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).up()
+    yield server
+    await server.down()
+
+
+def _via(proxy: TcpProxy) -> str:
+    target = urlsplit(AMQP_URL)
+    return target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{proxy.port}").geturl()
+
+
+@pytest.fixture
+def fast_forwarder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forwarder's backoff in milliseconds and its alert after 3 failed attempts, so a test
+    sees many attempts quickly; the attempt limit is left as shipped."""
+    monkeypatch.setattr(rabbit, "FORWARD_RETRY", replace(rabbit.FORWARD_RETRY, initial_delay=0.01, max_delay=0.05))
+    monkeypatch.setattr(rabbit, "FORWARD_ALERT_AFTER", 3, raising=False)
+
+
+async def _forward_deliveries(bus: EventBus) -> list[Any]:
+    async with bus.pool.acquire() as conn:
+        return list(await conn.fetch(
+            "SELECT d.status, d.attempts, d.last_error FROM event_deliveries d "
+            "JOIN event_subscriptions s ON s.id = d.subscription_id WHERE s.name = $1 ORDER BY d.id", FORWARD_NAME,
+        ))
+
+
+async def test_an_event_relayed_while_a_service_starts_reaches_its_handler(make_bus):
+    """The service's subscriptions stay fanned out in Postgres until their queue is bound: an
+    event forwarded before that is not lost to an exchange with no queue."""
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    relay = await make_bus(service="relay")  # forwards every event, consumes nothing
+    starting = await make_bus(router, service="t", open_only=True)  # subscribed, queue not yet bound
+    await starting.publish(None, Pinged(n=1))
+    await wait_until(lambda: forwarded(relay), what="the event went through the forwarder")
+    await starting.start()
+    await wait_until(lambda: 1 in seen, what="the handler received the event published during start")
+    assert set(seen) == {1}
+
+
+async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make_bus, prefix, fast_forwarder):
+    """Publishing is mandatory: RabbitMQ returning an event a bound subscription wants is a failure
+    that keeps it in Postgres; an event nobody consumes over RabbitMQ is simply done."""
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    bus = await make_bus(router)
+    main, _retry, _dead = queue_names(prefix, "t.record")
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        await channel.queue_delete(main)  # an operator deleted it, or RabbitMQ lost its definitions
+    finally:
+        await connection.close()
+
+    await bus.publish(None, CompanyCreated(n=1))  # nobody subscribes to it over RabbitMQ
+    await bus.publish(None, Pinged(n=2))
+
+    async def unroutable_retried() -> bool:
+        rows = await _forward_deliveries(bus)
+        return len(rows) == 2 and rows[1]["attempts"] >= 3
+
+    await wait_until(unroutable_retried, what="the unroutable ping retried by the forwarder")
+    health = await wait_until(lambda: bus.health().status == "degraded" and bus.health(), what="health says so")
+    assert any("keeps failing" in problem and "no queue" in problem for problem in health.problems)
+    rows = await _forward_deliveries(bus)
+    assert rows[0]["status"] == "done"  # nobody consumes core.company.created over RabbitMQ
+    assert rows[1]["status"] == "pending"
+    assert "no queue" in rows[1]["last_error"]
+    await bus.publish(None, CompanyCreated(n=3))  # other events going through do not clear the alarm
+    await wait_until(lambda: _done_count(bus, 2), what="the next event forwarded")
+    assert bus.health().status == "degraded"
+    assert seen == []
+
+
+async def _done_count(bus: EventBus, n: int) -> bool:
+    return sum(row["status"] == "done" for row in await _forward_deliveries(bus)) >= n
+
+
+async def test_the_service_starts_without_rabbitmq_and_drains_when_it_answers(make_bus, proxy, prefix):
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    await proxy.down()
+    bus = await make_bus(router, amqp_url=_via(proxy), amqp_start_timeout=0.2)  # returns: RabbitMQ is away
+    health = bus.health()
+    assert health.status == "degraded" and health.rabbitmq_connected is False
+    assert REGISTRY.get_sample_value("bus_rabbitmq_connected", {"service": "t"}) == 0
+    for n in range(5):
+        await bus.publish(None, Pinged(n=n))
+    await proxy.up()
+    await wait_until(lambda: sorted(set(seen)) == list(range(5)), timeout=20, what="every event handled")
+    await wait_until(lambda: bus.health().status == "ok", what="health back to ok")
+    assert REGISTRY.get_sample_value("bus_rabbitmq_connected", {"service": "t"}) == 1
+
+
+async def test_forwarding_retries_past_the_old_attempt_limit_alerts_and_drains(make_bus, proxy, fast_forwarder):
+    """The forwarder never dead-letters an event because RabbitMQ is away: it keeps retrying with
+    a capped backoff, says so on health and metrics, and delivers once RabbitMQ is back."""
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    bus = await make_bus(router, amqp_url=_via(proxy))
+    await proxy.down()
+    await bus.publish(None, Pinged(n=1))
+
+    async def attempts() -> int:
+        rows = await _forward_deliveries(bus)
+        return max((row["attempts"] for row in rows), default=0)
+
+    await wait_until(lambda: _past(attempts, 25), timeout=20, what="25 forwarding attempts")
+    assert await ops.dlq_list(bus.pool) == []
+    assert bus.health().status == "degraded"
+    assert any("keeps failing" in problem for problem in bus.health().problems)
+    assert REGISTRY.get_sample_value("bus_rabbitmq_forward_stalled", {"service": "t"}) == 1
+    assert seen == []
+
+    await proxy.up()
+    await wait_until(lambda: seen, timeout=20, what="the event handled once RabbitMQ is back")
+    await wait_until(lambda: bus.health().status == "ok", what="health back to ok")
+    assert REGISTRY.get_sample_value("bus_rabbitmq_forward_stalled", {"service": "t"}) == 0
+    assert set(seen) == {1}
+
+
+async def _past(value: Callable[[], Awaitable[int]], n: int) -> bool:
+    return await value() > n
+
+
+async def test_a_restart_while_rabbitmq_is_away_keeps_the_subscription_switched_over(make_bus, proxy):
+    """A restarted service must not re-open the Postgres fan-out for a subscription whose queue is
+    already bound: while RabbitMQ is away, the event would get both routes and be handled twice."""
+    seen: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    first = await make_bus(router, amqp_url=_via(proxy))
+    await first.close()
+    await proxy.down()
+    again = await make_bus(router, amqp_url=_via(proxy), amqp_start_timeout=0.2)
+    await again.publish(None, Pinged(n=1))
+    await wait_until(lambda: forward_pending(again), what="the event waiting for the forwarder")
+    await proxy.up()
+    await wait_until(lambda: seen, timeout=20, what="the event handled")
+    await wait_until(lambda: _all_forwarded(again), what="the forwarder done")
+    await wait_until(lambda: _empty(queue_names(again.settings.amqp_prefix, "t.record")[0]), what="the queue drained")
+    assert seen == [1]
+
+
+async def forward_pending(bus: EventBus) -> bool:
+    return any(row["status"] == "pending" for row in await _forward_deliveries(bus))
+
+
+async def _all_forwarded(bus: EventBus) -> bool:
+    rows = await _forward_deliveries(bus)
+    return bool(rows) and all(row["status"] == "done" for row in rows)

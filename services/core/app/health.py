@@ -51,8 +51,10 @@ async def bus_check(core: CoreContext) -> Check:
             dead = await conn.fetchval("SELECT count(*) FROM event_dead_letters WHERE redriven_at IS NULL")
     except Exception as exc:
         return Check(status="down", detail=f"{type(exc).__name__}: {exc}")
-    return Check(status="ok", latency_ms=round((time.perf_counter() - started) * 1000, 2),
-                 outbox_backlog=int(backlog), dead_letters=int(dead))
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    bus = core.bus.health()  # e.g. RabbitMQ away or forwarding failing: events wait in Postgres
+    return Check(status="ok" if bus.status == "ok" else "down", latency_ms=latency, outbox_backlog=int(backlog),
+                 dead_letters=int(dead), detail="; ".join(bus.problems) or None)
 
 
 DEFAULT_CHECKS: dict[str, HealthCheck] = {"database": database_check, "bus": bus_check}

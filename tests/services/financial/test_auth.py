@@ -12,6 +12,7 @@ from tests.services.financial.helpers import company, invoice
 async def test_health_needs_no_token(shared: Harness) -> None:
     response = await shared.client.get("/health")
     assert response.status_code == 200 and response.json()["status"] == "healthy"
+    assert response.json()["bus"]["status"] == "ok"  # the bus's own state is shown alongside
 
 
 async def test_tokens_are_checked(shared: Harness) -> None:
