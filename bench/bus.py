@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 from broker import schema  # noqa: E402
 from broker.bus import EventBus  # noqa: E402
+from broker.delivery import Delivery  # noqa: E402
 from broker.router import Router  # noqa: E402
 from broker.settings import BusSettings  # noqa: E402
 from contracts.envelope import Event  # noqa: E402
@@ -76,6 +77,7 @@ class BusKnobs:
     transport: str = "postgres"
     amqp_url: str = ""
     amqp_prefix: str = "bench"
+    inbox: bool = False  # handlers record each event in the inbox (`async with ctx.transaction():`)
 
     def settings(self, *, relay: bool, workers: int) -> BusSettings:
         """BusSettings for one process; cleanup is off so it cannot land inside a run."""
@@ -190,15 +192,23 @@ def rss_mb() -> float:
     return 0.0
 
 
-def make_router(subs: int, on_tick: Callable[[Tick], None]) -> Router:
-    """A router with `subs` handlers of `bench.tick.sent`, all calling `on_tick`."""
+def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = False) -> Router:
+    """A router with `subs` handlers of `bench.tick.sent`, all calling `on_tick`.
+
+    With `inbox`, each handler opens `ctx.transaction()`, which records the event in the inbox.
+    """
     router = Router()
     for i in range(subs):
 
         async def handle(event: Tick) -> None:
             on_tick(event)
 
-        router.on("bench.tick.sent", name=f"tick_{i}")(handle)
+        async def handle_once(event: Tick, ctx: Delivery) -> None:
+            async with ctx.transaction():
+                pass  # the inbox row commits here
+            on_tick(event)
+
+        router.on("bench.tick.sent", name=f"tick_{i}")(handle_once if inbox else handle)
     return router
 
 
@@ -228,7 +238,7 @@ async def _worker(
 
     bus = EventBus(service="bench", dsn=url, settings=spec.knobs.settings(relay=relay, workers=loops))
     if loops:
-        bus.include_router(make_router(spec.subs, on_tick))
+        bus.include_router(make_router(spec.subs, on_tick, inbox=spec.knobs.inbox))
     await bus.start()
     ready.set()
     await asyncio.to_thread(stop.wait)
