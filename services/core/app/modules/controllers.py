@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
@@ -49,6 +51,16 @@ def registry(core: CoreContext) -> ModuleRegistry:
     return ModuleRegistry(core.bus, core.settings.platform_version)
 
 
+async def may_register(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: only a module (with its key) or a platform administrator gets its manifest parsed at all.
+
+    Guards run before `before_request` and before the body is decoded, so a stranger's manifest is
+    never looked at (a manifest is untrusted input: its patterns, sizes and paths are the attack).
+    """
+    if module_from_request(connection) is None and not (await principal_from_request(connection)).platform_admin:
+        raise Forbidden("Only platform administrators (or the module itself) register modules.")
+
+
 async def check_manifest(request: Request[Any, Any, Any]) -> None:
     """Validate the raw body first, so a bad manifest is refused with every problem listed."""
     parse_manifest(await request.body())
@@ -65,7 +77,7 @@ class ModuleController(Controller):
     path = "/api/v1"
     tags = ["modules"]
 
-    @post("/modules", before_request=check_manifest, status_code=200,
+    @post("/modules", guards=[may_register], before_request=check_manifest, status_code=200,
           summary="Register or upgrade a module from its manifest",
           description="Platform administrators, or the module itself with its `X-Module-Key`. A lower version "
           "than the registered one is refused; an identical manifest changes nothing. "

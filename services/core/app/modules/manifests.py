@@ -77,6 +77,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     elif not isinstance(schema.get("properties", {}), dict):
         problems.append("`config_schema.properties`: must be an object")
     else:
+        for path, message in jsonschema.pattern_problems(schema, "config_schema"):
+            problems.append(f"`{path}`: {message}")
         for key, prop in schema.get("properties", {}).items():
             if not isinstance(prop, dict):
                 problems.append(f"`config_schema.properties.{key}`: must be a JSON Schema object")
