@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from broker.settings import BusSettings
+from contracts.auth import secret_problem
 from services.runtime.gateway import CONTENT_SECURITY_POLICY, GatewayPorts, dynamic_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,16 +241,23 @@ def test_k8s_secrets_and_upstreams_agree() -> None:
         assert k8s_env(name)["CORE_PLATFORM_URL"] == f"http://core.buildify.svc.cluster.local:{CORE_PORT}"
 
 
-def test_placeholder_secrets_are_marked() -> None:
+@pytest.mark.security
+def test_placeholder_secrets_are_marked_and_refused_by_the_services() -> None:
     for secret in k8s("Secret"):
         for key, value in secret["stringData"].items():
             if any(word in key for word in ("PASSWORD", "SECRET", "KEY")):
                 where = f"Secret {secret['metadata']['name']}.{key}"
                 assert "change-me" in str(value), f"{where} is not a marked placeholder"
+                if key != "POSTGRES_PASSWORD":
+                    for part in parse_pairs(str(value)).values() if "=" in str(value) else [str(value)]:
+                        assert secret_problem(key, part), f"{where}: a service would start with {part!r}"
+    gateway_key = STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
+    assert secret_problem("X-Gateway-Key", gateway_key), "traefik.yaml's placeholder key would be accepted"
     for name in ("core", *MODULE_NAMES):
         for key, value in compose_env(name).items():
             if key in {"JWT_SECRET_KEY", "MODULE_API_KEY", "MODULE_API_KEYS", "GATEWAY_CONFIG_KEY"}:
-                assert "${" in value and "change-me" in value, f"compose {name}.{key} must be ${{VAR:-change-me...}}"
+                assert re.search(r"\$\{[A-Z0-9_]+:\?[^}]+\}", value), f"compose {name}.{key} must be ${{VAR:?why}}"
+                assert "change-me" not in value and ":-" not in value, f"compose {name}.{key} has a default"
 
 
 # -- Dockerfiles -----------------------------------------------------------------------------
@@ -318,9 +326,11 @@ def test_core_renders_routers_for_existing_entry_points() -> None:
     assert k8s_env("core")["GATEWAY_ENTRY_POINTS"].split(",") == ingress
 
 
-def test_gateway_key_is_the_same_on_both_sides() -> None:
-    key = STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
-    assert default_of(compose_env("core")["GATEWAY_CONFIG_KEY"]) == key
+def test_gateway_key_is_given_on_both_sides() -> None:
+    # traefik.yaml cannot read the environment: its key is a placeholder (refused by core, see above)
+    # that the operator replaces with the value of GATEWAY_CONFIG_KEY.
+    assert STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
+    assert "${GATEWAY_CONFIG_KEY:?" in compose_env("core")["GATEWAY_CONFIG_KEY"]
 
 
 # -- Traefik: dynamic configuration ----------------------------------------------------------
