@@ -58,6 +58,9 @@ def dynamic_config(
                 # Headers first: a 429 from the rate limit must still carry CORS headers.
                 "security-headers": {
                     "headers": {
+                        # Keys meant for service-to-service calls never come in from outside: an empty
+                        # value removes the header, so a module key cannot be used through the gateway.
+                        "customRequestHeaders": {"X-Module-Key": "", "X-Gateway-Key": ""},
                         "frameDeny": True,
                         "contentTypeNosniff": True,
                         "browserXssFilter": False,

@@ -538,3 +538,14 @@ def test_postgres_for_the_base() -> None:
     host = "postgres.buildify.svc.cluster.local:5432"
     for name in SERVICES:
         assert host in k8s_env(name)["DATABASE_URL"]
+
+
+@pytest.mark.security
+def test_service_keys_are_stripped_from_outside_requests() -> None:
+    """Module-key endpoints are internal: the gateway removes X-Module-Key / X-Gateway-Key on every router."""
+    strip = {"X-Module-Key": "", "X-Gateway-Key": ""}
+    assert CORE_FILE["http"]["middlewares"][HEADERS]["headers"]["customRequestHeaders"] == strip
+    assert dynamic_config(GatewayPorts())["http"]["middlewares"][HEADERS]["headers"]["customRequestHeaders"] == strip
+    assert k8s_one("Middleware", HEADERS)["spec"]["headers"]["customRequestHeaders"] == strip
+    for where, middlewares in all_middleware_lists():
+        assert HEADERS in [m.split("@")[0] for m in middlewares], f"{where} does not strip the service keys"
