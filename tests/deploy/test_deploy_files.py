@@ -548,4 +548,5 @@ def test_service_keys_are_stripped_from_outside_requests() -> None:
     assert dynamic_config(GatewayPorts())["http"]["middlewares"][HEADERS]["headers"]["customRequestHeaders"] == strip
     assert k8s_one("Middleware", HEADERS)["spec"]["headers"]["customRequestHeaders"] == strip
     for where, middlewares in all_middleware_lists():
-        assert HEADERS in [m.split("@")[0] for m in middlewares], f"{where} does not strip the service keys"
+        names = [m.split("@")[0].removeprefix("buildify-") for m in middlewares]
+        assert HEADERS in names, f"{where} does not strip the service keys"
