@@ -15,6 +15,7 @@ from services.core.app.auth.passwords import hash_password
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
 from services.core.app.errors import Conflict, Forbidden, Invalid, NotFound
+from services.core.app.rbac.permissions import catalogue, expand
 from services.core.app.tables import Company, Role, Tenant, User, UserCompanyRole
 from services.core.app.unique import unique_as_conflict
 
@@ -96,6 +97,25 @@ async def resolve_roles(names: list[str], tenant_id: UUID) -> list[Role]:
     return [found[n] for n in dict.fromkeys(names)]
 
 
+async def grants_within_own(principal: Principal, roles: list[Role], company_ids: list[UUID], tenant_id: UUID) -> None:
+    """Refuse roles that hold a permission the granter lacks in one of the companies.
+
+    `core.users.manage` lets a user hand out what they have, never more (no built-in `admin`).
+    """
+    known = await catalogue()
+    for role in roles:
+        granted = expand(list(role.permissions or []), known)
+        for company_id in company_ids:
+            beyond = sorted(granted - set(principal.companies.get(str(company_id), [])))
+            if beyond:
+                shown = ", ".join(beyond[:5]) + (", ..." if len(beyond) > 5 else "")
+                raise Forbidden(
+                    f"`roles`: role {role.name!r} grants permissions you do not hold in company {company_id} "
+                    f"({shown}); you can only grant what you hold.",
+                    extra={"field": "roles", "role": role.name, "company_id": str(company_id), "beyond": beyond},
+                )
+
+
 class UserController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
@@ -137,6 +157,8 @@ class UserController(Controller):
                 "`roles` are given per company: list the `company_ids` they apply in.", extra={"field": "roles"}
             )
         roles = await resolve_roles(data.roles, data.tenant_id)
+        if not principal.is_admin_of(data.tenant_id):
+            await grants_within_own(principal, roles, data.company_ids, data.tenant_id)
         email = data.email.strip().lower()
         if await User.exists().where(User.email == email):
             raise Conflict(f"`email` {email!r} is already registered.", extra={"field": "email"})
