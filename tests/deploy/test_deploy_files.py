@@ -72,7 +72,8 @@ ENV_READ = re.compile(r"""(?:os\.environ|\benv)\.get\(\s*["']([A-Z][A-Z0-9_]*)["
 # Read by Settings.from_env but optional on purpose (a sane default, or another mode such as RS256).
 # A NEW variable in a settings.py fails test_settings_env_is_deployed until it is deployed or listed here.
 OPTIONAL_ENV = {
-    "core": {"JWT_PRIVATE_KEY_FILE"},
+    "core": {"JWT_PRIVATE_KEY_FILE", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
+             "LOGIN_FAILURE_WINDOW"},
     "financial": {"JWT_JWKS_URL", "JWT_ALGORITHMS", "FINANCIAL_CONFIG_CACHE_SECONDS"},
 }
 # Always expected, whatever the regex finds (the seed's variables and core's gateway settings).

@@ -22,9 +22,11 @@ class CoreError(Exception):
     status_code = 400
     code = "error"
 
-    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | list[Any] | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | list[Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.detail = detail or (type(self).__doc__ or "error").strip()
         self.extra = extra
+        self.headers = headers or {}
         super().__init__(self.detail)
 
 
@@ -61,6 +63,26 @@ class Invalid(CoreError):
 
     status_code = 422
     code = "invalid"
+
+
+class TooManyAttempts(CoreError):
+    """Too many failed attempts; wait before trying again."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
+class Busy(CoreError):
+    """Core is busy with other requests of this kind; try again in a moment."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
 
 
 def _field_of(message: str) -> str | None:
@@ -106,4 +128,5 @@ def to_error_body(exc: Exception) -> ErrorBody:
 def error_response(_request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """Litestar exception handler: every error answer of core is an ErrorBody."""
     body = to_error_body(exc)
-    return Response(content=body, status_code=body.status_code, media_type=MediaType.JSON)
+    headers = exc.headers if isinstance(exc, CoreError) else None
+    return Response(content=body, status_code=body.status_code, media_type=MediaType.JSON, headers=headers)

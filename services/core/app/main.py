@@ -12,6 +12,7 @@ from broker.http import metrics_app, request_id_middleware
 from broker.logs import configure as configure_logs
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
+from services.core.app.auth.throttle import LoginThrottle
 from services.core.app.auth.tokens import TokenService
 from services.core.app.busadmin.controllers import BusAdminController
 from services.core.app.companies.controllers import CompanyController
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         configure_logs("core")
         settings = Settings.from_env()
     bus = bus or EventBus(service="core", dsn=settings.database_url, settings=settings.bus)
-    core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings))
+    throttle = LoginThrottle(per_account=settings.login_failures_per_account,
+                             per_address=settings.login_failures_per_address, window=settings.login_failure_window)
+    core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings), login_throttle=throttle)
 
     def database(_app: Any) -> Any:
         return engine.lifespan(settings.database_url, settings.db_pool_size)

@@ -45,6 +45,8 @@ class Settings:
         gateway_middlewares: middlewares (defined in Traefik's file provider) every module router uses.
         gateway_entry_points: Traefik entry points module routers listen on.
         module_health_timeout: seconds core waits for a module's /health when aggregating.
+        login_failures_per_account / _per_address / login_failure_window: failed logins allowed per account
+            and per client address within the window (seconds) before login answers 429 with Retry-After.
         dev_mode: BUILDIFY_DEV_MODE=1 lets core start with development defaults (a known JWT secret).
     """
 
@@ -63,6 +65,9 @@ class Settings:
     gateway_entry_points: list[str] = field(default_factory=lambda: ["web"])
     module_health_timeout: float = 2.0
     dev_mode: bool = False
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window: float = 300.0
 
     def secret_problems(self) -> list[str]:
         """Every secret that is missing, a published value or too short (refused outside dev mode)."""
@@ -97,6 +102,9 @@ class Settings:
             module_health_timeout=float(os.environ.get("MODULE_HEALTH_TIMEOUT", "2")),
             bus=BusSettings.from_env(),
             dev_mode=dev_mode,
+            login_failures_per_account=int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
+            login_failures_per_address=int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20")),
+            login_failure_window=float(os.environ.get("LOGIN_FAILURE_WINDOW", "300")),
         )
         problems = settings.secret_problems()
         if problems and not dev_mode:

@@ -11,10 +11,10 @@ from litestar.params import Body
 
 from contracts.core import UserCreated
 from contracts.ids import uuid7
-from services.core.app.auth.passwords import hash_password
+from services.core.app.auth.passwords import HashingBusy, hash_password_async
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
-from services.core.app.errors import Conflict, Forbidden, Invalid, NotFound
+from services.core.app.errors import Busy, Conflict, Forbidden, Invalid, NotFound
 from services.core.app.rbac.permissions import catalogue, expand
 from services.core.app.tables import Company, Role, Tenant, User, UserCompanyRole
 from services.core.app.unique import unique_as_conflict
@@ -97,6 +97,13 @@ async def resolve_roles(names: list[str], tenant_id: UUID) -> list[Role]:
     return [found[n] for n in dict.fromkeys(names)]
 
 
+async def hashed(password: str) -> str:
+    try:
+        return await hash_password_async(password)
+    except HashingBusy as exc:
+        raise Busy("Core is hashing many passwords right now; try again in a moment.") from exc
+
+
 async def grants_within_own(principal: Principal, roles: list[Role], company_ids: list[UUID], tenant_id: UUID) -> None:
     """Refuse roles that hold a permission the granter lacks in one of the companies.
 
@@ -162,7 +169,7 @@ class UserController(Controller):
         email = data.email.strip().lower()
         if await User.exists().where(User.email == email):
             raise Conflict(f"`email` {email!r} is already registered.", extra={"field": "email"})
-        user = User(id=uuid7(), email=email, password_hash=hash_password(data.password), tenant_id=data.tenant_id,
+        user = User(id=uuid7(), email=email, password_hash=await hashed(data.password), tenant_id=data.tenant_id,
                     is_tenant_admin=data.tenant_admin)
         async with unique_as_conflict("email", email), User._meta.db.transaction() as tx:
             await user.save()
