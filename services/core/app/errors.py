@@ -12,6 +12,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from contracts.api import ErrorBody
+from contracts.bodies import BadInput, check_body, check_url
 
 log = structlog.get_logger("core.errors")
 
@@ -63,6 +64,13 @@ class Invalid(CoreError):
 
     status_code = 422
     code = "invalid"
+
+
+class BadRequest(CoreError):
+    """The request cannot be accepted as sent."""
+
+    status_code = 400
+    code = "invalid_input"
 
 
 class TooManyAttempts(CoreError):
@@ -119,10 +127,22 @@ def to_error_body(exc: Exception) -> ErrorBody:
         return ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.detail, extra=exc.extra)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, RecursionError):  # a structure deeper than the limits (kept as a net)
+        return ErrorBody(status_code=400, code="invalid_input", detail="The request is nested too deeply.")
     if isinstance(exc, msgspec.ValidationError):
         return ErrorBody(status_code=400, code="invalid_field", detail=f"Invalid request: {exc}")
     log.error("unhandled error", exc_info=exc)
     return ErrorBody(status_code=500, code="internal_error", detail="Core failed to answer; the error is logged.")
+
+
+async def reject_bad_input(request: Request[Any, Any, Any]) -> None:
+    """App-wide `before_request`: no NUL in path, query or body, no body nested too deep (400, not 500)."""
+    try:
+        check_url(request.scope.get("raw_path") or request.url.path.encode(), request.scope.get("query_string", b""))
+        if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            check_body(await request.body())
+    except BadInput as exc:
+        raise BadRequest(str(exc), extra={"field": exc.where} if exc.where else None) from None
 
 
 def error_response(_request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:

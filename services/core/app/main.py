@@ -18,7 +18,7 @@ from services.core.app.busadmin.controllers import BusAdminController
 from services.core.app.companies.controllers import CompanyController
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import error_response
+from services.core.app.errors import error_response, reject_bad_input
 from services.core.app.gateway.controllers import traefik_config
 from services.core.app.health import DEFAULT_CHECKS, health_handler
 from services.core.app.modules.controllers import ModuleController
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         },
         lifespan=[database, bus.lifespan],
         exception_handlers={Exception: error_response},
+        before_request=reject_bad_input,
         state={"core": core},  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="Buildify core", version=settings.platform_version, path="/schema"),
         debug=False,

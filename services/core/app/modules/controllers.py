@@ -15,7 +15,7 @@ from services.core.app.auth.principal import ModuleCaller, Principal, module_fro
 from services.core.app.companies.controllers import visible_company
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import Conflict, Forbidden, NotFound
+from services.core.app.errors import Conflict, Forbidden, NotFound, reject_bad_input
 from services.core.app.modules.manifests import parse_manifest
 from services.core.app.modules.registry import Actor, ModuleRegistry, module_out
 from services.core.app.modules.schemas import (
@@ -63,6 +63,7 @@ async def may_register(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
 
 async def check_manifest(request: Request[Any, Any, Any]) -> None:
     """Validate the raw body first, so a bad manifest is refused with every problem listed."""
+    await reject_bad_input(request)  # this hook replaces the app-wide one for this route
     parse_manifest(await request.body())
 
 

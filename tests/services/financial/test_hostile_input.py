@@ -1,0 +1,42 @@
+"""Bad input that answered 500 (issue 11, finding 14), and the same answer shape as core's."""
+
+import pytest
+
+from tests.services.financial.conftest import Harness
+from tests.services.financial.helpers import company
+
+pytestmark = pytest.mark.security
+
+URL = "/api/v1/financial/invoices"
+DEEP = b"[" * 20_000 + b"]" * 20_000
+JSON = {"content-type": "application/json"}
+
+
+def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) >= {"status_code", "detail", "code"} and body["status_code"] == status
+    for word in words:
+        assert word in body["detail"], body["detail"]
+
+
+async def test_a_deeply_nested_body_answers_400(shared: Harness) -> None:
+    _, company_id, headers = await company(shared)
+    r = await shared.client.post(URL, content=DEEP, headers={**headers, **JSON})
+    assert_problem(r, 400, "nested")
+
+
+async def test_a_nul_character_answers_400_naming_where(shared: Harness) -> None:
+    _, company_id, headers = await company(shared)
+    r = await shared.client.post(URL, json={"company_id": str(company_id), "customer": "Evil\u0000Corp",
+                                            "total": "10"}, headers=headers)
+    assert_problem(r, 400, "NUL", "customer")
+    r = await shared.client.get(URL, params={"company_id": str(company_id), "status": "a\u0000"}, headers=headers)
+    assert_problem(r, 400, "NUL")
+
+
+async def test_an_issue_date_at_the_end_of_time_answers_400(shared: Harness) -> None:
+    _, company_id, headers = await company(shared)
+    r = await shared.client.post(URL, json={"company_id": str(company_id), "customer": "Acme",
+                                            "total": "10", "issue_date": "9999-12-31"}, headers=headers)
+    assert_problem(r, 400, "issue_date", "9999-12-31")
