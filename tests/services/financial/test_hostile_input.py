@@ -21,7 +21,7 @@ def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-unty
 
 
 async def test_a_deeply_nested_body_answers_400(shared: Harness) -> None:
-    _, company_id, headers = await company(shared)
+    _, _company_id, headers = await company(shared)
     r = await shared.client.post(URL, content=DEEP, headers={**headers, **JSON})
     assert_problem(r, 400, "nested")
 
