@@ -20,6 +20,12 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Paths core serves to the inside only; the gateway answers 403 for them.
+INTERNAL_RULE = "Path(`/metrics`) || PathPrefix(`/metrics/`) || PathPrefix(`/api/v1/gateway/`)"
+# An allow-list no client address is on: Traefik's way of saying "never from outside" (403).
+INTERNAL_ONLY = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayPorts:
     gateway: int = 8080
@@ -51,6 +57,9 @@ def dynamic_config(
             "routers": {
                 "core-api": {**core, "rule": "PathPrefix(`/api/v1/`)", "priority": 10},
                 "core-health": {**core, "rule": "Path(`/health`)", "priority": 20},
+                # internal endpoints (metrics, Traefik's own route feed) are never served from outside
+                "core-internal": {**core, "rule": INTERNAL_RULE, "priority": 1000,
+                                  "middlewares": [*middlewares, "internal-only"]},
                 "web-app": {**core, "rule": "PathPrefix(`/`)", "priority": 1},
             },
             "services": {"core": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.core}"}]}}},
@@ -77,6 +86,7 @@ def dynamic_config(
                     }
                 },
                 "rate-limit": {"rateLimit": {"average": 100, "burst": 50, "period": "1s"}},
+                "internal-only": INTERNAL_ONLY,
             },
         }
     }

@@ -351,7 +351,8 @@ def test_core_routes_and_middlewares_match_the_local_runner() -> None:
         for key in ("rule", "priority", "middlewares", "service", "entryPoints"):
             assert mine[key] == router[key], f"core.yaml router {name}.{key} differs from services/runtime/gateway.py"
     assert deployed["services"]["core"]["loadBalancer"]["servers"] == [{"url": f"http://core:{CORE_PORT}"}]
-    assert set(deployed["middlewares"]) == set(local["middlewares"]) == {HEADERS, RATE_LIMIT}
+    assert set(deployed["middlewares"]) == set(local["middlewares"]) == {HEADERS, RATE_LIMIT, "internal-only"}
+    assert deployed["middlewares"]["internal-only"] == local["middlewares"]["internal-only"]
     assert deployed["middlewares"][RATE_LIMIT] == local["middlewares"][RATE_LIMIT]
     headers, local_headers = deployed["middlewares"][HEADERS]["headers"], local["middlewares"][HEADERS]["headers"]
     origin = "accessControlAllowOriginList"
@@ -551,3 +552,17 @@ def test_service_keys_are_stripped_from_outside_requests() -> None:
     for where, middlewares in all_middleware_lists():
         names = [m.split("@")[0].removeprefix("buildify-") for m in middlewares]
         assert HEADERS in names, f"{where} does not strip the service keys"
+
+
+@pytest.mark.security
+def test_internal_endpoints_are_never_served_through_the_gateway() -> None:
+    """/metrics and /api/v1/gateway/traefik answer 403 from outside, on every deployment's router set."""
+    for routers in (CORE_FILE["http"]["routers"], dynamic_config(GatewayPorts())["http"]["routers"]):
+        internal = routers["core-internal"]
+        assert "Path(`/metrics`)" in internal["rule"] and "PathPrefix(`/api/v1/gateway/`)" in internal["rule"]
+        assert internal["priority"] > max(r["priority"] for n, r in routers.items() if n != "core-internal")
+        assert internal["middlewares"][-1] == "internal-only"
+    assert CORE_FILE["http"]["middlewares"]["internal-only"] == {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
+    routes = k8s_one("IngressRoute", "buildify")["spec"]["routes"]
+    (internal_route,) = [r for r in routes if "internal-only" in [m["name"] for m in r["middlewares"]]]
+    assert internal_route["priority"] > max(r["priority"] for r in routes if r is not internal_route)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.services.core.conftest import FINANCIAL, MODULE_KEYS, Harness
+from tests.services.core.conftest import FINANCIAL, GATEWAY, MODULE_KEYS, Harness
 
 pytestmark = pytest.mark.security
 
@@ -77,7 +77,7 @@ async def test_a_manifest_cannot_claim_another_path_or_host(
     r = await core.client.post("/api/v1/modules", json=manifest(**changes), headers=root)
     assert r.status_code == 422, r.text
     assert f"`{field}`" in r.json()["detail"]
-    assert (await core.client.get("/api/v1/gateway/traefik")).json() == {"http": {}}
+    assert (await core.client.get("/api/v1/gateway/traefik", headers=GATEWAY)).json() == {"http": {}}
 
 
 @pytest.mark.parametrize("name", ["users", "auth", "modules", "gateway", "admin"])
