@@ -51,8 +51,10 @@ def database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) 
         return _answer(409, f"Refused by the ledger: {exc}", "conflict")
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return _answer(409, f"That conflicts with existing records ({exc.constraint_name})", "conflict")  # type: ignore[attr-defined]
-    if isinstance(exc, asyncpg.DataError):
-        return _answer(400, f"A value is out of range: {exc}", "invalid_input")
+    if isinstance(exc, asyncpg.DataError):  # the database's own words stay in the log, not in the answer
+        log.warning("data error", path=request.url.path, error=str(exc))
+        return _answer(400, "A value is out of the range the ledger can store (too large, too precise or not "
+                            "representable); check the numbers and dates you sent", "invalid_input")
     log.error("database error", path=request.url.path, error=str(exc))
     return _answer(503, "The financial database did not complete the request; try again", "database_error")
 

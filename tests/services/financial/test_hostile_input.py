@@ -40,3 +40,27 @@ async def test_an_issue_date_at_the_end_of_time_answers_400(shared: Harness) -> 
     r = await shared.client.post(URL, json={"company_id": str(company_id), "customer": "Acme",
                                             "total": "10", "issue_date": "9999-12-31"}, headers=headers)
     assert_problem(r, 400, "issue_date", "9999-12-31")
+
+
+async def test_a_customer_longer_than_the_column_is_refused_by_validation(shared: Harness) -> None:
+    _, company_id, headers = await company(shared)
+    r = await shared.client.post(URL, json={"company_id": str(company_id), "customer": "A" * 300,
+                                            "total": "10"}, headers=headers)
+    assert_problem(r, 400, "customer")
+    assert "character varying" not in r.text
+
+
+def test_database_errors_do_not_reach_the_client() -> None:
+    """Whatever DataError slips past validation, its PostgreSQL text stays in the log."""
+    from types import SimpleNamespace
+
+    import asyncpg
+    import msgspec
+
+    from services.financial.app.error_mapper import database_error
+
+    exc = asyncpg.exceptions.StringDataRightTruncationError("value too long for type character varying(200)")
+    response = database_error(SimpleNamespace(url=SimpleNamespace(path="/x")), exc)  # type: ignore[arg-type]
+    body = msgspec.to_builtins(response.content)
+    assert response.status_code == 400 and body["code"] == "invalid_input"
+    assert "character varying" not in body["detail"]

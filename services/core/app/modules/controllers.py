@@ -198,6 +198,7 @@ class ModuleController(Controller):
     async def get_company_module(self, company_id: UUID, name: str, principal: Principal, core: CoreContext
                                  ) -> CompanyModuleOut:
         company = await visible_company(company_id, principal)
+        principal.require("core.modules.read", company.id, company.tenant_id)
         return await registry(core).company_module(company.tenant_id, company.id, name)
 
     @get("/companies/{company_id:uuid}/modules/{name:str}/config",
@@ -216,5 +217,6 @@ class ModuleController(Controller):
                 raise NotFound(f"No company {company_id}.")
         else:
             company = await visible_company(company_id, caller)
+            caller.require("core.modules.read", company.id, company.tenant_id)
         return await registry(core).resolve(company.tenant_id, company.id, name)
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -30,7 +30,7 @@ class InvoiceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """Lines, or the seed's plain `total` (tax included)."""
 
     company_id: UUID
-    customer: str
+    customer: Annotated[str, msgspec.Meta(max_length=200)]  # the column's width
     lines: list[InvoiceLineIn] | None = None
     total: Decimal | None = None
     issue_date: date | None = None
