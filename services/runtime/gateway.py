@@ -5,6 +5,7 @@ module routes come from core's registry through Traefik's HTTP provider.
 """
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -101,25 +102,47 @@ def write_dynamic_config(path: Path, config: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def traefik_command(ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s") -> list[str]:
-    """Traefik's static configuration as flags: entry points, ping, file and HTTP providers."""
-    command = [
-        traefik_binary(),
-        f"--entryPoints.web.address=127.0.0.1:{ports.gateway}",
-        f"--entryPoints.traefik.address=127.0.0.1:{ports.admin}",
-        "--ping=true",
-        "--ping.entryPoint=traefik",
-        f"--providers.file.filename={dynamic_file}",
-        "--providers.file.watch=true",
-        f"--providers.http.endpoint=http://127.0.0.1:{ports.core}/api/v1/gateway/traefik",
-        f"--providers.http.pollInterval={poll}",
-        f"--entryPoints.web.http.aliasHeadersStrategy={'delete'}",
-        f"--entryPoints.traefik.http.aliasHeadersStrategy={'delete'}",
-        "--log.level=WARN",
-        "--log.noColor=true",
-        "--accessLog=true",
-        "--accessLog.format=common",
-    ]
-    if gateway_key:
-        command.append(f"--providers.http.headers.X-Gateway-Key={gateway_key}")
-    return command
+def traefik_static_config(
+    ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s",
+    http_provider: bool = True, access_log: bool = True,
+) -> dict[str, Any]:
+    """Traefik's static configuration: entry points, ping, file and HTTP providers, logs."""
+    alias = {"aliasHeadersStrategy": "delete"}
+    config: dict[str, Any] = {
+        "entryPoints": {
+            "web": {"address": f"127.0.0.1:{ports.gateway}", "http": dict(alias)},
+            "traefik": {"address": f"127.0.0.1:{ports.admin}", "http": dict(alias)},
+        },
+        "ping": {"entryPoint": "traefik"},
+        "providers": {"file": {"filename": str(dynamic_file), "watch": True}},
+        "log": {"level": "WARN", "noColor": True},
+    }
+    if http_provider:
+        http: dict[str, Any] = {"endpoint": f"http://127.0.0.1:{ports.core}/api/v1/gateway/traefik",
+                                "pollInterval": poll}
+        if gateway_key:
+            http["headers"] = {"X-Gateway-Key": gateway_key}
+        config["providers"]["http"] = http
+    if access_log:
+        config["accessLog"] = {"format": "common"}
+    return config
+
+
+def traefik_command(
+    ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s",
+    http_provider: bool = True, access_log: bool = True,
+) -> list[str]:
+    """Run Traefik with its static configuration in a file beside `dynamic_file`.
+
+    The file, not flags: a flag is visible to every user of the machine (`ps`), and the gateway
+    key is a secret. The file is created readable by its owner only.
+    """
+    config = traefik_static_config(ports, dynamic_file, gateway_key=gateway_key, poll=poll,
+                                   http_provider=http_provider, access_log=access_log)
+    static = dynamic_file.with_name(dynamic_file.stem + "-static.yaml")
+    static.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(static, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(config, indent=2))  # JSON is valid YAML
+    return [traefik_binary(), f"--configFile={static}"]
