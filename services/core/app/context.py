@@ -17,3 +17,4 @@ class CoreContext:
     tokens: TokenService
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     background: set["asyncio.Task[Any]"] = field(default_factory=set)  # e.g. replays started over HTTP
+    replays: dict[str, int] = field(default_factory=dict)  # tenant id -> replays running in this process
