@@ -78,3 +78,13 @@ def require(claims: AccessClaims, permission: str, company_id: UUID, *, hide: bo
 def tenant_of(claims: AccessClaims) -> UUID | None:
     """The tenant the caller may see (None only for platform admins: all tenants)."""
     return None if claims.platform_admin and claims.tenant_id is None else claims.tenant_id
+
+
+async def module_enabled(connection: ASGIConnection[Any, Any, Any, Any], company_id: UUID) -> None:
+    """Refuse (403 `module_disabled`) when core says the module is not enabled for the company.
+
+    Every endpoint that touches a company's data calls it once the company is known, reads as
+    well as writes: a disabled module does nothing for that company. The answer is cached and
+    dropped when core publishes `core.module.*` events.
+    """
+    await connection.app.state.config.get(company_id)
