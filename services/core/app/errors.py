@@ -6,6 +6,7 @@ the details a client can act on (the failing fields, a plan).
 
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import MediaType, Request, Response
@@ -127,6 +128,10 @@ def to_error_body(exc: Exception) -> ErrorBody:
         return ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.detail, extra=exc.extra)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, asyncpg.DataError | OverflowError):  # e.g. an id past int64; PostgreSQL's text stays here
+        log.warning("value out of range", error=str(exc))
+        return ErrorBody(status_code=400, code="invalid_input",
+                         detail="A value in the request is out of the range core can store or look up.")
     if isinstance(exc, RecursionError):  # a structure deeper than the limits (kept as a net)
         return ErrorBody(status_code=400, code="invalid_input", detail="The request is nested too deeply.")
     if isinstance(exc, msgspec.ValidationError):

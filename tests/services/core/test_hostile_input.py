@@ -44,3 +44,9 @@ async def test_nul_in_company_name_and_user_email(core: Harness, root: dict, acm
     assert_problem(r, 400, "NUL")
     r = await core.client.get("/api/v1/users", params={"nothing": "a\u0000b"}, headers=root)
     assert_problem(r, 400, "NUL")
+
+
+async def test_an_id_past_int64_answers_400(core: Harness, root: dict) -> None:
+    """Found by schemathesis: a dead letter id past PostgreSQL's bigint was a 500."""
+    r = await core.client.get("/api/v1/admin/bus/dead-letters/9546973859572273152", headers=root)
+    assert_problem(r, 400, "out of the range")
