@@ -230,8 +230,7 @@ class ExtraGateway:
         http["services"] = {"financial": {"loadBalancer": {"servers": [{"url": financial}]}}}
         dynamic = data_dir / "extra-gateway.yaml"  # JSON is valid YAML
         dynamic.write_text(json.dumps(config))
-        command = [flag for flag in traefik_command(ports, dynamic)
-                   if not flag.startswith(("--accessLog", "--providers.http"))] + ["--accessLog=false"]
+        command = traefik_command(ports, dynamic, http_provider=False, access_log=False)
         self.log = (data_dir / "extra-gateway.log").open("w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"

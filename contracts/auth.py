@@ -1,5 +1,7 @@
 """What an access token says. Core signs it; every module verifies it locally."""
 
+import os
+from collections.abc import Mapping
 from uuid import UUID
 
 import msgspec
@@ -32,3 +34,34 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
         if self.platform_admin or self.tenant_admin:
             return str(company_id) in self.companies or self.platform_admin
         return permission in self.companies.get(str(company_id), [])
+
+
+# -- secrets every service refuses outside dev mode ------------------------------------------
+
+MIN_SECRET_BYTES = 32
+DEV_MODE_VARIABLE = "BUILDIFY_DEV_MODE"
+DEV_JWT_SECRET = "dev-secret-change-me-in-production"  # the one value dev mode may fall back to
+KNOWN_SECRETS = frozenset({
+    DEV_JWT_SECRET, "secret", "changeme", "change-me", "password", "jwt-secret", "your-secret-key",
+    "supersecret", "fin-key", "wh-key", "traefik-only",
+})
+_PLACEHOLDER_WORDS = ("change-me", "changeme", "change_me", "replace-me", "replace_me")
+
+
+def is_dev_mode(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether BUILDIFY_DEV_MODE explicitly asks for development defaults (1, true, yes)."""
+    env = os.environ if environ is None else environ
+    return env.get(DEV_MODE_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
+
+
+def secret_problem(name: str, value: str, *, min_bytes: int = MIN_SECRET_BYTES) -> str | None:
+    """Why `value` is not acceptable as the secret `name` (missing, a known or placeholder value,
+    or shorter than `min_bytes`), or None when it is."""
+    if not value:
+        return f"{name} is not set"
+    lowered = value.strip().lower()
+    if lowered in KNOWN_SECRETS or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return f"{name} is a published example or placeholder value"
+    if len(value.encode()) < min_bytes:
+        return f"{name} is shorter than {min_bytes} bytes"
+    return None

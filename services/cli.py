@@ -1,7 +1,6 @@
 """`buildify`: the platform's command line. Importing this module does nothing but declare commands."""
 
 import asyncio
-import os
 
 import typer
 
@@ -24,8 +23,9 @@ def create_superuser_command(
     email: str = typer.Option(..., "--email", help="the administrator's email"),
     password: str = typer.Option(..., "--password", help="at least 8 characters", prompt=True, hide_input=True),
     database_url: str = typer.Option(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/buildify"), "--database-url",
-        help="core's database (default: $DATABASE_URL)",
+        "postgresql://postgres@127.0.0.1:5432/buildify", "--database-url", envvar="DATABASE_URL",
+        show_default=False, show_envvar=True,  # --help never prints the URL (it may carry a password)
+        help="core's database [default: $DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/buildify]",
     ),
 ) -> None:
     """Create the first platform administrator (migrates core's tables if needed)."""

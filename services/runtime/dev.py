@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 
 from broker import embedded
+from contracts.auth import secret_problem
 from services.runtime.dburl import database_of, with_database
 from services.runtime.gateway import (
     SHARED_MIDDLEWARES,
@@ -72,19 +73,27 @@ class Secrets:
     def load(cls, data_dir: Path, modules: list[str]) -> "Secrets":
         path = data_dir / "secrets.json"
         stored: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-        keys = stored.get("module_keys", {})
+        keys = {n: k for n, k in stored.get("module_keys", {}).items() if not secret_problem(n, k)}
         for name in modules:
-            keys.setdefault(name, secrets.token_urlsafe(24))
+            keys.setdefault(name, secrets.token_urlsafe(32))
+
+        def strong(key: str) -> str:  # older runs stored shorter keys, which services now refuse
+            value = stored.get(key) or ""
+            return value if not secret_problem(key, value) else secrets.token_urlsafe(32)
+
         value = cls(
-            jwt_secret=stored.get("jwt_secret") or secrets.token_urlsafe(32),
-            gateway_key=stored.get("gateway_key") or secrets.token_urlsafe(16),
+            jwt_secret=strong("jwt_secret"),
+            gateway_key=strong("gateway_key"),
             module_keys=keys,
             platform_password=stored.get("platform_password") or secrets.token_urlsafe(12),
             admin_password=stored.get("admin_password") or secrets.token_urlsafe(12),
         )
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value.__dict__, indent=2))
-        path.chmod(0o600)
+        # created 0600 before anything is written (never readable by others, not even for a moment)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a file from an older run may have other bits
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(value.__dict__, indent=2))
         return value
 
 

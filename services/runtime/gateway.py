@@ -5,6 +5,7 @@ module routes come from core's registry through Traefik's HTTP provider.
 """
 
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+
+
+# Paths core serves to the inside only; the gateway answers 403 for them.
+INTERNAL_RULE = "Path(`/metrics`) || PathPrefix(`/metrics/`) || PathPrefix(`/api/v1/gateway/`)"
+# An allow-list no client address is on: Traefik's way of saying "never from outside" (403).
+INTERNAL_ONLY = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,9 @@ def dynamic_config(
             "routers": {
                 "core-api": {**core, "rule": "PathPrefix(`/api/v1/`)", "priority": 10},
                 "core-health": {**core, "rule": "Path(`/health`)", "priority": 20},
+                # internal endpoints (metrics, Traefik's own route feed) are never served from outside
+                "core-internal": {**core, "rule": INTERNAL_RULE, "priority": 1000,
+                                  "middlewares": [*middlewares, "internal-only"]},
                 "web-app": {**core, "rule": "PathPrefix(`/`)", "priority": 1},
             },
             "services": {"core": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.core}"}]}}},
@@ -58,6 +68,9 @@ def dynamic_config(
                 # Headers first: a 429 from the rate limit must still carry CORS headers.
                 "security-headers": {
                     "headers": {
+                        # Keys meant for service-to-service calls never come in from outside: an empty
+                        # value removes the header, so a module key cannot be used through the gateway.
+                        "customRequestHeaders": {"X-Module-Key": "", "X-Gateway-Key": ""},
                         "frameDeny": True,
                         "contentTypeNosniff": True,
                         "browserXssFilter": False,
@@ -74,6 +87,7 @@ def dynamic_config(
                     }
                 },
                 "rate-limit": {"rateLimit": {"average": 100, "burst": 50, "period": "1s"}},
+                "internal-only": INTERNAL_ONLY,
             },
         }
     }
@@ -88,25 +102,47 @@ def write_dynamic_config(path: Path, config: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def traefik_command(ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s") -> list[str]:
-    """Traefik's static configuration as flags: entry points, ping, file and HTTP providers."""
-    command = [
-        traefik_binary(),
-        f"--entryPoints.web.address=127.0.0.1:{ports.gateway}",
-        f"--entryPoints.traefik.address=127.0.0.1:{ports.admin}",
-        "--ping=true",
-        "--ping.entryPoint=traefik",
-        f"--providers.file.filename={dynamic_file}",
-        "--providers.file.watch=true",
-        f"--providers.http.endpoint=http://127.0.0.1:{ports.core}/api/v1/gateway/traefik",
-        f"--providers.http.pollInterval={poll}",
-        f"--entryPoints.web.http.aliasHeadersStrategy={'delete'}",
-        f"--entryPoints.traefik.http.aliasHeadersStrategy={'delete'}",
-        "--log.level=WARN",
-        "--log.noColor=true",
-        "--accessLog=true",
-        "--accessLog.format=common",
-    ]
-    if gateway_key:
-        command.append(f"--providers.http.headers.X-Gateway-Key={gateway_key}")
-    return command
+def traefik_static_config(
+    ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s",
+    http_provider: bool = True, access_log: bool = True,
+) -> dict[str, Any]:
+    """Traefik's static configuration: entry points, ping, file and HTTP providers, logs."""
+    alias = {"aliasHeadersStrategy": "delete"}
+    config: dict[str, Any] = {
+        "entryPoints": {
+            "web": {"address": f"127.0.0.1:{ports.gateway}", "http": dict(alias)},
+            "traefik": {"address": f"127.0.0.1:{ports.admin}", "http": dict(alias)},
+        },
+        "ping": {"entryPoint": "traefik"},
+        "providers": {"file": {"filename": str(dynamic_file), "watch": True}},
+        "log": {"level": "WARN", "noColor": True},
+    }
+    if http_provider:
+        http: dict[str, Any] = {"endpoint": f"http://127.0.0.1:{ports.core}/api/v1/gateway/traefik",
+                                "pollInterval": poll}
+        if gateway_key:
+            http["headers"] = {"X-Gateway-Key": gateway_key}
+        config["providers"]["http"] = http
+    if access_log:
+        config["accessLog"] = {"format": "common"}
+    return config
+
+
+def traefik_command(
+    ports: GatewayPorts, dynamic_file: Path, *, gateway_key: str = "", poll: str = "2s",
+    http_provider: bool = True, access_log: bool = True,
+) -> list[str]:
+    """Run Traefik with its static configuration in a file beside `dynamic_file`.
+
+    The file, not flags: a flag is visible to every user of the machine (`ps`), and the gateway
+    key is a secret. The file is created readable by its owner only.
+    """
+    config = traefik_static_config(ports, dynamic_file, gateway_key=gateway_key, poll=poll,
+                                   http_provider=http_provider, access_log=access_log)
+    static = dynamic_file.with_name(dynamic_file.stem + "-static.yaml")
+    static.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(static, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(config, indent=2))  # JSON is valid YAML
+    return [traefik_binary(), f"--configFile={static}"]

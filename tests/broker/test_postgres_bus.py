@@ -186,7 +186,8 @@ async def test_outbox_in_a_separate_database_reaches_the_bus(database_url, secon
         await subscriber.close()
 
 
-async def test_callback_subscription_receives_a_signed_post(database_url):
+async def test_callback_subscription_receives_a_signed_post(database_url, monkeypatch):
+    monkeypatch.setenv("BUS_CALLBACKS_ALLOW_PRIVATE", "true")  # the receiver is on 127.0.0.1
     import uvicorn
     from litestar import Litestar, Request, post
 
@@ -218,7 +219,7 @@ async def test_callback_subscription_receives_a_signed_post(database_url):
         await add_callback_subscription(
             bus.pool, name="partner.invoices", module="partner", pattern="test.#",
             url=f"http://127.0.0.1:{port}/hook", secret="s3cret",
-            retry=RetryPolicy(initial_delay=0.05, jitter=0),
+            retry=RetryPolicy(initial_delay=0.05, jitter=0), allow_private_networks=True,
         )
         await bus.start()
         event_id = await bus.publish(None, Pinged(n=3))
@@ -369,7 +370,8 @@ async def test_a_slow_handler_keeps_its_lease_so_no_other_worker_takes_the_deliv
             await bus.close()
 
 
-async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
+async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url, monkeypatch):
+    monkeypatch.setenv("BUS_CALLBACKS_ALLOW_PRIVATE", "true")  # the receiver is on 127.0.0.1
     import uvicorn
     from litestar import Litestar, post
     from litestar.exceptions import HTTPException
@@ -392,7 +394,8 @@ async def test_a_callback_answering_410_is_dead_lettered_at_once(database_url):
     try:
         await bus.open()
         await add_callback_subscription(bus.pool, name="partner.old", module="partner", pattern="test.#",
-                                        url=f"http://127.0.0.1:{port}/gone", secret="s")
+                                        url=f"http://127.0.0.1:{port}/gone", secret="s",
+                                        allow_private_networks=True)
         await bus.start()
         await bus.publish(None, Pinged(n=1))
 

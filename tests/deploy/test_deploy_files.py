@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from broker.settings import BusSettings
+from contracts.auth import secret_problem
 from services.runtime.gateway import CONTENT_SECURITY_POLICY, GatewayPorts, dynamic_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +72,8 @@ ENV_READ = re.compile(r"""(?:os\.environ|\benv)\.get\(\s*["']([A-Z][A-Z0-9_]*)["
 # Read by Settings.from_env but optional on purpose (a sane default, or another mode such as RS256).
 # A NEW variable in a settings.py fails test_settings_env_is_deployed until it is deployed or listed here.
 OPTIONAL_ENV = {
-    "core": {"JWT_PRIVATE_KEY_FILE"},
+    "core": {"JWT_PRIVATE_KEY_FILE", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
+             "LOGIN_FAILURE_WINDOW"},
     "financial": {"JWT_JWKS_URL", "JWT_ALGORITHMS", "FINANCIAL_CONFIG_CACHE_SECONDS"},
 }
 # Always expected, whatever the regex finds (the seed's variables and core's gateway settings).
@@ -240,16 +242,23 @@ def test_k8s_secrets_and_upstreams_agree() -> None:
         assert k8s_env(name)["CORE_PLATFORM_URL"] == f"http://core.buildify.svc.cluster.local:{CORE_PORT}"
 
 
-def test_placeholder_secrets_are_marked() -> None:
+@pytest.mark.security
+def test_placeholder_secrets_are_marked_and_refused_by_the_services() -> None:
     for secret in k8s("Secret"):
         for key, value in secret["stringData"].items():
             if any(word in key for word in ("PASSWORD", "SECRET", "KEY")):
                 where = f"Secret {secret['metadata']['name']}.{key}"
                 assert "change-me" in str(value), f"{where} is not a marked placeholder"
+                if key != "POSTGRES_PASSWORD":
+                    for part in parse_pairs(str(value)).values() if "=" in str(value) else [str(value)]:
+                        assert secret_problem(key, part), f"{where}: a service would start with {part!r}"
+    gateway_key = STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
+    assert secret_problem("X-Gateway-Key", gateway_key), "traefik.yaml's placeholder key would be accepted"
     for name in ("core", *MODULE_NAMES):
         for key, value in compose_env(name).items():
             if key in {"JWT_SECRET_KEY", "MODULE_API_KEY", "MODULE_API_KEYS", "GATEWAY_CONFIG_KEY"}:
-                assert "${" in value and "change-me" in value, f"compose {name}.{key} must be ${{VAR:-change-me...}}"
+                assert re.search(r"\$\{[A-Z0-9_]+:\?[^}]+\}", value), f"compose {name}.{key} must be ${{VAR:?why}}"
+                assert "change-me" not in value and ":-" not in value, f"compose {name}.{key} has a default"
 
 
 # -- Dockerfiles -----------------------------------------------------------------------------
@@ -318,9 +327,11 @@ def test_core_renders_routers_for_existing_entry_points() -> None:
     assert k8s_env("core")["GATEWAY_ENTRY_POINTS"].split(",") == ingress
 
 
-def test_gateway_key_is_the_same_on_both_sides() -> None:
-    key = STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
-    assert default_of(compose_env("core")["GATEWAY_CONFIG_KEY"]) == key
+def test_gateway_key_is_given_on_both_sides() -> None:
+    # traefik.yaml cannot read the environment: its key is a placeholder (refused by core, see above)
+    # that the operator replaces with the value of GATEWAY_CONFIG_KEY.
+    assert STATIC["providers"]["http"]["headers"]["X-Gateway-Key"]
+    assert "${GATEWAY_CONFIG_KEY:?" in compose_env("core")["GATEWAY_CONFIG_KEY"]
 
 
 # -- Traefik: dynamic configuration ----------------------------------------------------------
@@ -340,7 +351,8 @@ def test_core_routes_and_middlewares_match_the_local_runner() -> None:
         for key in ("rule", "priority", "middlewares", "service", "entryPoints"):
             assert mine[key] == router[key], f"core.yaml router {name}.{key} differs from services/runtime/gateway.py"
     assert deployed["services"]["core"]["loadBalancer"]["servers"] == [{"url": f"http://core:{CORE_PORT}"}]
-    assert set(deployed["middlewares"]) == set(local["middlewares"]) == {HEADERS, RATE_LIMIT}
+    assert set(deployed["middlewares"]) == set(local["middlewares"]) == {HEADERS, RATE_LIMIT, "internal-only"}
+    assert deployed["middlewares"]["internal-only"] == local["middlewares"]["internal-only"]
     assert deployed["middlewares"][RATE_LIMIT] == local["middlewares"][RATE_LIMIT]
     headers, local_headers = deployed["middlewares"][HEADERS]["headers"], local["middlewares"][HEADERS]["headers"]
     origin = "accessControlAllowOriginList"
@@ -528,3 +540,29 @@ def test_postgres_for_the_base() -> None:
     host = "postgres.buildify.svc.cluster.local:5432"
     for name in SERVICES:
         assert host in k8s_env(name)["DATABASE_URL"]
+
+
+@pytest.mark.security
+def test_service_keys_are_stripped_from_outside_requests() -> None:
+    """Module-key endpoints are internal: the gateway removes X-Module-Key / X-Gateway-Key on every router."""
+    strip = {"X-Module-Key": "", "X-Gateway-Key": ""}
+    assert CORE_FILE["http"]["middlewares"][HEADERS]["headers"]["customRequestHeaders"] == strip
+    assert dynamic_config(GatewayPorts())["http"]["middlewares"][HEADERS]["headers"]["customRequestHeaders"] == strip
+    assert k8s_one("Middleware", HEADERS)["spec"]["headers"]["customRequestHeaders"] == strip
+    for where, middlewares in all_middleware_lists():
+        names = [m.split("@")[0].removeprefix("buildify-") for m in middlewares]
+        assert HEADERS in names, f"{where} does not strip the service keys"
+
+
+@pytest.mark.security
+def test_internal_endpoints_are_never_served_through_the_gateway() -> None:
+    """/metrics and /api/v1/gateway/traefik answer 403 from outside, on every deployment's router set."""
+    for routers in (CORE_FILE["http"]["routers"], dynamic_config(GatewayPorts())["http"]["routers"]):
+        internal = routers["core-internal"]
+        assert "Path(`/metrics`)" in internal["rule"] and "PathPrefix(`/api/v1/gateway/`)" in internal["rule"]
+        assert internal["priority"] > max(r["priority"] for n, r in routers.items() if n != "core-internal")
+        assert internal["middlewares"][-1] == "internal-only"
+    assert CORE_FILE["http"]["middlewares"]["internal-only"] == {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
+    routes = k8s_one("IngressRoute", "buildify")["spec"]["routes"]
+    (internal_route,) = [r for r in routes if "internal-only" in [m["name"] for m in r["middlewares"]]]
+    assert internal_route["priority"] > max(r["priority"] for r in routes if r is not internal_route)

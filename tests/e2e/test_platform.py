@@ -80,7 +80,7 @@ def test_a_user_works_through_the_gateway_and_ctrl_c_leaves_nothing_behind(datab
             assert Decimal(str(totals["total_debit"])) == Decimal(str(totals["total_credit"])) > 0
 
             health = http.get("/health")
-            assert health.status_code == 200 and health.json()["checks"]["module:financial"]["status"] == "ok"
+            assert health.status_code == 200 and health.json()["checks"]["module:financial"]["status"] == "up"
             assert http.get("/health/financial").json()["status"] in {"ok", "healthy"}
             assert http.get("/api/v1/financialx").status_code == 404  # a prefix is not a word match
 

@@ -6,12 +6,14 @@ the details a client can act on (the failing fields, a plan).
 
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from contracts.api import ErrorBody
+from contracts.bodies import BadInput, check_body, check_url
 
 log = structlog.get_logger("core.errors")
 
@@ -22,9 +24,11 @@ class CoreError(Exception):
     status_code = 400
     code = "error"
 
-    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | list[Any] | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | list[Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.detail = detail or (type(self).__doc__ or "error").strip()
         self.extra = extra
+        self.headers = headers or {}
         super().__init__(self.detail)
 
 
@@ -63,6 +67,33 @@ class Invalid(CoreError):
     code = "invalid"
 
 
+class BadRequest(CoreError):
+    """The request cannot be accepted as sent."""
+
+    status_code = 400
+    code = "invalid_input"
+
+
+class TooManyAttempts(CoreError):
+    """Too many failed attempts; wait before trying again."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
+class Busy(CoreError):
+    """Core is busy with other requests of this kind; try again in a moment."""
+
+    status_code = 503
+    code = "busy"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
 def _field_of(message: str) -> str | None:
     marker = "at `$."
     if marker in message:
@@ -97,13 +128,30 @@ def to_error_body(exc: Exception) -> ErrorBody:
         return ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.detail, extra=exc.extra)
     if isinstance(exc, HTTPException):
         return _from_http(exc)
+    if isinstance(exc, asyncpg.DataError | OverflowError):  # e.g. an id past int64; PostgreSQL's text stays here
+        log.warning("value out of range", error=str(exc))
+        return ErrorBody(status_code=400, code="invalid_input",
+                         detail="A value in the request is out of the range core can store or look up.")
+    if isinstance(exc, RecursionError):  # a structure deeper than the limits (kept as a net)
+        return ErrorBody(status_code=400, code="invalid_input", detail="The request is nested too deeply.")
     if isinstance(exc, msgspec.ValidationError):
         return ErrorBody(status_code=400, code="invalid_field", detail=f"Invalid request: {exc}")
     log.error("unhandled error", exc_info=exc)
     return ErrorBody(status_code=500, code="internal_error", detail="Core failed to answer; the error is logged.")
 
 
+async def reject_bad_input(request: Request[Any, Any, Any]) -> None:
+    """App-wide `before_request`: no NUL in path, query or body, no body nested too deep (400, not 500)."""
+    try:
+        check_url(request.scope.get("raw_path") or request.url.path.encode(), request.scope.get("query_string", b""))
+        if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            check_body(await request.body())
+    except BadInput as exc:
+        raise BadRequest(str(exc), extra={"field": exc.where} if exc.where else None) from None
+
+
 def error_response(_request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     """Litestar exception handler: every error answer of core is an ErrorBody."""
     body = to_error_body(exc)
-    return Response(content=body, status_code=body.status_code, media_type=MediaType.JSON)
+    headers = exc.headers if isinstance(exc, CoreError) else None
+    return Response(content=body, status_code=body.status_code, media_type=MediaType.JSON, headers=headers)

@@ -1,18 +1,23 @@
-"""GET /health: core, its database and the bus.
+"""GET /health: core, its database, the bus and every enabled module.
 
-Checks are small async callables in a list, so the aggregated health of modules (a later
-issue) is one more check appended in create_app.
+Anyone may ask whether the platform is up: the anonymous answer says up/down per check and
+nothing else (no addresses, no exception text, no counts), and it is computed at most once per
+`PUBLIC_HEALTH_SECONDS`, so a flood of /health costs neither count(*)s nor module probes.
+A platform administrator's bearer token gets the detailed answer, computed afresh.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
 
+from services.core.app.auth.principal import principal_from_request
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
+from services.core.app.errors import CoreError
 
 
 class Check(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,6 +34,20 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     version: str
     checks: dict[str, Check]
 
+
+class PublicCheck(msgspec.Struct, frozen=True, kw_only=True):
+    status: Literal["up", "down"]
+
+
+class PublicHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """What anyone may know: whether core and each part it depends on is up."""
+
+    status: Literal["up", "degraded"]
+    service: str
+    checks: dict[str, PublicCheck]
+
+
+PUBLIC_HEALTH_SECONDS = 2.0
 
 HealthCheck = Callable[[CoreContext], Awaitable[Check]]
 
@@ -61,15 +80,45 @@ DEFAULT_CHECKS: dict[str, HealthCheck] = {"database": database_check, "bus": bus
 
 
 def health_handler(checks: dict[str, HealthCheck]) -> Any:
-    @get("/health", tags=["health"], summary="Core, its database and the bus (outbox backlog, dead letters)")
-    async def health(core: CoreContext) -> Response[Health]:
+    cached: dict[str, tuple[float, PublicHealth]] = {}
+    lock = asyncio.Lock()
+
+    async def detailed(core: CoreContext) -> Health:
         from services.core.app.gateway.health import module_checks  # it imports this module
 
         results = {name: await check(core) for name, check in checks.items()}
         results.update(await module_checks(core))
         ok = all(c.status == "ok" for c in results.values())
-        body = Health(status="ok" if ok else "degraded", service="core", version=core.settings.platform_version,
+        return Health(status="ok" if ok else "degraded", service="core", version=core.settings.platform_version,
                       checks=results)
-        return Response(body, status_code=200 if ok else 503)
+
+    async def public(core: CoreContext) -> PublicHealth:
+        async with lock:  # one computation at a time; the others take its result
+            hit = cached.get("body")
+            if hit is not None and time.monotonic() - hit[0] < PUBLIC_HEALTH_SECONDS:
+                return hit[1]
+            full = await detailed(core)
+            body = PublicHealth(
+                status="up" if full.status == "ok" else "degraded", service="core",
+                checks={n: PublicCheck(status="up" if c.status == "ok" else "down") for n, c in full.checks.items()},
+            )
+            cached["body"] = (time.monotonic(), body)
+            return body
+
+    @get("/health", tags=["health"], summary="Whether core, its database, the bus and each module are up",
+         description="Anonymous callers get up/down per check (cached for a moment). With a platform "
+         "administrator's bearer token: latencies, outbox backlog, dead letters and the reason a check is down.")
+    async def health(request: Request[Any, Any, Any], core: CoreContext) -> Response[Health | PublicHealth]:
+        admin = False
+        if request.headers.get("authorization"):
+            try:
+                admin = (await principal_from_request(request)).platform_admin
+            except CoreError:
+                admin = False
+        if admin:
+            full = await detailed(core)
+            return Response(full, status_code=200 if full.status == "ok" else 503)
+        body = await public(core)
+        return Response(body, status_code=200 if body.status == "up" else 503)
 
     return health

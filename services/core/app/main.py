@@ -13,12 +13,13 @@ from broker.logs import configure as configure_logs
 from services.core.app.asyncapi import ASYNCAPI
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
+from services.core.app.auth.throttle import LoginThrottle
 from services.core.app.auth.tokens import TokenService
 from services.core.app.busadmin.controllers import BusAdminController
 from services.core.app.companies.controllers import CompanyController
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import error_response
+from services.core.app.errors import error_response, reject_bad_input
 from services.core.app.gateway.controllers import traefik_config
 from services.core.app.health import DEFAULT_CHECKS, health_handler
 from services.core.app.modules.controllers import ModuleController
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         configure_logs("core")
         settings = Settings.from_env()
     bus = bus or EventBus(service="core", dsn=settings.database_url, settings=settings.bus)
-    core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings))
+    throttle = LoginThrottle(per_account=settings.login_failures_per_account,
+                             per_address=settings.login_failures_per_address, window=settings.login_failure_window)
+    core = CoreContext(settings=settings, bus=bus, tokens=TokenService(settings), login_throttle=throttle)
 
     def database(_app: Any) -> Any:
         return engine.lifespan(settings.database_url, settings.db_pool_size)
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         },
         lifespan=[database, bus.lifespan],
         exception_handlers={Exception: error_response},
+        before_request=reject_bad_input,
         state={"core": core},  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="Buildify core", version=settings.platform_version, path="/schema"),
         debug=False,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from broker import BusSettings
+from contracts.auth import DEV_JWT_SECRET, is_dev_mode, secret_problem
 
 PLATFORM_VERSION = "0.1.0"
 
@@ -18,6 +19,10 @@ def parse_module_keys(raw: str) -> dict[str, str]:
         if sep and name.strip() and key.strip():
             keys[name.strip()] = key.strip()
     return keys
+
+
+class SettingsError(ValueError):
+    """Core's configuration is incomplete or unsafe; core does not start."""
 
 
 def _csv(raw: str) -> list[str]:
@@ -40,11 +45,14 @@ class Settings:
         gateway_middlewares: middlewares (defined in Traefik's file provider) every module router uses.
         gateway_entry_points: Traefik entry points module routers listen on.
         module_health_timeout: seconds core waits for a module's /health when aggregating.
+        login_failures_per_account / _per_address / login_failure_window: failed logins allowed per account
+            and per client address within the window (seconds) before login answers 429 with Retry-After.
+        dev_mode: BUILDIFY_DEV_MODE=1 lets core start with development defaults (a known JWT secret).
     """
 
     database_url: str
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
-    jwt_secret_key: str = "dev-secret-change-me-in-production"
+    jwt_secret_key: str = DEV_JWT_SECRET  # what tests and dev mode use; from_env refuses it otherwise
     jwt_private_key_path: Path | None = None
     access_token_ttl: int = 3600
     module_api_keys: dict[str, str] = field(default_factory=dict)
@@ -56,6 +64,20 @@ class Settings:
     gateway_middlewares: list[str] = field(default_factory=lambda: ["security-headers@file", "rate-limit@file"])
     gateway_entry_points: list[str] = field(default_factory=lambda: ["web"])
     module_health_timeout: float = 2.0
+    dev_mode: bool = False
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window: float = 300.0
+
+    def secret_problems(self) -> list[str]:
+        """Every secret that is missing, a published value or too short (refused outside dev mode)."""
+        problems: list[str] = []
+        if self.jwt_algorithm == "HS256":
+            problems.append(secret_problem("JWT_SECRET_KEY", self.jwt_secret_key) or "")
+        for name, key in self.module_api_keys.items():
+            problems.append(secret_problem(f"MODULE_API_KEYS entry {name!r}", key) or "")
+        problems.append(secret_problem("GATEWAY_CONFIG_KEY", self.gateway_config_key) or "")
+        return [p for p in problems if p]
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -65,10 +87,11 @@ class Settings:
         if algorithm not in {"HS256", "RS256"}:
             raise ValueError(f"JWT_ALGORITHM must be HS256 or RS256, not {algorithm!r}")
         key_file = os.environ.get("JWT_PRIVATE_KEY_FILE")
-        return cls(
+        dev_mode = is_dev_mode()
+        settings = cls(
             database_url=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/buildify"),
             jwt_algorithm=algorithm,  # type: ignore[arg-type]
-            jwt_secret_key=os.environ.get("JWT_SECRET_KEY", cls.jwt_secret_key),
+            jwt_secret_key=os.environ.get("JWT_SECRET_KEY", DEV_JWT_SECRET if dev_mode else ""),
             jwt_private_key_path=Path(key_file) if key_file else None,
             access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "3600")),
             module_api_keys=parse_module_keys(os.environ.get("MODULE_API_KEYS", "")),
@@ -78,4 +101,16 @@ class Settings:
             gateway_entry_points=_csv(os.environ.get("GATEWAY_ENTRY_POINTS", "web")),
             module_health_timeout=float(os.environ.get("MODULE_HEALTH_TIMEOUT", "2")),
             bus=BusSettings.from_env(),
+            dev_mode=dev_mode,
+            login_failures_per_account=int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
+            login_failures_per_address=int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20")),
+            login_failure_window=float(os.environ.get("LOGIN_FAILURE_WINDOW", "300")),
         )
+        problems = settings.secret_problems()
+        if problems and not dev_mode:
+            raise SettingsError(
+                "core refuses to start: " + "; ".join(problems) + ". Give each a random value of at least 32 bytes "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or set BUILDIFY_DEV_MODE=1 "
+                "on a development machine."
+            )
+        return settings

@@ -2,6 +2,8 @@
 per-endpoint permission check declared in the manifest."""
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,16 +19,37 @@ from services.financial.app.errors import Forbidden, NotAuthenticated, NotFound
 class TokenVerifier:
     """Checks signature, expiry, issuer and audience of a bearer token; never calls core."""
 
-    def __init__(self, *, secret: str, algorithms: tuple[str, ...] = ("HS256",), jwks_url: str | None = None):
+    def __init__(self, *, secret: str, algorithms: tuple[str, ...] = ("HS256",), jwks_url: str | None = None,
+                 refetch_interval: float = 30.0, clock: Callable[[], float] = time.monotonic):
         self.secret = secret
         self.algorithms = list(algorithms)
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self.refetch_interval = refetch_interval
+        self.clock = clock
+        self._known_kids: set[str] = set()
+        self._last_lookup: float | None = None
+
+    async def _jwks_key(self, token: str) -> Any:
+        """The signing key for `token`'s key id. A key id not seen before may make the JWKS be fetched
+        again, but at most once per `refetch_interval` seconds whatever the tokens say (PyJWT 2.8-2.12
+        refetched for every unknown key id: a flood of made-up ids became a flood of fetches). A key
+        rotated in may therefore be refused for up to that interval after someone sent a made-up id."""
+        assert self.jwks is not None
+        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        if kid not in self._known_kids:
+            now = self.clock()
+            if self._last_lookup is not None and now - self._last_lookup < self.refetch_interval:
+                raise NotAuthenticated(f"the access token names an unknown signing key {kid[:40]!r}")
+            self._last_lookup = now
+        key = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
+        self._known_kids.add(kid)
+        return key
 
     async def verify(self, token: str) -> AccessClaims:
         try:
             key: Any = self.secret
             if self.jwks is not None:
-                key = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
+                key = await self._jwks_key(token)
             elif not self.secret:
                 raise NotAuthenticated("this service has no JWT_SECRET_KEY, so it cannot verify tokens")
             raw = jwt.decode(
@@ -78,3 +101,13 @@ def require(claims: AccessClaims, permission: str, company_id: UUID, *, hide: bo
 def tenant_of(claims: AccessClaims) -> UUID | None:
     """The tenant the caller may see (None only for platform admins: all tenants)."""
     return None if claims.platform_admin and claims.tenant_id is None else claims.tenant_id
+
+
+async def module_enabled(connection: ASGIConnection[Any, Any, Any, Any], company_id: UUID) -> None:
+    """Refuse (403 `module_disabled`) when core says the module is not enabled for the company.
+
+    Every endpoint that touches a company's data calls it once the company is known, reads as
+    well as writes: a disabled module does nothing for that company. The answer is cached and
+    dropped when core publishes `core.module.*` events.
+    """
+    await connection.app.state.config.get(company_id)

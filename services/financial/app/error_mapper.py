@@ -8,7 +8,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from contracts.api import ErrorBody
-from services.financial.app.errors import FinancialError
+from contracts.bodies import BadInput, check_body, check_url
+from services.financial.app.errors import FinancialError, InvalidInput
 
 log = structlog.get_logger("financial.errors")
 
@@ -50,17 +51,31 @@ def database_error(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) 
         return _answer(409, f"Refused by the ledger: {exc}", "conflict")
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return _answer(409, f"That conflicts with existing records ({exc.constraint_name})", "conflict")  # type: ignore[attr-defined]
-    if isinstance(exc, asyncpg.DataError):
-        return _answer(400, f"A value is out of range: {exc}", "invalid_input")
+    if isinstance(exc, asyncpg.DataError):  # the database's own words stay in the log, not in the answer
+        log.warning("data error", path=request.url.path, error=str(exc))
+        return _answer(400, "A value is out of the range the ledger can store (too large, too precise or not "
+                            "representable); check the numbers and dates you sent", "invalid_input")
     log.error("database error", path=request.url.path, error=str(exc))
     return _answer(503, "The financial database did not complete the request; try again", "database_error")
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    if isinstance(exc, RecursionError):  # a structure deeper than the limits (kept as a net)
+        return _answer(400, "The request is nested too deeply", "invalid_input")
     if isinstance(exc, OSError | asyncpg.InterfaceError):
         return _answer(503, "The financial database is unreachable; try again shortly", "unavailable")
     log.exception("unhandled error", path=request.url.path, error=repr(exc))
     return _answer(500, "The financial service failed unexpectedly; the error was logged", "internal_error")
+
+
+async def reject_bad_input(request: Request[Any, Any, Any]) -> None:
+    """App-wide `before_request`: no NUL in path, query or body, no body nested too deep (400, not 500)."""
+    try:
+        check_url(request.scope.get("raw_path") or request.url.path.encode(), request.scope.get("query_string", b""))
+        if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            check_body(await request.body())
+    except BadInput as exc:
+        raise InvalidInput(str(exc), extra={"field": exc.where} if exc.where else None) from None
 
 
 HANDLERS: dict[type[Exception], Any] = {

@@ -20,7 +20,7 @@ from services.financial.app.accounts.controllers import AccountController
 from services.financial.app.auth import TokenVerifier
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
-from services.financial.app.error_mapper import HANDLERS
+from services.financial.app.error_mapper import HANDLERS, reject_bad_input
 from services.financial.app.frontend import frontend_files
 from services.financial.app.health import VERSION, health
 from services.financial.app.invoices import handlers as config_handlers
@@ -82,6 +82,7 @@ def create_app(
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config)},
         lifespan=[database, bus.lifespan],
         exception_handlers=HANDLERS,
+        before_request=reject_bad_input,
         openapi_config=OpenAPIConfig(title="Buildify financial module", version=VERSION),
         debug=False,
     )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from broker import BusSettings
+from contracts.auth import DEV_JWT_SECRET, is_dev_mode, secret_problem
 
 Strategy = Literal["shared", "separate"]
 
@@ -65,17 +66,32 @@ class Settings:
         if not database_url:
             raise SettingsError("set DATABASE_URL (the shared database) to start the financial service")
         algorithms = ("RS256",) if env.get("JWT_JWKS_URL") else ("HS256",)
-        return cls(
+        dev_mode = is_dev_mode(env)
+        settings = cls(
             database_url=database_url,
             database_strategy=env.get("DATABASE_STRATEGY", "shared"),  # type: ignore[arg-type]
             module_database_url=env.get("MODULE_DATABASE_URL") or None,
             schema_prefix=env.get("SCHEMA_PREFIX", "financial_"),
             core_platform_url=env.get("CORE_PLATFORM_URL", "http://127.0.0.1:8000"),
             module_api_key=env.get("MODULE_API_KEY", ""),
-            jwt_secret_key=env.get("JWT_SECRET_KEY", ""),
+            jwt_secret_key=env.get("JWT_SECRET_KEY", DEV_JWT_SECRET if dev_mode else ""),
             jwt_jwks_url=env.get("JWT_JWKS_URL") or None,
             jwt_algorithms=tuple(env.get("JWT_ALGORITHMS", ",".join(algorithms)).split(",")),
             event_bus_url=env.get("EVENT_BUS_CONNECTION_STRING") or None,
             config_cache_seconds=float(env.get("FINANCIAL_CONFIG_CACHE_SECONDS", "300")),
             bus=BusSettings.from_env(),
         )
+        problems = settings.secret_problems()
+        if problems and not dev_mode:
+            raise SettingsError(
+                "financial refuses to start: " + "; ".join(problems) + ". Give each a random value of at least "
+                "32 bytes (the same JWT_SECRET_KEY as core), or set BUILDIFY_DEV_MODE=1 on a development machine."
+            )
+        return settings
+
+    def secret_problems(self) -> list[str]:
+        """Every secret that is missing, a published value or too short (refused outside dev mode)."""
+        problems = [secret_problem("MODULE_API_KEY", self.module_api_key)]
+        if "HS256" in self.jwt_algorithms:
+            problems.append(secret_problem("JWT_SECRET_KEY", self.jwt_secret_key))
+        return [p for p in problems if p]

@@ -17,6 +17,8 @@ from services.core.app.settings import Settings
 
 FAST_BUS = BusSettings(poll_interval=0.05, workers=0, relay=False, listen=False, cleanup_interval=0)
 MODULE_KEYS = {"financial": "fin-key", "warehouse": "wh-key"}
+GATEWAY_KEY = "traefik-only"
+GATEWAY = {"X-Gateway-Key": GATEWAY_KEY}
 
 FINANCIAL: dict[str, Any] = {
     "name": "financial",
@@ -84,7 +86,7 @@ def cheap_argon2() -> None:
 async def core(database_url: str) -> AsyncIterator[Harness]:
     await create_superuser(database_url, "root@platform.example", "password123")
     settings = Settings(database_url=database_url, module_api_keys=MODULE_KEYS, bus=FAST_BUS,
-                        access_token_ttl=600)
+                        access_token_ttl=600, gateway_config_key=GATEWAY_KEY)
     app = create_app(settings)
     async with AsyncTestClient(app=app) as client:
         yield Harness(client=client, app=app, url=database_url)

@@ -116,8 +116,8 @@ async def test_hs256_jwks_is_empty(core: Harness) -> None:
     assert (await core.client.get("/api/v1/auth/jwks")).json() == {"keys": []}
 
 
-async def test_health_reports_database_and_bus(core: Harness, acme: Tenant) -> None:
-    r = await core.client.get("/health")
+async def test_health_reports_database_and_bus(core: Harness, root: dict, acme: Tenant) -> None:
+    r = await core.client.get("/health", headers=root)
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"

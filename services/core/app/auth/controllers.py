@@ -4,16 +4,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from contracts.manifest import MenuEntry
-from services.core.app.auth.passwords import verify_password
+from services.core.app.auth.passwords import HashingBusy, verify_password_async
 from services.core.app.auth.principal import Principal, load_principal
 from services.core.app.companies.controllers import CompanyOut, company_out, visible_company
 from services.core.app.context import CoreContext
-from services.core.app.errors import NotAuthenticated
+from services.core.app.errors import Busy, NotAuthenticated, TooManyAttempts
 from services.core.app.modules.registry import ModuleRegistry
 from services.core.app.modules.schemas import MyModule
 from services.core.app.tables import Company, Tenant, User
@@ -52,6 +52,14 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     permissions: list[str]
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The caller's address: the last X-Forwarded-For hop (the one our gateway added), else the peer."""
+    forwarded = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    if forwarded:
+        return forwarded[-1]
+    return request.client.host if request.client else "unknown"
+
+
 class AuthController(Controller):
     path = "/api/v1"
     tags = ["auth"]
@@ -59,13 +67,27 @@ class AuthController(Controller):
     @post("/auth/login", status_code=200, summary="Exchange email and password for an access token (JWT)")
     async def login(
         self,
+        request: Request[Any, Any, Any],
         data: Annotated[Login, Body(examples=[Example(summary="Sign in", value={
             "email": "admin@example.com", "password": "correct horse battery"})])],
         core: CoreContext,
     ) -> TokenOut:
-        user = await User.objects().where(User.email == data.email.strip().lower()).first()
-        if not verify_password(user.password_hash if user else None, data.password) or user is None:
+        email = data.email.strip().lower()
+        address = client_address(request)
+        throttle = core.login_throttle
+        wait = throttle.retry_after(email, address)
+        if wait is not None:
+            raise TooManyAttempts(f"Too many failed sign-ins for this account or from this address; try again in "
+                                  f"{wait} s.", retry_after=wait)
+        user = await User.objects().where(User.email == email).first()
+        try:
+            valid = await verify_password_async(user.password_hash if user else None, data.password)
+        except HashingBusy as exc:
+            raise Busy("Core is checking many passwords right now; try again in a moment.") from exc
+        if not valid or user is None:
+            throttle.failed(email, address)
             raise NotAuthenticated("The `email` or `password` is wrong.")
+        throttle.succeeded(email)
         principal = await load_principal(user.id)
         if principal is None:
             raise NotAuthenticated("This account is disabled.")

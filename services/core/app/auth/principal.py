@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 
 from contracts.auth import AccessClaims
 from services.core.app.errors import Forbidden, NotAuthenticated
@@ -110,13 +111,13 @@ async def load_principal(user_id: UUID) -> Principal | None:
     )
 
 
-def _bearer(request: Request[Any, Any, Any]) -> str | None:
+def _bearer(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def principal_from_request(request: Request[Any, Any, Any]) -> Principal:
+async def principal_from_request(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The signed-in user; 401 without a valid bearer token."""
     token = _bearer(request)
     if token is None:
@@ -128,7 +129,7 @@ async def principal_from_request(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
-def module_from_request(request: Request[Any, Any, Any]) -> ModuleCaller | None:
+def module_from_request(request: ASGIConnection[Any, Any, Any, Any]) -> ModuleCaller | None:
     """The module whose X-Module-Key was sent; 401 for a wrong key."""
     key = request.headers.get("x-module-key")
     if key is None:

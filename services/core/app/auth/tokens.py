@@ -50,7 +50,8 @@ class TokenService:
     def verify(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
-                token, self._verify_key, algorithms=[self.algorithm], audience=AUDIENCE, issuer=ISSUER
+                token, self._verify_key, algorithms=[self.algorithm], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},  # a token without an expiry never ends
             )
             return msgspec.convert(payload, AccessClaims)
         except (jwt.PyJWTError, msgspec.ValidationError) as exc:

@@ -7,6 +7,7 @@ written to the bus's audit table with the acting user.
 """
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -33,14 +34,52 @@ class Unavailable(CoreError):
     code = "bus_unavailable"
 
 
+# What one tenant administrator may ask of the shared bus (platform administrators are not capped).
+TENANT_MAX_RATE = 50.0  # events per second of one tenant's replay
+TENANT_MAX_REPLAYS = 1  # replays of one tenant running at once (in this core process)
+MAX_RATE = 100_000.0
+
+
 class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Which events to deliver again, and to which subscription (or every matching one)."""
+    """Which events to deliver again, and to which subscription (or every matching one).
+
+    `rate` is events per second; tenant administrators get at most 50 (and 50 when they omit it).
+    """
 
     selection: ops.EventFilter = msgspec.field(default_factory=ops.EventFilter)
     subscription: str | None = None
     all_subscriptions: bool = False
     dry_run: bool = False
-    rate: float | None = None
+    rate: Annotated[float, msgspec.Meta(gt=0, le=MAX_RATE)] | None = None
+
+
+class ReplayLimited(CoreError):
+    """Your tenant already has a replay running; wait for it to finish."""
+
+    status_code = 429
+    code = "replay_running"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 10) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def redact(text: str | None) -> str | None:
+    """An error for a tenant administrator: its first line, URLs (callback addresses) replaced."""
+    if text is None:
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return _URL.sub("<url hidden>", first)[:500]
+
+
+def for_tenant(letter: ops.DeadLetter) -> ops.DeadLetter:
+    """A dead letter without its traceback and with its error redacted (platform internals)."""
+    return msgspec.structs.replace(
+        letter, error=redact(letter.error), reason=redact(letter.reason) or "",
+        traceback="hidden: tracebacks are shown to platform administrators" if letter.traceback else None,
+    )
 
 
 class ReplayStarted(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,7 +140,15 @@ class BusAdminController(Controller):
 
     @get("/events/{event_id:uuid}", summary="One event: envelope, payload, deliveries, attempts, errors")
     async def show_event(self, event_id: UUID, principal: Principal, core: CoreContext) -> ops.EventDetail:
-        return await call(ops.show_event(core.bus.pool, event_id, tenant=scope_of(principal)))
+        tenant = scope_of(principal)
+        detail = await call(ops.show_event(core.bus.pool, event_id, tenant=tenant))
+        if tenant is None:
+            return detail
+        return msgspec.structs.replace(
+            detail, dead_letters=[for_tenant(d) for d in detail.dead_letters],
+            deliveries=[msgspec.structs.replace(d, last_error=redact(d.last_error), locked_by=None)
+                        for d in detail.deliveries],
+        )
 
     @get("/stats", summary="Rates, backlog per subscription, oldest pending age, retries, dead letters")
     async def stats(
@@ -128,17 +175,35 @@ class BusAdminController(Controller):
         if not data.subscription and not data.all_subscriptions:
             raise Invalid("Name a `subscription`, or set `all_subscriptions` to replay into every matching one.",
                           extra={"field": "subscription"})
+        rate = data.rate
+        if tenant is not None:
+            if rate is not None and rate > TENANT_MAX_RATE:
+                raise Invalid(f"`rate`: at most {TENANT_MAX_RATE:g} events per second for a tenant's replay.",
+                              extra={"field": "rate", "max": TENANT_MAX_RATE})
+            rate = rate or TENANT_MAX_RATE
         kwargs: dict[str, Any] = {"actor": actor_of(principal), "subscription": data.subscription,
-                                  "rate": data.rate, "tenant": tenant}
+                                  "rate": rate, "tenant": tenant}
         if data.dry_run:
             return await call(ops.replay(core.bus.pool, data.selection, dry_run=True, **kwargs))
+        key = str(tenant) if tenant is not None else None
+        if key is not None and core.replays.get(key, 0) >= TENANT_MAX_REPLAYS:
+            raise ReplayLimited(f"Your tenant already has {TENANT_MAX_REPLAYS} replay(s) running; follow it in "
+                                "GET /api/v1/admin/bus/audit and start the next one when it has finished.")
         run_id = uuid7()
         # Validate the selection at once (bad pattern, unknown subscription, nothing to send)...
         await call(ops.replay(core.bus.pool, data.selection, dry_run=True, **kwargs))
         # ...then send in the background: a long replay must not hold the HTTP request.
         task = asyncio.create_task(ops.replay(core.bus.pool, data.selection, run_id=run_id, **kwargs))
         core.background.add(task)
-        task.add_done_callback(core.background.discard)
+        if key is not None:
+            core.replays[key] = core.replays.get(key, 0) + 1
+
+        def finished(done: "asyncio.Task[Any]") -> None:
+            core.background.discard(done)
+            if key is not None:
+                core.replays[key] = max(0, core.replays.get(key, 1) - 1)
+
+        task.add_done_callback(finished)
         return ReplayStarted(run_id=run_id)
 
     @get("/dead-letters", summary="Open dead letters, newest first")
@@ -149,11 +214,16 @@ class BusAdminController(Controller):
     ) -> list[ops.DeadLetter]:
         selection = ops.DeadLetterFilter(subscription=subscription, error=error, pattern=pattern,
                                          include_redriven=include_redriven)
-        return await call(ops.dlq_list(core.bus.pool, selection, limit=limit, tenant=scope_of(principal)))
+        tenant = scope_of(principal)
+        letters = await call(ops.dlq_list(core.bus.pool, selection, limit=limit, tenant=tenant))
+        return letters if tenant is None else [for_tenant(d) for d in letters]
 
-    @get("/dead-letters/{letter_id:int}", summary="One dead letter with its error and traceback")
+    @get("/dead-letters/{letter_id:int}", summary="One dead letter with its error (and, for platform "
+         "administrators, its traceback)")
     async def dead_letter(self, letter_id: int, principal: Principal, core: CoreContext) -> ops.DeadLetter:
-        return await call(ops.dlq_show(core.bus.pool, letter_id, tenant=scope_of(principal)))
+        tenant = scope_of(principal)
+        letter = await call(ops.dlq_show(core.bus.pool, letter_id, tenant=tenant))
+        return letter if tenant is None else for_tenant(letter)
 
     @post("/dead-letters/redrive", status_code=200, summary="Send chosen dead letters again (same event id)")
     async def redrive(

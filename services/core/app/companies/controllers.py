@@ -14,6 +14,7 @@ from contracts.ids import uuid7
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
 from services.core.app.errors import Conflict, Forbidden, NotFound
+from services.core.app.paging import DEFAULT_LIMIT, Limit, Offset
 from services.core.app.tables import Company, Tenant
 from services.core.app.unique import unique_as_conflict
 
@@ -79,20 +80,23 @@ class CompanyController(Controller):
             )
         return company_out(await visible_company(company.id, principal))
 
-    @get("/", summary="Companies you can see")
-    async def list_companies(self, principal: Principal, tenant_id: UUID | None = None) -> list[CompanyOut]:
-        query = Company.objects().order_by(Company.created_at)
+    @get("/", summary="Companies you can see (those where you hold `core.companies.read`)")
+    async def list_companies(self, principal: Principal, tenant_id: UUID | None = None,
+                             limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> list[CompanyOut]:
+        query = Company.objects().order_by(Company.created_at, Company.id).limit(limit).offset(offset)
         if tenant_id is not None:
             query = query.where(Company.tenant_id == tenant_id)
         if not principal.platform_admin:
             query = query.where(Company.tenant_id == principal.tenant_id)
             if not principal.tenant_admin:
-                ids = [UUID(c) for c in principal.companies]
+                ids = [UUID(c) for c, ps in principal.companies.items() if "core.companies.read" in ps]
                 if not ids:
                     return []
                 query = query.where(Company.id.is_in(ids))
         return [company_out(c) for c in await query]
 
-    @get("/{company_id:uuid}", summary="One company")
+    @get("/{company_id:uuid}", summary="One company (needs `core.companies.read` there)")
     async def get_company(self, company_id: UUID, principal: Principal) -> CompanyOut:
-        return company_out(await visible_company(company_id, principal))
+        company = await visible_company(company_id, principal)
+        principal.require("core.companies.read", company.id, company.tenant_id)
+        return company_out(company)

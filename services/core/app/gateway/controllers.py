@@ -1,5 +1,6 @@
 """`GET /api/v1/gateway/traefik`: the module routes, for Traefik's HTTP provider."""
 
+import hmac
 from typing import Any
 
 import msgspec
@@ -8,7 +9,7 @@ from litestar import Request, get
 from contracts.manifest import Manifest
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import NotAuthenticated
+from services.core.app.errors import Forbidden, NotAuthenticated
 from services.core.app.gateway.routes import render
 from services.core.app.modules.registry import _load
 
@@ -34,12 +35,15 @@ async def enabled_manifests() -> list[Manifest]:
     "/api/v1/gateway/traefik",
     tags=["gateway"],
     summary="Traefik dynamic configuration for every registered module",
-    description="Polled by Traefik's HTTP provider. When GATEWAY_CONFIG_KEY is set, the request must carry it "
-    "in `X-Gateway-Key`.",
+    description="Polled by Traefik's HTTP provider, on the inside only (the gateway answers 403 for it). The "
+    "request must carry GATEWAY_CONFIG_KEY in `X-Gateway-Key`; without a configured key the endpoint is closed.",
 )
 async def traefik_config(request: Request[Any, Any, Any], core: CoreContext) -> dict[str, Any]:
     settings = core.settings
-    if settings.gateway_config_key and request.headers.get("x-gateway-key") != settings.gateway_config_key:
+    if not settings.gateway_config_key:
+        raise Forbidden("The route feed is closed: core has no GATEWAY_CONFIG_KEY configured.")
+    sent = request.headers.get("x-gateway-key", "")
+    if not hmac.compare_digest(sent.encode(), settings.gateway_config_key.encode()):
         raise NotAuthenticated("The X-Gateway-Key header is missing or wrong.")
     manifests = await registered_manifests()
     return render(

@@ -11,7 +11,7 @@ import httpx
 
 from services.core.app.context import CoreContext
 from services.core.app.gateway.controllers import enabled_manifests
-from services.core.app.gateway.routes import upstream_of
+from services.core.app.gateway.routes import routable, upstream_of
 from services.core.app.health import Check
 
 
@@ -36,6 +36,9 @@ async def module_checks(core: CoreContext) -> dict[str, Check]:
         return {"modules": Check(status="down", detail=f"cannot list modules: {type(exc).__name__}")}
     targets = {}
     for manifest in manifests:
+        if not routable(manifest):  # a health_path that is not a plain path is never fetched
+            targets[manifest.name] = ""
+            continue
         try:
             targets[manifest.name] = upstream_of(manifest, settings.module_upstreams) + manifest.backend.health_path
         except ValueError:

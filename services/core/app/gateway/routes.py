@@ -6,10 +6,14 @@ step disappears). Shared middlewares (security headers, CORS, rate limit) are de
 the file provider and referenced here by name.
 """
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from contracts.manifest import Manifest
+from contracts.manifest import MODULE_NAME, Manifest
+
+MODULE_NAME_RE = re.compile(MODULE_NAME)
+HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9_~-]+(?:/[A-Za-z0-9_~.-]+)*$")
 
 
 def upstream_of(manifest: Manifest, overrides: dict[str, str]) -> str:
@@ -23,10 +27,31 @@ def upstream_of(manifest: Manifest, overrides: dict[str, str]) -> str:
     raise ValueError(f"module {manifest.name} has neither backend.upstream nor backend.port")
 
 
+def rule_value(value: str) -> str:
+    """`value` as a Traefik rule string literal. Backtick literals cannot escape anything, so a value
+    that could end the literal (a backtick) or hide in it (a control character) is refused, never
+    pasted in: a manifest must not be able to add `|| PathPrefix(`/`)` to its own rule."""
+    if "`" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"{value!r} cannot be written into a Traefik rule")
+    return f"`{value}`"
+
+
 def prefix_rule(prefix: str) -> str:
     """Match `prefix` and what lies below it, but not `prefix` + more letters (`/financialx`)."""
     prefix = prefix.rstrip("/")
-    return f"Path(`{prefix}`) || PathPrefix(`{prefix}/`)"
+    return f"Path({rule_value(prefix)}) || PathPrefix({rule_value(prefix + '/')})"
+
+
+def routable(manifest: Manifest) -> bool:
+    """Only manifests that pass today's checks get routes (rows registered before them do not)."""
+    backend = manifest.backend
+    health = backend.health_path
+    return (
+        backend.api_prefix == f"/api/v1/{manifest.name}"
+        and MODULE_NAME_RE.match(manifest.name) is not None
+        and HEALTH_PATH_RE.match(health) is not None
+        and ".." not in health.split("/")
+    )
 
 
 def render(
@@ -42,6 +67,8 @@ def render(
     own_middlewares: dict[str, Any] = {}
     for manifest in manifests:
         name = manifest.name
+        if not routable(manifest):
+            continue
         try:
             url = upstream_of(manifest, upstreams)
         except ValueError:
@@ -56,12 +83,13 @@ def render(
             **common, "rule": prefix_rule(manifest.backend.api_prefix), "priority": 100, "middlewares": middlewares,
         }
         routers[f"{name}-frontend"] = {
-            **common, "rule": f"PathPrefix(`/modules/{name}/`)", "priority": 90, "middlewares": middlewares,
+            **common, "rule": f"PathPrefix({rule_value(f'/modules/{name}/')})", "priority": 90,
+            "middlewares": middlewares,
         }
         health_path = f"{name}-health-path"
         own_middlewares[health_path] = {"replacePath": {"path": manifest.backend.health_path}}
         routers[f"{name}-health"] = {
-            **common, "rule": f"Path(`/health/{name}`)", "priority": 110,
+            **common, "rule": f"Path({rule_value(f'/health/{name}')})", "priority": 110,
             "middlewares": [*middlewares, health_path],
         }
     # Traefik refuses an empty map ("routers cannot be a standalone element"): leave them out.

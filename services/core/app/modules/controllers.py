@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
@@ -13,7 +15,7 @@ from services.core.app.auth.principal import ModuleCaller, Principal, module_fro
 from services.core.app.companies.controllers import visible_company
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import Conflict, Forbidden, NotFound
+from services.core.app.errors import Conflict, Forbidden, NotFound, reject_bad_input
 from services.core.app.modules.manifests import parse_manifest
 from services.core.app.modules.registry import Actor, ModuleRegistry, module_out
 from services.core.app.modules.schemas import (
@@ -49,8 +51,19 @@ def registry(core: CoreContext) -> ModuleRegistry:
     return ModuleRegistry(core.bus, core.settings.platform_version)
 
 
+async def may_register(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: only a module (with its key) or a platform administrator gets its manifest parsed at all.
+
+    Guards run before `before_request` and before the body is decoded, so a stranger's manifest is
+    never looked at (a manifest is untrusted input: its patterns, sizes and paths are the attack).
+    """
+    if module_from_request(connection) is None and not (await principal_from_request(connection)).platform_admin:
+        raise Forbidden("Only platform administrators (or the module itself) register modules.")
+
+
 async def check_manifest(request: Request[Any, Any, Any]) -> None:
     """Validate the raw body first, so a bad manifest is refused with every problem listed."""
+    await reject_bad_input(request)  # this hook replaces the app-wide one for this route
     parse_manifest(await request.body())
 
 
@@ -65,7 +78,7 @@ class ModuleController(Controller):
     path = "/api/v1"
     tags = ["modules"]
 
-    @post("/modules", before_request=check_manifest, status_code=200,
+    @post("/modules", guards=[may_register], before_request=check_manifest, status_code=200,
           summary="Register or upgrade a module from its manifest",
           description="Platform administrators, or the module itself with its `X-Module-Key`. A lower version "
           "than the registered one is refused; an identical manifest changes nothing. "
@@ -185,6 +198,7 @@ class ModuleController(Controller):
     async def get_company_module(self, company_id: UUID, name: str, principal: Principal, core: CoreContext
                                  ) -> CompanyModuleOut:
         company = await visible_company(company_id, principal)
+        principal.require("core.modules.read", company.id, company.tenant_id)
         return await registry(core).company_module(company.tenant_id, company.id, name)
 
     @get("/companies/{company_id:uuid}/modules/{name:str}/config",
@@ -203,5 +217,6 @@ class ModuleController(Controller):
                 raise NotFound(f"No company {company_id}.")
         else:
             company = await visible_company(company_id, caller)
+            caller.require("core.modules.read", company.id, company.tenant_id)
         return await registry(core).resolve(company.tenant_id, company.id, name)
 

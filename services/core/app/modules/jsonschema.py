@@ -4,17 +4,64 @@ Supported: type, enum, const, minimum, maximum, exclusiveMinimum, exclusiveMaxim
 maxLength, pattern, properties, required, additionalProperties (bool or schema), items,
 minItems, maxItems. Every failure is reported with the key path it concerns, so an answer can
 name each failing key instead of the first one.
+
+Patterns come from manifests, which are untrusted input: they run on RE2 (google-re2), whose
+matching time is linear in the input, so `^(a+)+$` cannot freeze the event loop. Python-only
+syntax (look-arounds, back-references) is refused when the manifest is registered.
 """
 
-import re
+from functools import lru_cache
 from typing import Any
+
+import re2
+
+Problem = tuple[str, str]  # (key path, message)
+
+MAX_PATTERN_LENGTH = 1000
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+_OPTIONS.max_mem = 1 << 22  # 4 MiB per compiled pattern: a pattern that needs more is refused
+
+
+class BadPattern(ValueError):
+    """The pattern is not one RE2 accepts (look-arounds and back-references are not supported)."""
+
+
+@lru_cache(maxsize=256)
+def compile_pattern(pattern: str) -> Any:
+    """`pattern` compiled by RE2, or BadPattern saying why not."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise BadPattern(f"is longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        return re2.compile(pattern, _OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise BadPattern(f"is not a supported regular expression ({detail}); RE2 syntax, no look-arounds "
+                         "or back-references") from exc
+
+
+def pattern_problems(schema: Any, path: str) -> list[Problem]:
+    """Every `pattern` in `schema` (nested too) that RE2 cannot compile."""
+    problems: list[Problem] = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            where = f"{path}.{key}" if path else key
+            if key == "pattern" and isinstance(value, str):
+                try:
+                    compile_pattern(value)
+                except BadPattern as exc:
+                    problems.append((where, str(exc)))
+            else:
+                problems += pattern_problems(value, where)
+    elif isinstance(schema, list):
+        for i, item in enumerate(schema):
+            problems += pattern_problems(item, f"{path}[{i}]")
+    return problems
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
     "object": (dict,), "array": (list,), "null": (type(None),),
 }
-
-Problem = tuple[str, str]  # (key path, message)
 
 
 def _is_type(value: Any, name: str) -> bool:
@@ -50,8 +97,14 @@ def validate(value: Any, schema: dict[str, Any], path: str = "") -> list[Problem
             problems.append((where, f"must have at least {schema['minLength']} characters"))
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             problems.append((where, f"must have at most {schema['maxLength']} characters"))
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            problems.append((where, f"must match {schema['pattern']}"))
+        if "pattern" in schema:
+            try:
+                matched = compile_pattern(str(schema["pattern"])).search(value) is not None
+            except BadPattern as exc:
+                problems.append((where, f"cannot be checked: the pattern {exc}"))
+            else:
+                if not matched:
+                    problems.append((where, f"must match {schema['pattern']}"))
     if isinstance(value, list):
         if "minItems" in schema and len(value) < schema["minItems"]:
             problems.append((where, f"must have at least {schema['minItems']} items"))

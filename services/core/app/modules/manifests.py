@@ -30,6 +30,36 @@ def _type_problems(raw: dict[str, Any]) -> list[str]:
     return problems
 
 
+# First path segments under /api/v1 that core answers itself: a module named so would take them over.
+RESERVED_NAMES = frozenset({
+    "admin", "auth", "me", "tenants", "companies", "users", "roles", "permissions", "modules", "gateway",
+    "health", "metrics", "schema", "core", "platform", "bus", "internal", "static", "api",
+})
+HEALTH_PATH = re.compile(r"^/[A-Za-z0-9_~-]+(?:/[A-Za-z0-9_~.-]+)*$")  # a path: no host, query, `..` or `//`
+UPSTREAM = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?/?$")  # scheme, host and port; nothing else
+
+
+def _backend_problems(m: Manifest) -> list[str]:
+    problems: list[str] = []
+    expected = f"/api/v1/{m.name}"
+    if m.name in RESERVED_NAMES:
+        problems.append(f"`name`: {m.name!r} is reserved for core's own paths")
+    if m.backend.api_prefix != expected:
+        problems.append(f"`backend.api_prefix`: {m.backend.api_prefix!r} must be exactly {expected!r}")
+    health = m.backend.health_path
+    if not HEALTH_PATH.match(health) or any(part in {".", ".."} for part in health.split("/")):
+        problems.append(f"`backend.health_path`: {health!r} must be a plain path such as '/health' "
+                        "(letters, digits, - _ . ~ separated by single /; no host, query or `..`)")
+    if m.backend.upstream is not None and not UPSTREAM.match(m.backend.upstream):
+        problems.append(f"`backend.upstream`: {m.backend.upstream!r} must be http(s)://host[:port] "
+                        "(no user, path or query)")
+    if m.backend.port is not None and not 1 <= m.backend.port <= 65535:
+        problems.append(f"`backend.port`: {m.backend.port} must be between 1 and 65535")
+    if m.frontend is not None and not m.frontend.entry.startswith(f"/modules/{m.name}/"):
+        problems.append(f"`frontend.entry`: {m.frontend.entry!r} must lie under '/modules/{m.name}/'")
+    return problems
+
+
 def _semantic_problems(m: Manifest) -> list[str]:
     problems: list[str] = []
     if not re.match(MODULE_NAME, m.name):
@@ -38,8 +68,7 @@ def _semantic_problems(m: Manifest) -> list[str]:
         semver.parse(m.version)
     except semver.BadVersion as exc:
         problems.append(f"`version`: {exc}")
-    if not m.backend.api_prefix.startswith("/api/v1/"):
-        problems.append(f"`backend.api_prefix`: {m.backend.api_prefix!r} must start with /api/v1/")
+    problems += _backend_problems(m)
     if m.backend.port is None and m.backend.upstream is None:
         problems.append("`backend`: give `port` or `upstream` so the gateway can route to the module")
     for i, p in enumerate(m.permissions):
@@ -77,6 +106,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     elif not isinstance(schema.get("properties", {}), dict):
         problems.append("`config_schema.properties`: must be an object")
     else:
+        for path, message in jsonschema.pattern_problems(schema, "config_schema"):
+            problems.append(f"`{path}`: {message}")
         for key, prop in schema.get("properties", {}).items():
             if not isinstance(prop, dict):
                 problems.append(f"`config_schema.properties.{key}`: must be a JSON Schema object")

@@ -66,6 +66,9 @@ class RoleController(Controller):
             raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", extra={"field": "tenant_id"})
         if not principal.is_admin_of(data.tenant_id):
             raise Forbidden("Only the tenant's administrators create roles.")
+        if await Role.exists().where((Role.name == data.name) & Role.tenant_id.is_null()):
+            raise Conflict(f"`name` {data.name!r} is a built-in role's name; choose another (a tenant role may not "
+                           "shadow a built-in one).", extra={"field": "name"})
         known = await catalogue()
         bad = [p for p in data.permissions if not is_valid_pattern(p, known)]
         if bad:

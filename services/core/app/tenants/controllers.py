@@ -14,6 +14,7 @@ from contracts.ids import uuid7
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
 from services.core.app.errors import Conflict, Forbidden, NotFound
+from services.core.app.paging import DEFAULT_LIMIT, Limit, Offset
 from services.core.app.tables import Tenant
 from services.core.app.unique import unique_as_conflict
 
@@ -69,8 +70,9 @@ class TenantController(Controller):
         return tenant_out(saved)
 
     @get("/", summary="Tenants you can see (all for platform administrators, else your own)")
-    async def list_tenants(self, principal: Principal) -> list[TenantOut]:
-        query = Tenant.objects().order_by(Tenant.created_at)
+    async def list_tenants(self, principal: Principal, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+                           ) -> list[TenantOut]:
+        query = Tenant.objects().order_by(Tenant.created_at, Tenant.id).limit(limit).offset(offset)
         if not principal.platform_admin:
             query = query.where(Tenant.id == principal.tenant_id)
         return [tenant_out(t) for t in await query]

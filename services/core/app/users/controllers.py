@@ -11,10 +11,12 @@ from litestar.params import Body
 
 from contracts.core import UserCreated
 from contracts.ids import uuid7
-from services.core.app.auth.passwords import hash_password
+from services.core.app.auth.passwords import HashingBusy, hash_password_async
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
-from services.core.app.errors import Conflict, Forbidden, Invalid, NotFound
+from services.core.app.errors import Busy, Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from services.core.app.paging import DEFAULT_LIMIT, Limit, Offset
+from services.core.app.rbac.permissions import catalogue, expand
 from services.core.app.tables import Company, Role, Tenant, User, UserCompanyRole
 from services.core.app.unique import unique_as_conflict
 
@@ -46,13 +48,24 @@ class UserOut(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
-async def user_out(user: User) -> UserOut:
-    rows = await UserCompanyRole.select(UserCompanyRole.company_id, UserCompanyRole.role_id.name).where(
-        UserCompanyRole.user_id == user.id
-    )
-    by_company: dict[UUID, list[str]] = {}
+async def users_out(users: list[User]) -> list[UserOut]:
+    """Every user's answer, with their memberships read in one query (not one per user)."""
+    if not users:
+        return []
+    rows = await UserCompanyRole.select(
+        UserCompanyRole.user_id, UserCompanyRole.company_id, UserCompanyRole.role_id.name
+    ).where(UserCompanyRole.user_id.is_in([u.id for u in users]))
+    memberships: dict[UUID, dict[UUID, list[str]]] = {}
     for row in rows:
-        by_company.setdefault(row["company_id"], []).append(row["role_id.name"])
+        memberships.setdefault(row["user_id"], {}).setdefault(row["company_id"], []).append(row["role_id.name"])
+    return [_user_out(u, memberships.get(u.id, {})) for u in users]
+
+
+async def user_out(user: User) -> UserOut:
+    return (await users_out([user]))[0]
+
+
+def _user_out(user: User, by_company: dict[UUID, list[str]]) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
@@ -65,8 +78,13 @@ async def user_out(user: User) -> UserOut:
     )
 
 
+def readable_companies(principal: Principal) -> list[UUID]:
+    """Companies where the principal may see the users (`core.users.read`)."""
+    return [UUID(c) for c, perms in principal.companies.items() if "core.users.read" in perms]
+
+
 async def shares_company(principal: Principal, user: User) -> bool:
-    ids = [UUID(c) for c in principal.companies]
+    ids = readable_companies(principal)
     if not ids:
         return False
     return await UserCompanyRole.exists().where(
@@ -94,6 +112,49 @@ async def resolve_roles(names: list[str], tenant_id: UUID) -> list[Role]:
     if missing:
         raise Invalid(f"`roles`: unknown role(s) {', '.join(missing)}.", extra={"field": "roles", "unknown": missing})
     return [found[n] for n in dict.fromkeys(names)]
+
+
+def email_conflict(core: CoreContext, principal: Principal) -> None:
+    """Count a create-user attempt that hit an existing email; too many answer 429.
+
+    The email of every account is unique across tenants (sign-in is by email alone), so a 409
+    tells that an address has an account somewhere. Counting these per creator bounds how many
+    addresses a tenant administrator can probe.
+    """
+    if principal.platform_admin:
+        return
+    key = f"email-conflicts:{principal.user_id}"
+    wait = core.login_throttle.addresses.retry_after(key)
+    if wait is not None:
+        raise TooManyAttempts(f"Too many attempts with emails that are already registered; try again in {wait} s.",
+                              retry_after=wait)
+    core.login_throttle.addresses.fail(key)
+
+
+async def hashed(password: str) -> str:
+    try:
+        return await hash_password_async(password)
+    except HashingBusy as exc:
+        raise Busy("Core is hashing many passwords right now; try again in a moment.") from exc
+
+
+async def grants_within_own(principal: Principal, roles: list[Role], company_ids: list[UUID], tenant_id: UUID) -> None:
+    """Refuse roles that hold a permission the granter lacks in one of the companies.
+
+    `core.users.manage` lets a user hand out what they have, never more (no built-in `admin`).
+    """
+    known = await catalogue()
+    for role in roles:
+        granted = expand(list(role.permissions or []), known)
+        for company_id in company_ids:
+            beyond = sorted(granted - set(principal.companies.get(str(company_id), [])))
+            if beyond:
+                shown = ", ".join(beyond[:5]) + (", ..." if len(beyond) > 5 else "")
+                raise Forbidden(
+                    f"`roles`: role {role.name!r} grants permissions you do not hold in company {company_id} "
+                    f"({shown}); you can only grant what you hold.",
+                    extra={"field": "roles", "role": role.name, "company_id": str(company_id), "beyond": beyond},
+                )
 
 
 class UserController(Controller):
@@ -137,10 +198,13 @@ class UserController(Controller):
                 "`roles` are given per company: list the `company_ids` they apply in.", extra={"field": "roles"}
             )
         roles = await resolve_roles(data.roles, data.tenant_id)
+        if not principal.is_admin_of(data.tenant_id):
+            await grants_within_own(principal, roles, data.company_ids, data.tenant_id)
         email = data.email.strip().lower()
         if await User.exists().where(User.email == email):
+            email_conflict(core, principal)
             raise Conflict(f"`email` {email!r} is already registered.", extra={"field": "email"})
-        user = User(id=uuid7(), email=email, password_hash=hash_password(data.password), tenant_id=data.tenant_id,
+        user = User(id=uuid7(), email=email, password_hash=await hashed(data.password), tenant_id=data.tenant_id,
                     is_tenant_admin=data.tenant_admin)
         async with unique_as_conflict("email", email), User._meta.db.transaction() as tx:
             await user.save()
@@ -154,19 +218,26 @@ class UserController(Controller):
                             company_ids=list(dict.fromkeys(data.company_ids))),
                 tenant_id=data.tenant_id,
             )
-        return await user_out(await visible_user(user.id, principal))
+        return await user_out(user)
 
-    @get("/", summary="Users you can see (your tenant's for its administrators, else those sharing a company)")
-    async def list_users(self, principal: Principal, tenant_id: UUID | None = None) -> list[UserOut]:
-        query = User.objects().order_by(User.created_at)
+    @get("/", summary="Users you can see (your tenant's for its administrators, else those in a company "
+         "where you hold `core.users.read`)")
+    async def list_users(self, principal: Principal, tenant_id: UUID | None = None,
+                         limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> list[UserOut]:
+        query = User.objects().order_by(User.created_at, User.id).limit(limit).offset(offset)
         if tenant_id is not None:
             query = query.where(User.tenant_id == tenant_id)
         if not principal.platform_admin:
             query = query.where(User.tenant_id == principal.tenant_id)
-        users = [u for u in await query]
         if not principal.platform_admin and not principal.tenant_admin:
-            users = [u for u in users if u.id == principal.user_id or await shares_company(principal, u)]
-        return [await user_out(u) for u in users]
+            ids = readable_companies(principal)
+            members = UserCompanyRole.select(UserCompanyRole.user_id).where(UserCompanyRole.company_id.is_in(ids)) \
+                if ids else None
+            if members is None:
+                query = query.where(User.id == principal.user_id)
+            else:
+                query = query.where((User.id == principal.user_id) | User.id.is_in(members))
+        return await users_out(list(await query))
 
     @get("/{user_id:uuid}", summary="One user")
     async def get_user(self, user_id: UUID, principal: Principal) -> UserOut:

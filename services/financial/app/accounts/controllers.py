@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from services.financial.app.accounts import service
-from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
 from services.financial.app.common import claims_of
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
@@ -36,6 +36,7 @@ class AccountController(Controller):
     ) -> list[dict[str, Any]]:
         """The company's chart of accounts, by code."""
         require(claims_of(request), ACCOUNTS_READ, company_id)
+        await module_enabled(request, company_id)
         async with db.connection() as conn:
             return [dict(r) for r in await service.list_accounts(conn, db, company_id)]
 
@@ -45,6 +46,7 @@ class AccountController(Controller):
         async with db.connection() as conn:
             row = await service.get_account(conn, db, account_id, tenant_of(claims))
         require(claims, ACCOUNTS_READ, row["company_id"], hide=True)
+        await module_enabled(request, row["company_id"])
         return dict(row)
 
     @post("/")
@@ -54,6 +56,7 @@ class AccountController(Controller):
         """Add an account to the chart; the code must be new in the company."""
         claims = claims_of(request)
         require(claims, ACCOUNTS_WRITE, data.company_id)
+        await module_enabled(request, data.company_id)
         if data.currency:
             currency = check_currency(data.currency)
             tenant_id = claims.tenant_id

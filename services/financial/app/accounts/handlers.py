@@ -4,6 +4,7 @@ from typing import Any
 
 from broker import Delivery, Reject, Retry, Router
 from contracts.core import CompanyCreated, ModuleConfigured, ModuleEnabled
+from contracts.core import ModuleDisabled as ModuleWasDisabled
 from services.financial.app.accounts.service import adopt_currency, create_default_chart
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
@@ -11,9 +12,45 @@ from services.financial.app.errors import CoreUnavailable, InvalidInput, ModuleD
 from services.financial.app.money import check_currency
 
 
+PURGE_ORDER = ("payments", "invoice_lines", "invoices", "transaction_lines", "transactions", "accounts")
+
+
+async def purge_tenant(conn: Any, db: Database, tenant_id: Any) -> dict[str, int]:
+    """Delete every row of the tenant in this module's tables; the counts deleted per table."""
+    await conn.execute("SET LOCAL buildify.purge = 'on'")  # lets the immutability trigger allow it
+    companies = [r["company_id"] for r in await conn.fetch(
+        f"SELECT DISTINCT company_id FROM {db.t('accounts')} WHERE tenant_id = $1 UNION "
+        f"SELECT DISTINCT company_id FROM {db.t('invoices')} WHERE tenant_id = $1", tenant_id)]
+    counts: dict[str, int] = {}
+    for short in PURGE_ORDER:
+        if short == "invoice_lines":
+            sql = (f"DELETE FROM {db.t(short)} WHERE invoice_id IN "
+                   f"(SELECT id FROM {db.t('invoices')} WHERE tenant_id = $1)")
+        elif short == "transaction_lines":
+            sql = (f"DELETE FROM {db.t(short)} WHERE transaction_id IN "
+                   f"(SELECT id FROM {db.t('transactions')} WHERE tenant_id = $1)")
+        else:
+            sql = f"DELETE FROM {db.t(short)} WHERE tenant_id = $1"
+        counts[short] = int((await conn.execute(sql, tenant_id)).split()[-1])
+    done = await conn.execute(f"DELETE FROM {db.t('invoice_sequences')} WHERE company_id = ANY($1::uuid[])",
+                              companies)
+    counts["invoice_sequences"] = int(done.split()[-1])
+    return counts
+
+
 def build_router(db: Database, config: ConfigClient | None = None) -> Router:
     """Handlers bound to this app's database and (when given) its core client."""
     router = Router()
+
+    @router.on("core.module.disabled", priority=8)
+    async def purge_tenant_data(event: ModuleWasDisabled, ctx: Delivery) -> None:
+        """`mode=purge` in core: the tenant's financial rows are deleted, in one transaction."""
+        if event.module_name != "financial" or not event.purge or event.company_id is not None:
+            return
+        async with ctx.transaction() as conn:
+            await purge_tenant(conn, db, event.tenant_id)
+        if config is not None:
+            config.invalidate(tenant_id=event.tenant_id)
 
     async def configured_currency(company_id: Any) -> str | None:
         """The currency core's configuration resolves to for the company, None if not enabled."""

@@ -2,7 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
 from services.financial.app.common import claims_of
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
@@ -30,7 +30,7 @@ class InvoiceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """Lines, or the seed's plain `total` (tax included)."""
 
     company_id: UUID
-    customer: str
+    customer: Annotated[str, msgspec.Meta(max_length=200)]  # the column's width
     lines: list[InvoiceLineIn] | None = None
     total: Decimal | None = None
     issue_date: date | None = None
@@ -60,6 +60,7 @@ async def load_invoice(
     async with db.connection() as conn:
         invoice = await service.get_invoice(conn, db, invoice_id, tenant_of(claims))
     require(claims, permission, invoice["company_id"], hide=True)
+    await module_enabled(request, invoice["company_id"])
     return invoice
 
 
@@ -75,6 +76,7 @@ class InvoiceController(Controller):
         """Number, tax and currency come from the company's configuration in core."""
         claims = claims_of(request)
         require(claims, INVOICES_WRITE, data.company_id)
+        await module_enabled(request, data.company_id)
         resolved = await config.get(data.company_id)
         if claims.tenant_id is not None and resolved.tenant_id != claims.tenant_id:
             raise NotFound(f"no company {data.company_id} in your tenant")
@@ -94,6 +96,7 @@ class InvoiceController(Controller):
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[dict[str, Any]]:
         require(claims_of(request), INVOICES_READ, company_id)
+        await module_enabled(request, company_id)
         async with db.connection() as conn:
             ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
             return [present(await service.get_invoice(conn, db, i, None)) for i in ids]

@@ -2,7 +2,7 @@
 configuration, posted to the journal and announced on the bus in one transaction."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ from contracts.financial import InvoiceCreated
 from contracts.ids import uuid7
 from services.financial.app.accounts.service import RECEIVABLE, REVENUE, TAX_PAYABLE, create_default_chart
 from services.financial.app.config_client import FinancialConfig
+from services.financial.app.dates import add_days
 from services.financial.app.db import Database
 from services.financial.app.errors import InvalidInput, NotFound
 from services.financial.app.journal.service import LineIn, post_entry
@@ -107,7 +108,8 @@ async def create_invoice(
         raise InvalidInput("customer must be 1 to 200 characters")
     priced, subtotal, tax, gross = price_lines(lines, total, config)
     issued = issue_date or date.today()
-    due = due_date or issued + timedelta(days=config.payment_terms_days)
+    due = due_date or add_days(issued, config.payment_terms_days,
+                                what="`issue_date` plus the payment terms (`due_date` left out)")
     if due < issued:
         raise InvalidInput(f"due_date {due} is before issue_date {issued}")
     company_id, tenant_id, currency = config.company_id, config.tenant_id, config.currency

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
 from services.financial.app.common import claims_of
 from services.financial.app.db import Database
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
@@ -58,6 +58,7 @@ class JournalController(Controller):
         """Post a balanced entry (debits = credits) on the company's accounts."""
         claims = claims_of(request)
         require(claims, TRANSACTIONS_WRITE, data.company_id)
+        await module_enabled(request, data.company_id)
         if claims.tenant_id is None:
             raise Forbidden("a platform admin without a tenant cannot post entries")
         if len(data.description) > 1000:
@@ -80,6 +81,7 @@ class JournalController(Controller):
     ) -> list[dict[str, Any]]:
         claims = claims_of(request)
         require(claims, TRANSACTIONS_READ, company_id)
+        await module_enabled(request, company_id)
         async with db.connection() as conn:
             ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
                                              limit=limit, offset=offset)
@@ -91,6 +93,7 @@ class JournalController(Controller):
         async with db.connection() as conn:
             entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
         require(claims, TRANSACTIONS_READ, entry["company_id"], hide=True)
+        await module_enabled(request, entry["company_id"])
         return present(entry)
 
     @post("/{entry_id:uuid}/reverse")
@@ -103,6 +106,7 @@ class JournalController(Controller):
         async with db.transaction() as conn:
             entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
             require(claims, TRANSACTIONS_WRITE, entry["company_id"], hide=True)
+            await module_enabled(request, entry["company_id"])
             new_id = await service.reverse_entry(
                 conn, db, entry, entry_date=body.entry_date or date.today(), description=body.description,
                 created_by=claims.sub,

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from services.financial.app.auth import authenticate, require, tenant_of
+from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
 from services.financial.app.common import claims_of
 from services.financial.app.db import Database
 from services.financial.app.invoices.controllers import load_invoice
@@ -57,6 +57,7 @@ class PaymentController(Controller):
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[dict[str, Any]]:
         require(claims_of(request), PAYMENTS_READ, company_id)
+        await module_enabled(request, company_id)
         async with db.connection() as conn:
             return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
 
@@ -66,4 +67,5 @@ class PaymentController(Controller):
         async with db.connection() as conn:
             row = await service.get_payment(conn, db, payment_id, tenant_of(claims))
         require(claims, PAYMENTS_READ, row["company_id"], hide=True)
+        await module_enabled(request, row["company_id"])
         return present(row)

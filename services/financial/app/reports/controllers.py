@@ -6,7 +6,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, get
 
-from services.financial.app.auth import authenticate, require
+from services.financial.app.auth import authenticate, module_enabled, require
 from services.financial.app.common import claims_of
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
@@ -20,6 +20,7 @@ async def scope(
 ) -> str:
     """Check the permission; the report's currency is the one asked for or the company's."""
     require(claims_of(request), REPORTS_READ, company_id)
+    await module_enabled(request, company_id)
     return check_currency(currency) if currency else (await config.get(company_id)).currency
 
 
