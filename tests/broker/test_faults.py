@@ -327,11 +327,6 @@ async def test_postgres_restarts_and_everything_reconnects(owned_postgres):
 DEPLOY_BATCH = 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every process deactivates its module's subscriptions it does not know at start "
-    "(DEACTIVATE_STALE, issue 10 item 1): a restarting old version switches off the new handler",
-)
 async def test_rolling_deploy_new_handler_gets_every_event_after_it_started(database_url):
     bus = await publisher(database_url)
     sent = 0

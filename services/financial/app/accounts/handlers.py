@@ -11,7 +11,6 @@ from services.financial.app.db import Database
 from services.financial.app.errors import CoreUnavailable, InvalidInput, ModuleDisabled, NotFound
 from services.financial.app.money import check_currency
 
-
 PURGE_ORDER = ("payments", "invoice_lines", "invoices", "transaction_lines", "transactions", "accounts")
 
 
