@@ -10,9 +10,11 @@ import structlog
 def configure(service: str, *, json: bool | None = None, level: str = "INFO") -> None:
     """Configure structlog for `service`. `json=None` picks JSON unless stdout is a terminal."""
     as_json = (not sys.stdout.isatty()) if json is None else json
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    # Terminal tracebacks without local variables: they hold passwords, tokens and personal data.
+    terminal = structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
     )
+    renderer: structlog.typing.Processor = structlog.processors.JSONRenderer() if as_json else terminal
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
