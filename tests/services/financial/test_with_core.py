@@ -9,7 +9,7 @@ import msgspec
 
 from broker import EventBus
 from broker.testing import run_until_idle
-from tests.services.financial.conftest import FAST, MODULE_KEY, SECRET
+from tests.services.financial.conftest import FAST, MODULE_KEY
 
 MANIFEST = Path(__file__).resolve().parents[3] / "services" / "financial" / "manifest.json"
 
@@ -23,7 +23,7 @@ async def test_company_created_in_core_gets_accounts_and_german_invoices(databas
 
     await create_superuser(database_url, "root@platform.example", "password123")
     core_app = create_core(CoreSettings(database_url=database_url, module_api_keys={"financial": MODULE_KEY},
-                                        jwt_secret_key=SECRET, bus=FAST, access_token_ttl=600))
+                                        bus=FAST, access_token_ttl=600))
     async with AsyncExitStack() as stack:
         for manager in core_app._lifespan_managers:
             await stack.enter_async_context(manager(core_app) if callable(manager) else manager)
@@ -32,7 +32,7 @@ async def test_company_created_in_core_gets_accounts_and_german_invoices(databas
         fin_bus = EventBus(service="financial", dsn=database_url, settings=FAST)
         fin_app = create_financial(
             Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
-                     jwt_secret_key=SECRET, bus=FAST, pool_size=3),
+                     bus=FAST, pool_size=3),
             bus=fin_bus, core_client=core,
         )
         for manager in fin_app._lifespan_managers:

@@ -94,7 +94,7 @@ class AuthController(Controller):
         token = core.tokens.issue(principal.claims())
         return TokenOut(access_token=token, token_type="bearer", expires_in=core.tokens.ttl)
 
-    @get("/auth/jwks", summary="Public keys for verifying access tokens (empty in HS256 mode)")
+    @get("/auth/jwks", summary="Public keys (JWKS) that verify access tokens: current and rotated-out keys")
     async def jwks(self, core: CoreContext) -> dict[str, list[dict[str, Any]]]:
         return core.tokens.jwks()
 
