@@ -39,7 +39,8 @@ class Settings:
         jwt_private_key_path: PEM private key (Ed25519 or RSA) every core replica signs with; without it
             (tests, dev mode only) a key is generated at start.
         jwt_previous_key_paths: PEM keys (public or private) rotated out but still verifying until removed.
-        access_token_ttl: seconds an access token lives (modules trust its claims until then).
+        access_token_ttl: seconds an access token lives (short: modules trust its claims until then).
+        refresh_token_ttl: seconds a refresh token lives; each is used once and replaced.
         module_api_keys: module name -> key expected in `X-Module-Key`.
         module_upstreams: module name -> base URL, overriding the manifest's upstream/port (gateway, health).
         gateway_config_key: when set, Traefik must send it in `X-Gateway-Key` to read the module routes.
@@ -55,7 +56,8 @@ class Settings:
     jwt_algorithm: Literal["EdDSA", "RS256"] = "EdDSA"
     jwt_private_key_path: Path | None = None
     jwt_previous_key_paths: tuple[Path, ...] = ()
-    access_token_ttl: int = 3600
+    access_token_ttl: int = 300
+    refresh_token_ttl: int = 12 * 3600
     module_api_keys: dict[str, str] = field(default_factory=dict)
     bus: BusSettings = field(default_factory=BusSettings)
     db_pool_size: int = 10
@@ -83,7 +85,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """DATABASE_URL, JWT_PRIVATE_KEY_FILE, JWT_PREVIOUS_KEY_FILES, JWT_ALGORITHM, ACCESS_TOKEN_TTL,
-        MODULE_API_KEYS, BUS_* (see BusSettings)."""
+        REFRESH_TOKEN_TTL, MODULE_API_KEYS, BUS_* (see BusSettings)."""
         algorithm = {"EDDSA": "EdDSA", "RS256": "RS256"}.get(os.environ.get("JWT_ALGORITHM", "EdDSA").upper())
         if algorithm is None:
             raise SettingsError("JWT_ALGORITHM must be EdDSA or RS256 (core signs asymmetrically; HS256 is gone)")
@@ -94,7 +96,8 @@ class Settings:
             jwt_algorithm=algorithm,  # type: ignore[arg-type]
             jwt_private_key_path=Path(key_file) if key_file else None,
             jwt_previous_key_paths=tuple(Path(p) for p in _csv(os.environ.get("JWT_PREVIOUS_KEY_FILES", ""))),
-            access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "3600")),
+            access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "300")),
+            refresh_token_ttl=int(os.environ.get("REFRESH_TOKEN_TTL", str(12 * 3600))),
             module_api_keys=parse_module_keys(os.environ.get("MODULE_API_KEYS", "")),
             module_upstreams=parse_module_keys(os.environ.get("MODULE_UPSTREAMS", "")),
             gateway_config_key=os.environ.get("GATEWAY_CONFIG_KEY", ""),
