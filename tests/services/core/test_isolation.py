@@ -181,6 +181,7 @@ def core_api_routes() -> set[tuple[str, str]]:
             for method in handler.http_methods - {"OPTIONS", "HEAD"} if route.path.startswith("/api/")}
 
 
+@pytest.mark.security
 def test_every_core_endpoint_is_in_the_matrix() -> None:
     routes = core_api_routes()
     assert not routes - set(MATRIX) - set(NOT_SCOPED), "classify the new endpoint in MATRIX or NOT_SCOPED"
