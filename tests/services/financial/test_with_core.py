@@ -4,7 +4,9 @@ and an invoice takes its number, tax and currency from core's three-tier configu
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import asyncpg
 import httpx
+import jwt
 import msgspec
 
 from broker import EventBus
@@ -82,3 +84,28 @@ async def test_company_created_in_core_gets_accounts_and_german_invoices(databas
         body = inv.json()
         assert (body["number"], body["currency"], body["tax"], body["total"]) == (
             "DE-INV-000001", "EUR", "19.00", "119.00")
+
+        # finding 7 seen from the module: removed from the company, a user keeps it only for the rest of
+        # the access token already held (exp - iat, the documented window); refreshing or signing in again
+        # does not bring it back
+        r = await core.post("/api/v1/users", headers=root, json={
+            "email": "clerk@euro.example", "password": "password123", "tenant_id": tenant["id"],
+            "company_ids": [company["id"]], "roles": ["member"]})
+        assert r.status_code == 201, r.text
+        session = (await core.post("/api/v1/auth/login", json={"email": "clerk@euro.example",
+                                                                 "password": "password123"})).json()
+        held = jwt.decode(session["access_token"], options={"verify_signature": False})
+        assert held["exp"] - held["iat"] == 600  # this test's ACCESS_TOKEN_TTL; the default is 300
+        assert company["id"] in held["companies"]
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("DELETE FROM user_company_roles WHERE user_id = $1::uuid", held["sub"])
+        finally:
+            await conn.close()
+        assert (await core.post("/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+                ).status_code == 401
+        again = (await core.post("/api/v1/auth/login", json={"email": "clerk@euro.example",
+                                                               "password": "password123"})).json()
+        r = await fin.get("/api/v1/financial/invoices", params={"company_id": company["id"]},
+                          headers={"Authorization": f"Bearer {again['access_token']}"})
+        assert r.status_code == 403 and "do not belong" in r.json()["detail"], r.text
