@@ -40,7 +40,7 @@ class AccessClaims(msgspec.Struct, frozen=True, kw_only=True):
 
 MIN_SECRET_BYTES = 32
 DEV_MODE_VARIABLE = "BUILDIFY_DEV_MODE"
-DEV_JWT_SECRET = "dev-secret-change-me-in-production"  # the one value dev mode may fall back to
+DEV_JWT_SECRET = "dev-secret-change-me-in-production"  # the old published HS256 default: refused as any secret
 KNOWN_SECRETS = frozenset({
     DEV_JWT_SECRET, "secret", "changeme", "change-me", "password", "jwt-secret", "your-secret-key",
     "supersecret", "fin-key", "wh-key", "traefik-only",

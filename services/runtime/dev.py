@@ -19,6 +19,8 @@ from typing import Any
 
 import asyncpg
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from broker import embedded
 from contracts.auth import secret_problem
@@ -63,7 +65,6 @@ class DevOptions:
 class Secrets:
     """Generated on the first run, kept in the data directory, reused afterwards."""
 
-    jwt_secret: str
     gateway_key: str
     module_keys: dict[str, str]
     platform_password: str
@@ -82,7 +83,6 @@ class Secrets:
             return value if not secret_problem(key, value) else secrets.token_urlsafe(32)
 
         value = cls(
-            jwt_secret=strong("jwt_secret"),
             gateway_key=strong("gateway_key"),
             module_keys=keys,
             platform_password=stored.get("platform_password") or secrets.token_urlsafe(12),
@@ -95,6 +95,23 @@ class Secrets:
         with os.fdopen(fd, "w") as out:
             out.write(json.dumps(value.__dict__, indent=2))
         return value
+
+
+def signing_key_file(data_dir: Path) -> Path:
+    """Core's Ed25519 signing key, generated on the first run and kept (0600) in the data directory.
+
+    Only core is given its path; modules verify with the public half from core's JWKS."""
+    path = data_dir / "jwt-signing-key.pem"
+    if path.exists():
+        os.chmod(path, 0o600)
+        return path
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not for a moment
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    return path
 
 
 def module_names() -> list[str]:
@@ -240,12 +257,13 @@ class Platform:
         say("dev", "preparing the database")
         url, self.started_database = await prepare_database(options)
         await ensure_platform_admin(url, secret.platform_password)
-        base_env = {**os.environ, "PYTHONUNBUFFERED": "1", "JWT_SECRET_KEY": secret.jwt_secret,
-                    "DATABASE_URL": url}
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("JWT_")}
+        base_env.update({"PYTHONUNBUFFERED": "1", "DATABASE_URL": url})
         core_url = f"http://127.0.0.1:{options.core_port}"
         upstreams = {name: f"http://127.0.0.1:{options.module_ports[name]}" for name in modules}
         core_env = {
             **base_env,
+            "JWT_PRIVATE_KEY_FILE": str(signing_key_file(options.data_dir)),  # core alone can sign
             "MODULE_API_KEYS": ",".join(f"{n}={k}" for n, k in secret.module_keys.items()),
             "MODULE_UPSTREAMS": ",".join(f"{n}={u}" for n, u in upstreams.items()),
             "GATEWAY_CONFIG_KEY": secret.gateway_key,
@@ -256,6 +274,7 @@ class Platform:
         self._spawn(python_service("core", options.core_port, core_env))
         for name in modules:
             env = {**base_env, "CORE_PLATFORM_URL": core_url, "MODULE_API_KEY": secret.module_keys[name],
+                   "JWT_JWKS_URL": f"{core_url}/api/v1/auth/jwks",
                    "DATABASE_STRATEGY": "shared"}
             self._spawn(python_service(name, options.module_ports[name], env))
         timeout = options.startup_timeout

@@ -72,16 +72,16 @@ ENV_READ = re.compile(r"""(?:os\.environ|\benv)\.get\(\s*["']([A-Z][A-Z0-9_]*)["
 # Read by Settings.from_env but optional on purpose (a sane default, or another mode such as RS256).
 # A NEW variable in a settings.py fails test_settings_env_is_deployed until it is deployed or listed here.
 OPTIONAL_ENV = {
-    "core": {"JWT_PRIVATE_KEY_FILE", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
+    "core": {"JWT_PREVIOUS_KEY_FILES", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
              "LOGIN_FAILURE_WINDOW"},
-    "financial": {"JWT_JWKS_URL", "JWT_ALGORITHMS", "FINANCIAL_CONFIG_CACHE_SECONDS"},
+    "financial": {"JWT_ALGORITHMS", "FINANCIAL_CONFIG_CACHE_SECONDS"},
 }
 # Always expected, whatever the regex finds (the seed's variables and core's gateway settings).
 REQUIRED_ENV = {
-    "core": {"DATABASE_URL", "JWT_ALGORITHM", "JWT_SECRET_KEY", "MODULE_API_KEYS", "MODULE_UPSTREAMS",
+    "core": {"DATABASE_URL", "JWT_ALGORITHM", "JWT_PRIVATE_KEY_FILE", "MODULE_API_KEYS", "MODULE_UPSTREAMS",
              "GATEWAY_CONFIG_KEY", "GATEWAY_MIDDLEWARES"},
     "module": {"DATABASE_STRATEGY", "DATABASE_URL", "MODULE_DATABASE_URL", "CORE_PLATFORM_URL", "MODULE_API_KEY",
-               "EVENT_BUS_CONNECTION_STRING", "JWT_SECRET_KEY"},
+               "EVENT_BUS_CONNECTION_STRING", "JWT_JWKS_URL"},
 }
 # Deployed to core although core's settings.py does not read them yet (another change adds them).
 CORE_GATEWAY_ENV = {"MODULE_UPSTREAMS", "GATEWAY_CONFIG_KEY", "GATEWAY_MIDDLEWARES"}
@@ -127,7 +127,7 @@ def k8s_env(deployment: str) -> dict[str, str]:
 
 def test_the_regex_finds_what_settings_read() -> None:
     # Guards the guard: if settings.py changes style (e.g. os.getenv), this fails instead of passing vacuously.
-    assert {"DATABASE_URL", "JWT_SECRET_KEY", "MODULE_API_KEYS"} <= env_read_by("core")
+    assert {"DATABASE_URL", "JWT_PRIVATE_KEY_FILE", "MODULE_API_KEYS"} <= env_read_by("core")
     for name in MODULE_NAMES:
         assert {"DATABASE_URL", "DATABASE_STRATEGY", "CORE_PLATFORM_URL", "MODULE_API_KEY"} <= env_read_by(name)
 
@@ -220,7 +220,6 @@ def check_secrets_agree(core: dict[str, str], modules: dict[str, dict[str, str]]
     keys = parse_pairs(default_of(core["MODULE_API_KEYS"]))
     for name, env in modules.items():
         assert keys.get(name) == default_of(env["MODULE_API_KEY"]), f"{where}: {name}'s MODULE_API_KEY differs"
-        assert default_of(env["JWT_SECRET_KEY"]) == default_of(core["JWT_SECRET_KEY"]), f"{where}: JWT secret differs"
         assert env["DATABASE_STRATEGY"] in {"shared", "separate"}
 
 
@@ -256,7 +255,7 @@ def test_placeholder_secrets_are_marked_and_refused_by_the_services() -> None:
     assert secret_problem("X-Gateway-Key", gateway_key), "traefik.yaml's placeholder key would be accepted"
     for name in ("core", *MODULE_NAMES):
         for key, value in compose_env(name).items():
-            if key in {"JWT_SECRET_KEY", "MODULE_API_KEY", "MODULE_API_KEYS", "GATEWAY_CONFIG_KEY"}:
+            if key in {"MODULE_API_KEY", "MODULE_API_KEYS", "GATEWAY_CONFIG_KEY"}:
                 assert re.search(r"\$\{[A-Z0-9_]+:\?[^}]+\}", value), f"compose {name}.{key} must be ${{VAR:?why}}"
                 assert "change-me" not in value and ":-" not in value, f"compose {name}.{key} has a default"
 
@@ -566,3 +565,34 @@ def test_internal_endpoints_are_never_served_through_the_gateway() -> None:
     routes = k8s_one("IngressRoute", "buildify")["spec"]["routes"]
     (internal_route,) = [r for r in routes if "internal-only" in [m["name"] for m in r["middlewares"]]]
     assert internal_route["priority"] > max(r["priority"] for r in routes if r is not internal_route)
+
+
+# -- token signing keys (issue 11, finding 6) -------------------------------------------------
+
+SIGNING_KEY_FILE = {"compose": "/run/secrets/jwt-signing-key", "k8s": "/etc/buildify/keys/jwt-signing-key.pem"}
+
+
+def mounted_secrets(deployment: str) -> set[str]:
+    spec = k8s_one("Deployment", deployment)["spec"]["template"]["spec"]
+    return {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+
+
+@pytest.mark.security
+def test_only_core_holds_the_signing_key_and_modules_get_its_jwks_url() -> None:
+    for name in ("core", "core-worker"):
+        assert compose_env(name)["JWT_PRIVATE_KEY_FILE"] == SIGNING_KEY_FILE["compose"], name
+        assert "jwt-signing-key" in COMPOSE_SERVICES[name].get("secrets", []), f"compose {name} lacks the key"
+        assert k8s_env(name)["JWT_PRIVATE_KEY_FILE"] == SIGNING_KEY_FILE["k8s"], name
+        assert "core-signing-key" in mounted_secrets(name), f"k8s {name} does not mount the key"
+    key_file = COMPOSE["secrets"]["jwt-signing-key"]["file"]
+    assert "${" in key_file and ":?" in key_file, "compose must refuse to start without core's key"
+    (placeholder,) = k8s_one("Secret", "core-signing-key")["stringData"].values()
+    assert "change-me" in placeholder and "PRIVATE KEY-----\n" not in placeholder
+    for name in MODULE_NAMES:
+        for env, where, core_url in ((compose_env(name), "compose", f"http://core:{CORE_PORT}"),
+                                     (k8s_env(name), "k8s", f"http://core.buildify.svc.cluster.local:{CORE_PORT}")):
+            assert not {k for k in env if k in {"JWT_SECRET_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_PREVIOUS_KEY_FILES"}}, \
+                f"{where} {name} holds signing material"
+            assert env["JWT_JWKS_URL"] == f"{core_url}/api/v1/auth/jwks", f"{where} {name}"
+        assert not COMPOSE_SERVICES[name].get("secrets"), f"compose {name} mounts a secret"
+        assert "core-signing-key" not in mounted_secrets(name), f"k8s {name} mounts core's key"

@@ -31,7 +31,8 @@ def test_short_secrets_of_older_runs_are_replaced(tmp_path: Path) -> None:
     (tmp_path / "secrets.json").write_text('{"jwt_secret": "short", "gateway_key": "tiny", "module_keys": '
                                            '{"financial": "fin-key"}}')
     loaded = dev.Secrets.load(tmp_path, ["financial"])
-    assert len(loaded.jwt_secret) >= 32 and len(loaded.gateway_key) >= 32
+    assert len(loaded.gateway_key) >= 32
+    assert "jwt_secret" not in (tmp_path / "secrets.json").read_text()  # no shared token secret any more
     assert len(loaded.module_keys["financial"]) >= 32
 
 
@@ -52,3 +53,16 @@ def test_create_superuser_help_does_not_print_the_database_password() -> None:
     assert result.returncode == 0, result.stderr
     assert "hunter2" not in result.stdout + result.stderr
     assert "DATABASE_URL" in result.stdout
+
+
+def test_make_run_keeps_one_signing_key_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Finding 6: core's private key is generated once (0600, even under umask 0) and reused on every run."""
+    old = os.umask(0)
+    try:
+        path = dev.signing_key_file(tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert b"PRIVATE KEY" in path.read_bytes()
+    first = path.read_bytes()
+    assert dev.signing_key_file(tmp_path).read_bytes() == first

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from broker import BusSettings
-from contracts.auth import DEV_JWT_SECRET, is_dev_mode, secret_problem
+from contracts.auth import is_dev_mode, secret_problem
 
 PLATFORM_VERSION = "0.1.0"
 
@@ -35,10 +35,12 @@ class Settings:
 
     Attributes:
         database_url: core's database, also the bus database.
-        jwt_algorithm: HS256 (shared secret, the seed's mode) or RS256 (JWKS at /api/v1/auth/jwks).
-        jwt_secret_key: the HS256 secret, shared with modules.
-        jwt_private_key_path: RS256 PEM private key; without it a key is generated at start.
-        access_token_ttl: seconds an access token lives.
+        jwt_algorithm: EdDSA or RS256, the kind of key generated when no key file is given (tests, dev).
+        jwt_private_key_path: PEM private key (Ed25519 or RSA) every core replica signs with; without it
+            (tests, dev mode only) a key is generated at start.
+        jwt_previous_key_paths: PEM keys (public or private) rotated out but still verifying until removed.
+        access_token_ttl: seconds an access token lives (short: modules trust its claims until then).
+        refresh_token_ttl: seconds a refresh token lives; each is used once and replaced.
         module_api_keys: module name -> key expected in `X-Module-Key`.
         module_upstreams: module name -> base URL, overriding the manifest's upstream/port (gateway, health).
         gateway_config_key: when set, Traefik must send it in `X-Gateway-Key` to read the module routes.
@@ -47,14 +49,15 @@ class Settings:
         module_health_timeout: seconds core waits for a module's /health when aggregating.
         login_failures_per_account / _per_address / login_failure_window: failed logins allowed per account
             and per client address within the window (seconds) before login answers 429 with Retry-After.
-        dev_mode: BUILDIFY_DEV_MODE=1 lets core start with development defaults (a known JWT secret).
+        dev_mode: BUILDIFY_DEV_MODE=1 lets core start with development defaults (a generated signing key).
     """
 
     database_url: str
-    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
-    jwt_secret_key: str = DEV_JWT_SECRET  # what tests and dev mode use; from_env refuses it otherwise
+    jwt_algorithm: Literal["EdDSA", "RS256"] = "EdDSA"
     jwt_private_key_path: Path | None = None
-    access_token_ttl: int = 3600
+    jwt_previous_key_paths: tuple[Path, ...] = ()
+    access_token_ttl: int = 300
+    refresh_token_ttl: int = 12 * 3600
     module_api_keys: dict[str, str] = field(default_factory=dict)
     bus: BusSettings = field(default_factory=BusSettings)
     db_pool_size: int = 10
@@ -72,8 +75,8 @@ class Settings:
     def secret_problems(self) -> list[str]:
         """Every secret that is missing, a published value or too short (refused outside dev mode)."""
         problems: list[str] = []
-        if self.jwt_algorithm == "HS256":
-            problems.append(secret_problem("JWT_SECRET_KEY", self.jwt_secret_key) or "")
+        if self.jwt_private_key_path is None:
+            problems.append("JWT_PRIVATE_KEY_FILE is not set (every core replica must sign with the same key)")
         for name, key in self.module_api_keys.items():
             problems.append(secret_problem(f"MODULE_API_KEYS entry {name!r}", key) or "")
         problems.append(secret_problem("GATEWAY_CONFIG_KEY", self.gateway_config_key) or "")
@@ -81,19 +84,20 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """DATABASE_URL, JWT_ALGORITHM, JWT_SECRET_KEY, JWT_PRIVATE_KEY_FILE, ACCESS_TOKEN_TTL,
-        MODULE_API_KEYS, BUS_* (see BusSettings)."""
-        algorithm = os.environ.get("JWT_ALGORITHM", "HS256").upper()
-        if algorithm not in {"HS256", "RS256"}:
-            raise ValueError(f"JWT_ALGORITHM must be HS256 or RS256, not {algorithm!r}")
+        """DATABASE_URL, JWT_PRIVATE_KEY_FILE, JWT_PREVIOUS_KEY_FILES, JWT_ALGORITHM, ACCESS_TOKEN_TTL,
+        REFRESH_TOKEN_TTL, MODULE_API_KEYS, BUS_* (see BusSettings)."""
+        algorithm = {"EDDSA": "EdDSA", "RS256": "RS256"}.get(os.environ.get("JWT_ALGORITHM", "EdDSA").upper())
+        if algorithm is None:
+            raise SettingsError("JWT_ALGORITHM must be EdDSA or RS256 (core signs asymmetrically; HS256 is gone)")
         key_file = os.environ.get("JWT_PRIVATE_KEY_FILE")
         dev_mode = is_dev_mode()
         settings = cls(
             database_url=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/buildify"),
             jwt_algorithm=algorithm,  # type: ignore[arg-type]
-            jwt_secret_key=os.environ.get("JWT_SECRET_KEY", DEV_JWT_SECRET if dev_mode else ""),
             jwt_private_key_path=Path(key_file) if key_file else None,
-            access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "3600")),
+            jwt_previous_key_paths=tuple(Path(p) for p in _csv(os.environ.get("JWT_PREVIOUS_KEY_FILES", ""))),
+            access_token_ttl=int(os.environ.get("ACCESS_TOKEN_TTL", "300")),
+            refresh_token_ttl=int(os.environ.get("REFRESH_TOKEN_TTL", str(12 * 3600))),
             module_api_keys=parse_module_keys(os.environ.get("MODULE_API_KEYS", "")),
             module_upstreams=parse_module_keys(os.environ.get("MODULE_UPSTREAMS", "")),
             gateway_config_key=os.environ.get("GATEWAY_CONFIG_KEY", ""),

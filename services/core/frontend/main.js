@@ -3,6 +3,9 @@
 // The gateway's CSP allows scripts and styles from 'self' only: no inline code, no style attributes.
 
 const TOKEN_KEY = 'buildify.token';
+// Access tokens live minutes (modules trust their companies and roles until they expire); the refresh
+// token gets a new one, with memberships read again, whenever an answer is 401 (once per request).
+const REFRESH_KEY = 'buildify.refresh';
 const COMPANY_KEY = 'buildify.company';
 // Core's own pages, loaded like a module's but only for platform and tenant administrators.
 const BUS_MODULE = Object.freeze({
@@ -44,8 +47,8 @@ export class ApiError extends Error {
   }
 }
 
-function createApi({ token, onUnauthorized }) {
-  async function request(method, path, { query, body } = {}) {
+function createApi({ token, refresh, onUnauthorized }) {
+  async function request(method, path, { query, body } = {}, retried = false) {
     const url = new URL(path, window.location.origin);
     for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
@@ -70,6 +73,9 @@ function createApi({ token, onUnauthorized }) {
       if (!detail && response.status === 429) detail = 'Too many requests: wait a moment and try again.';
       if (!detail) detail = `The server answered ${response.status} ${response.statusText}.`;
       const error = new ApiError(response.status, detail, data);
+      if (response.status === 401 && bearer && !retried && await refresh()) {
+        return request(method, path, { query, body }, true);
+      }
       if (response.status === 401 && bearer) onUnauthorized(error);
       throw error;
     }
@@ -161,13 +167,59 @@ class Shell {
     this.modules = [];
     this.renderSeq = 0;
     this.carrySeq = null;
-    this.api = createApi({ token: () => sessionStorage.getItem(TOKEN_KEY), onUnauthorized: () => this.expired() });
+    this.refreshing = null;
+    this.api = createApi({
+      token: () => sessionStorage.getItem(TOKEN_KEY),
+      refresh: () => this.refreshSession(),
+      onUnauthorized: () => this.expired(),
+    });
     window.addEventListener('hashchange', () => this.route());
   }
 
   async start() {
     if (sessionStorage.getItem(TOKEN_KEY)) await this.openSession();
     else this.showLogin();
+  }
+
+  // ----- tokens: one refresh at a time, shared by every request that needs it -----
+  refreshSession() {
+    const stored = sessionStorage.getItem(REFRESH_KEY);
+    if (!stored) return Promise.resolve(false);
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        try {
+          const response = await fetch('/api/v1/auth/refresh', {
+            method: 'POST',
+            headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+            body: JSON.stringify({ refresh_token: stored }),
+          });
+          if (!response.ok) return false;
+          const answer = await response.json();
+          this.storeTokens(answer);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+
+  storeTokens(answer) {
+    sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+    sessionStorage.setItem(REFRESH_KEY, answer.refresh_token);
+  }
+
+  tokenNames(companyId) {
+    try {
+      const part = (sessionStorage.getItem(TOKEN_KEY) || '').split('.')[1] || '';
+      const claims = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+      return Boolean(claims.companies && companyId in claims.companies);
+    } catch {
+      return false;
+    }
   }
 
   // ----- sign-in -----
@@ -197,7 +249,7 @@ class Shell {
       button.textContent = 'Signing in…';
       try {
         const answer = await this.api.post('/api/v1/auth/login', { email: email.value.trim(), password: password.value });
-        sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+        this.storeTokens(answer);
         await this.openSession();
       } catch (e) {
         error.textContent = errorMessage(e);
@@ -216,6 +268,13 @@ class Shell {
   }
 
   async logout() {
+    const stored = sessionStorage.getItem(REFRESH_KEY);
+    if (stored) {
+      try {
+        await fetch('/api/v1/auth/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ refresh_token: stored }) });
+      } catch { /* signing out locally is enough: the refresh token expires on its own */ }
+    }
     await this.closeSession();
     this.showLogin();
   }
@@ -223,6 +282,7 @@ class Shell {
   async closeSession() {
     await this.loader.cleanup();
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
     sessionStorage.removeItem(COMPANY_KEY);
     this.me = null;
     this.company = null;
@@ -279,6 +339,8 @@ class Shell {
     this.clearNotices();
     this.company = membership;
     sessionStorage.setItem(COMPANY_KEY, companyId);
+    // a company given (or created) after sign-in is in /me but not yet in the token modules read
+    if (!this.tokenNames(companyId)) await this.refreshSession();
     this.companySelect.value = companyId;
     this.content.replaceChildren(h('p', { class: 'loading', text: `Loading the modules of ${membership.company.name}…` }));
     try {

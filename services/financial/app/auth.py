@@ -1,12 +1,12 @@
-"""Access tokens from core, verified locally (HS256 secret or RS256 through JWKS), and the
-per-endpoint permission check declared in the manifest."""
+"""Access tokens from core, verified locally with core's public keys (JWKS), and the per-endpoint
+permission check declared in the manifest. The module holds no key that can sign a token."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import httpx
 import jwt
 import msgspec
 from litestar.connection import ASGIConnection
@@ -17,48 +17,64 @@ from services.financial.app.errors import Forbidden, NotAuthenticated, NotFound
 
 
 class TokenVerifier:
-    """Checks signature, expiry, issuer and audience of a bearer token; never calls core."""
+    """Checks signature, expiry, issuer and audience of a bearer token against core's JWKS.
 
-    def __init__(self, *, secret: str, algorithms: tuple[str, ...] = ("HS256",), jwks_url: str | None = None,
-                 refetch_interval: float = 30.0, clock: Callable[[], float] = time.monotonic):
-        self.secret = secret
-        self.algorithms = list(algorithms)
-        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+    The JWKS is fetched from core when a token names a key id not seen yet, or when the keys held are
+    older than `max_age` (so a key core rotated out stops verifying here too), but at most once per
+    `refetch_interval` seconds whatever the tokens say: a flood of made-up key ids is not a flood of
+    fetches. A key rotated in may therefore be refused for up to that interval after someone sent a
+    made-up id. Only asymmetric algorithms are accepted, each only with a key of its own kind.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, jwks_url: str, *, algorithms: tuple[str, ...] = ("EdDSA", "RS256"),
+                 refetch_interval: float = 30.0, max_age: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.http = http
+        self.jwks_url = jwks_url
+        self.algorithms = [a for a in algorithms if a in {"EdDSA", "RS256", "RS384", "RS512", "ES256", "ES384"}]
         self.refetch_interval = refetch_interval
+        self.max_age = max_age
         self.clock = clock
-        self._known_kids: set[str] = set()
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
         self._last_lookup: float | None = None
 
-    async def _jwks_key(self, token: str) -> Any:
-        """The signing key for `token`'s key id. A key id not seen before may make the JWKS be fetched
-        again, but at most once per `refetch_interval` seconds whatever the tokens say (PyJWT 2.8-2.12
-        refetched for every unknown key id: a flood of made-up ids became a flood of fetches). A key
-        rotated in may therefore be refused for up to that interval after someone sent a made-up id."""
-        assert self.jwks is not None
+    async def _fetch(self) -> None:
+        try:
+            response = await self.http.get(self.jwks_url, timeout=5.0)
+            response.raise_for_status()
+            keys = jwt.PyJWKSet.from_dict(response.json()).keys
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
+            if not self._keys:
+                raise NotAuthenticated(f"core's signing keys could not be fetched: {type(exc).__name__}") from exc
+            return  # keep the keys held; core being briefly away must not sign everyone out
+        self._keys = {str(k.key_id): k for k in keys if k.key_id}
+        self._fetched_at = self.clock()
+
+    async def _key(self, token: str) -> jwt.PyJWK:
         kid = str(jwt.get_unverified_header(token).get("kid", ""))
-        if kid not in self._known_kids:
-            now = self.clock()
-            if self._last_lookup is not None and now - self._last_lookup < self.refetch_interval:
-                raise NotAuthenticated(f"the access token names an unknown signing key {kid[:40]!r}")
+        now = self.clock()
+        stale = self._fetched_at is None or now - self._fetched_at >= self.max_age
+        allowed = self._last_lookup is None or now - self._last_lookup >= self.refetch_interval
+        if (kid not in self._keys or stale) and allowed:
             self._last_lookup = now
-        key = (await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)).key
-        self._known_kids.add(kid)
+            await self._fetch()
+        key = self._keys.get(kid)
+        if key is None:
+            raise NotAuthenticated(f"the access token names an unknown signing key {kid[:40]!r}")
         return key
 
     async def verify(self, token: str) -> AccessClaims:
         try:
-            key: Any = self.secret
-            if self.jwks is not None:
-                key = await self._jwks_key(token)
-            elif not self.secret:
-                raise NotAuthenticated("this service has no JWT_SECRET_KEY, so it cannot verify tokens")
+            key = await self._key(token)
+            algorithms = [a for a in self.algorithms if a == (key.algorithm_name or "")]
             raw = jwt.decode(
-                token, key, algorithms=self.algorithms, audience=AUDIENCE, issuer=ISSUER,
+                token, key.key, algorithms=algorithms or ["-none-"], audience=AUDIENCE, issuer=ISSUER,
                 options={"require": ["exp", "sub"]},
             )
             return msgspec.convert(raw, AccessClaims)
         except jwt.ExpiredSignatureError as exc:
-            raise NotAuthenticated("the access token has expired; sign in again") from exc
+            raise NotAuthenticated("the access token has expired; refresh it at core") from exc
         except (jwt.PyJWTError, msgspec.ValidationError) as exc:
             raise NotAuthenticated(f"the access token is not valid: {exc}") from exc
 

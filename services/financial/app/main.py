@@ -54,9 +54,7 @@ def create_app(
     )
     bus.include_router(account_handlers.build_router(db, config))
     bus.include_router(config_handlers.build_router(config))
-    verifier = TokenVerifier(
-        secret=settings.jwt_secret_key, algorithms=settings.jwt_algorithms, jwks_url=settings.jwt_jwks_url
-    )
+    verifier = TokenVerifier(http, settings.jwks_url, algorithms=settings.jwt_algorithms)
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from broker import BusSettings
-from contracts.auth import DEV_JWT_SECRET, is_dev_mode, secret_problem
+from contracts.auth import is_dev_mode, secret_problem
 
 Strategy = Literal["shared", "separate"]
 
@@ -28,9 +28,8 @@ class Settings:
     schema_prefix: str = "financial_"
     core_platform_url: str = "http://127.0.0.1:8000"
     module_api_key: str = ""
-    jwt_secret_key: str = ""
-    jwt_jwks_url: str | None = None
-    jwt_algorithms: tuple[str, ...] = ("HS256",)
+    jwt_jwks_url: str | None = None  # core's JWKS; default: <core_platform_url>/api/v1/auth/jwks
+    jwt_algorithms: tuple[str, ...] = ("EdDSA", "RS256")
     event_bus_url: str | None = None
     config_cache_seconds: float = 300.0
     pool_size: int = 10
@@ -54,6 +53,11 @@ class Settings:
         return self.database_url
 
     @property
+    def jwks_url(self) -> str:
+        """Where core publishes the public keys tokens are verified with (the module has no signing key)."""
+        return self.jwt_jwks_url or self.core_platform_url.rstrip("/") + "/api/v1/auth/jwks"
+
+    @property
     def bus_url(self) -> str:
         """The database holding the shared event log and subscriptions."""
         return self.event_bus_url or self.database_url
@@ -65,7 +69,6 @@ class Settings:
         database_url = env.get("DATABASE_URL") or env.get("EVENT_BUS_CONNECTION_STRING")
         if not database_url:
             raise SettingsError("set DATABASE_URL (the shared database) to start the financial service")
-        algorithms = ("RS256",) if env.get("JWT_JWKS_URL") else ("HS256",)
         dev_mode = is_dev_mode(env)
         settings = cls(
             database_url=database_url,
@@ -74,9 +77,8 @@ class Settings:
             schema_prefix=env.get("SCHEMA_PREFIX", "financial_"),
             core_platform_url=env.get("CORE_PLATFORM_URL", "http://127.0.0.1:8000"),
             module_api_key=env.get("MODULE_API_KEY", ""),
-            jwt_secret_key=env.get("JWT_SECRET_KEY", DEV_JWT_SECRET if dev_mode else ""),
             jwt_jwks_url=env.get("JWT_JWKS_URL") or None,
-            jwt_algorithms=tuple(env.get("JWT_ALGORITHMS", ",".join(algorithms)).split(",")),
+            jwt_algorithms=tuple(env.get("JWT_ALGORITHMS", "EdDSA,RS256").split(",")),
             event_bus_url=env.get("EVENT_BUS_CONNECTION_STRING") or None,
             config_cache_seconds=float(env.get("FINANCIAL_CONFIG_CACHE_SECONDS", "300")),
             bus=BusSettings.from_env(),
@@ -85,13 +87,13 @@ class Settings:
         if problems and not dev_mode:
             raise SettingsError(
                 "financial refuses to start: " + "; ".join(problems) + ". Give each a random value of at least "
-                "32 bytes (the same JWT_SECRET_KEY as core), or set BUILDIFY_DEV_MODE=1 on a development machine."
+                "32 bytes, or set BUILDIFY_DEV_MODE=1 on a development machine."
             )
         return settings
 
     def secret_problems(self) -> list[str]:
         """Every secret that is missing, a published value or too short (refused outside dev mode)."""
         problems = [secret_problem("MODULE_API_KEY", self.module_api_key)]
-        if "HS256" in self.jwt_algorithms:
-            problems.append(secret_problem("JWT_SECRET_KEY", self.jwt_secret_key))
+        if any(a.upper().startswith("HS") for a in self.jwt_algorithms):
+            problems.append("JWT_ALGORITHMS names a shared-secret algorithm; tokens are verified with core's JWKS only")
         return [p for p in problems if p]

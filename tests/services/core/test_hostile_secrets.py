@@ -1,7 +1,12 @@
 """Known default secrets (issue 11, finding 2): no service starts with a missing, known or short secret."""
 
+import tempfile
+from pathlib import Path
+
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts.auth import AUDIENCE, DEV_JWT_SECRET, ISSUER
 from services.core.app.settings import Settings as CoreSettings
@@ -10,14 +15,17 @@ from services.financial.app.settings import Settings as FinancialSettings
 pytestmark = pytest.mark.security
 
 STRONG = "k" * 16 + "Z" * 16  # 32 bytes, not a published value
-CORE_ENV = {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_SECRET_KEY": STRONG,
+KEY_FILE = Path(tempfile.mkdtemp()) / "core.pem"
+KEY_FILE.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+CORE_ENV = {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_PRIVATE_KEY_FILE": str(KEY_FILE),
             "MODULE_API_KEYS": f"financial={STRONG}", "GATEWAY_CONFIG_KEY": STRONG}
-FINANCIAL_ENV = {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_SECRET_KEY": STRONG, "MODULE_API_KEY": STRONG}
+FINANCIAL_ENV = {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "MODULE_API_KEY": STRONG}
 WEAK = [None, "", DEV_JWT_SECRET, "change-me-jwt-secret", "secret", "short-but-random-8f3a"]
 
 
 def environment(monkeypatch: pytest.MonkeyPatch, values: dict[str, str | None]) -> None:
-    for name in ("BUILDIFY_DEV_MODE", "JWT_ALGORITHM", "JWT_JWKS_URL", *values):
+    for name in ("BUILDIFY_DEV_MODE", "JWT_ALGORITHM", "JWT_JWKS_URL", "JWT_SECRET_KEY", *values):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         if value is not None:
@@ -25,7 +33,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, values: dict[str, str | None]) 
 
 
 CORE_WEAK = [
-    *((variable, value) for variable in ("JWT_SECRET_KEY", "GATEWAY_CONFIG_KEY") for value in WEAK),
+    *(("GATEWAY_CONFIG_KEY", value) for value in WEAK),
     # no module keys at all is a valid configuration (no module may call core); a weak key is not
     *(("MODULE_API_KEYS", f"financial={value}") for value in WEAK if value),
 ]
@@ -40,7 +48,7 @@ def test_core_refuses_to_start_with_a_weak_secret(monkeypatch: pytest.MonkeyPatc
     assert variable.rstrip("S") in str(refused.value)
 
 
-@pytest.mark.parametrize("variable", ["JWT_SECRET_KEY", "MODULE_API_KEY"])
+@pytest.mark.parametrize("variable", ["MODULE_API_KEY"])
 @pytest.mark.parametrize("value", WEAK)
 def test_financial_refuses_to_start_with_a_weak_secret(monkeypatch: pytest.MonkeyPatch, variable: str,
                                                        value: str | None) -> None:
@@ -52,26 +60,23 @@ def test_financial_refuses_to_start_with_a_weak_secret(monkeypatch: pytest.Monke
 
 def test_both_start_with_strong_secrets_and_in_explicit_dev_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     environment(monkeypatch, CORE_ENV)
-    assert CoreSettings.from_env().jwt_secret_key == STRONG
+    assert CoreSettings.from_env().jwt_private_key_path == KEY_FILE
     environment(monkeypatch, FINANCIAL_ENV)
-    assert FinancialSettings.from_env().jwt_secret_key == STRONG
-    environment(monkeypatch, {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_SECRET_KEY": None,
+    assert FinancialSettings.from_env().module_api_key == STRONG
+    environment(monkeypatch, {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_PRIVATE_KEY_FILE": None,
                               "MODULE_API_KEYS": None, "MODULE_API_KEY": None, "GATEWAY_CONFIG_KEY": None,
                               "BUILDIFY_DEV_MODE": "1"})
     assert CoreSettings.from_env().dev_mode
-    assert FinancialSettings.from_env().jwt_secret_key == DEV_JWT_SECRET
+    assert FinancialSettings.from_env().jwks_url.endswith("/api/v1/auth/jwks")
 
 
-def test_a_token_forged_with_the_old_default_secret_is_useless_once_core_started(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The attack: sign `platform_admin` claims with the published fallback. Core no longer has it."""
+def test_a_token_forged_with_the_old_default_secret_is_useless(database_url: str) -> None:
+    """The attack: sign `platform_admin` claims with the published fallback. Core has no HS256 at all now."""
+    from services.core.app.auth.tokens import TokenService
+    from services.core.app.errors import NotAuthenticated
+
     forged = jwt.encode({"sub": "00000000-0000-7000-8000-000000000000", "email": "x@evil.example",
-                         "platform_admin": True, "iss": ISSUER, "aud": AUDIENCE, "exp": 2**40},
+                         "platform_admin": True, "iss": ISSUER, "aud": AUDIENCE, "exp": 2**40, "iat": 1},
                         DEV_JWT_SECRET, algorithm="HS256")
-    environment(monkeypatch, {**CORE_ENV, "JWT_SECRET_KEY": None})
-    with pytest.raises(ValueError, match="JWT_SECRET_KEY is not set"):
-        CoreSettings.from_env()
-    environment(monkeypatch, CORE_ENV)
-    with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(forged, CoreSettings.from_env().jwt_secret_key, algorithms=["HS256"], audience=AUDIENCE)
+    with pytest.raises(NotAuthenticated):
+        TokenService(CoreSettings(database_url=database_url, jwt_private_key_path=KEY_FILE)).verify(forged)

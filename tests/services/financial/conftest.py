@@ -1,6 +1,7 @@
 """Fixtures for the financial module: a stand-in for core's config endpoint (a real HTTP app
 honouring the `ResolvedConfig` contract), token minting, and the module app on either strategy."""
 
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -11,6 +12,8 @@ from uuid import UUID, uuid4
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from jwt.algorithms import OKPAlgorithm
 from litestar import Litestar, Request, get
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 
@@ -19,7 +22,8 @@ from contracts.api import ResolvedConfig
 from services.financial.app.main import create_app
 from services.financial.app.settings import Settings
 
-SECRET = "test-secret-financial"
+CORE_KEY = ed25519.Ed25519PrivateKey.generate()  # stands for core's signing key; the module never sees it
+CORE_KID = "core-test-key"
 MODULE_KEY = "financial-module-key"
 FAST = BusSettings(poll_interval=0.05, workers=0, relay=False, listen=False, cleanup_interval=0, lease=5.0)
 ALL = [
@@ -35,6 +39,8 @@ class FakeCore:
 
     configs: dict[UUID, ResolvedConfig] = field(default_factory=dict)
     calls: int = 0
+    jwks_fetches: int = 0
+    extra_keys: list[dict[str, Any]] = field(default_factory=list)
 
     def add_company(self, tenant_id: UUID | None = None, **values: Any) -> tuple[UUID, UUID]:
         tenant_id = tenant_id or uuid4()
@@ -49,6 +55,12 @@ class FakeCore:
         )
 
     def app(self) -> Litestar:
+        @get("/api/v1/auth/jwks")
+        async def jwks() -> dict[str, Any]:
+            self.jwks_fetches += 1
+            public = msgspec_json(OKPAlgorithm.to_jwk(CORE_KEY.public_key()))
+            return {"keys": [{**public, "kid": CORE_KID, "use": "sig", "alg": "EdDSA"}, *self.extra_keys]}
+
         @get("/api/v1/companies/{company_id:uuid}/modules/financial/config")
         async def config(request: Request[Any, Any, Any], company_id: UUID) -> ResolvedConfig:
             if request.headers.get("x-module-key") != MODULE_KEY:
@@ -58,10 +70,15 @@ class FakeCore:
                 raise NotFoundException("no such company")
             return self.configs[company_id]
 
-        return Litestar([config])
+        return Litestar([config, jwks])
 
 
-def token(tenant_id: UUID | None, companies: dict[UUID, list[str]], *, secret: str = SECRET, **claims: Any) -> str:
+def msgspec_json(raw: str | dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(raw)) if isinstance(raw, str) else raw
+
+
+def token(tenant_id: UUID | None, companies: dict[UUID, list[str]], *, key: Any = CORE_KEY, kid: str = CORE_KID,
+          **claims: Any) -> str:
     now = int(time.time())
     payload = {
         "sub": str(claims.pop("sub", uuid4())), "email": "user@example.com",
@@ -69,7 +86,7 @@ def token(tenant_id: UUID | None, companies: dict[UUID, list[str]], *, secret: s
         "companies": {str(c): perms for c, perms in companies.items()},
         "iss": "buildify-core", "aud": "buildify", "iat": now, "exp": now + 600, **claims,
     }
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": kid})
 
 
 def auth(tenant_id: UUID | None, company_id: UUID, perms: list[str] | None = None) -> dict[str, str]:
@@ -106,7 +123,7 @@ async def make_harness(
         settings = Settings(
             database_url=database_url, database_strategy=strategy,  # type: ignore[arg-type]
             module_database_url=module_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
-            jwt_secret_key=SECRET, bus=FAST, pool_size=4, **overrides,
+            bus=FAST, pool_size=4, **overrides,
         )
         bus = EventBus(service="financial", dsn=settings.bus_url,
                        outbox_dsn=module_url, settings=FAST)

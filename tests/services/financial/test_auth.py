@@ -4,8 +4,9 @@ import time
 from uuid import uuid4
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.services.financial.conftest import SECRET, Harness, auth, token
+from tests.services.financial.conftest import CORE_KEY, CORE_KID, Harness, auth, token
 from tests.services.financial.helpers import company, invoice
 
 
@@ -20,15 +21,17 @@ async def test_tokens_are_checked(shared: Harness) -> None:
     url, params = "/api/v1/financial/accounts", {"company_id": str(company_id)}
     missing = await shared.client.get(url, params=params)
     assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
-    forged = token(tenant_id, {company_id: ["financial.accounts.read"]}, secret="not-the-secret")
+    forged = token(tenant_id, {company_id: ["financial.accounts.read"]}, key=ed25519.Ed25519PrivateKey.generate())
     bad = await shared.client.get(url, params=params, headers={"Authorization": f"Bearer {forged}"})
     assert bad.status_code == 401 and "not valid" in bad.json()["detail"]
     expired = jwt.encode({"sub": "u", "email": "e", "tenant_id": str(tenant_id), "iss": "buildify-core",
-                          "aud": "buildify", "exp": int(time.time()) - 10}, SECRET, algorithm="HS256")
+                          "aud": "buildify", "exp": int(time.time()) - 10}, CORE_KEY,
+                         algorithm="EdDSA", headers={"kid": CORE_KID})
     old = await shared.client.get(url, params=params, headers={"Authorization": f"Bearer {expired}"})
     assert old.status_code == 401 and "expired" in old.json()["detail"]
     wrong_aud = jwt.encode({"sub": "u", "email": "e", "iss": "buildify-core", "aud": "elsewhere",
-                            "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+                            "exp": int(time.time()) + 60}, CORE_KEY,
+                           algorithm="EdDSA", headers={"kid": CORE_KID})
     aud = await shared.client.get(url, params=params, headers={"Authorization": f"Bearer {wrong_aud}"})
     assert aud.status_code == 401
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,18 +20,20 @@ pytestmark = pytest.mark.security
 
 FAR_FUTURE = 4_102_444_800
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PUBLISHED: list[str] = []  # the key ids the JWKS endpoint lists (one key, several names)
 
 
 @pytest.fixture
 def jwks() -> Iterator[tuple[str, list[int]]]:
     """A JWKS endpoint with one key (kid "core-1") that counts how often it is fetched."""
     fetches: list[int] = []
-    body = json.dumps({"keys": [{**json.loads(RSAAlgorithm.to_jwk(KEY.public_key())), "kid": "core-1",
-                                 "use": "sig", "alg": "RS256"}]}).encode()
+    PUBLISHED[:] = ["core-1"]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             fetches.append(1)
+            body = json.dumps({"keys": [{**json.loads(RSAAlgorithm.to_jwk(KEY.public_key())), "kid": kid,
+                                         "use": "sig", "alg": "RS256"} for kid in PUBLISHED]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -57,7 +60,7 @@ def signed(kid: str) -> str:
 
 async def test_unknown_key_ids_cause_at_most_one_refetch(jwks: tuple[str, list[int]]) -> None:
     url, fetches = jwks
-    verifier = TokenVerifier(secret="", algorithms=("RS256",), jwks_url=url)
+    verifier = TokenVerifier(httpx.AsyncClient(), url)
     assert (await verifier.verify(signed("core-1"))).email == "a@b.example"
     before = len(fetches)
     for _ in range(25):
@@ -70,14 +73,31 @@ async def test_after_the_interval_a_new_key_id_is_looked_up_once_more(jwks: tupl
     """Rotation: a key published later is found, once the refetch interval has passed."""
     url, fetches = jwks
     now = [100.0]
-    verifier = TokenVerifier(secret="", algorithms=("RS256",), jwks_url=url, refetch_interval=30,
-                             clock=lambda: now[0])
+    verifier = TokenVerifier(httpx.AsyncClient(), url, refetch_interval=30, clock=lambda: now[0])
     with pytest.raises(NotAuthenticated):
-        await verifier.verify(signed("not-yet-published"))
+        await verifier.verify(signed("core-2"))
+    PUBLISHED.append("core-2")  # core rotates a key in
     before = len(fetches)
     with pytest.raises(NotAuthenticated, match="unknown signing key"):
-        await verifier.verify(signed("core-1"))  # within the interval: refused without a fetch
+        await verifier.verify(signed("core-2"))  # within the interval: refused without a fetch
     assert len(fetches) == before
     now[0] += 31
+    assert (await verifier.verify(signed("core-2"))).email == "a@b.example"
+    assert (await verifier.verify(signed("core-2"))).email == "a@b.example"  # known now: no fetch
+    assert len(fetches) == before + 1
+
+
+async def test_a_key_core_rotated_out_stops_verifying_once_the_held_keys_are_old(
+    jwks: tuple[str, list[int]],
+) -> None:
+    """The module re-reads the JWKS when its copy is older than max_age, so a key core dropped is dropped here."""
+    url, fetches = jwks
+    now = [100.0]
+    verifier = TokenVerifier(httpx.AsyncClient(), url, refetch_interval=30, max_age=300, clock=lambda: now[0])
     assert (await verifier.verify(signed("core-1"))).email == "a@b.example"
-    assert (await verifier.verify(signed("core-1"))).email == "a@b.example"  # known now: no interval
+    now[0] += 100
+    assert (await verifier.verify(signed("core-1"))).email == "a@b.example"
+    assert len(fetches) == 1  # fresh enough: no fetch
+    now[0] += 250
+    assert (await verifier.verify(signed("core-1"))).email == "a@b.example"
+    assert len(fetches) == 2  # older than max_age: fetched again

@@ -11,7 +11,7 @@ import uvicorn
 
 from services.financial.app.main import create_app
 from services.financial.app.settings import Settings
-from tests.services.financial.conftest import FAST, MODULE_KEY, SECRET, FakeCore, auth
+from tests.services.financial.conftest import FAST, MODULE_KEY, FakeCore, auth
 from tests.waiting import wait_until_sync
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -32,7 +32,7 @@ def served_financial(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     core = FakeCore()
     tenant_id, company_id = core.add_company()
     settings = Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
-                        jwt_secret_key=SECRET, bus=FAST, pool_size=4)
+                        bus=FAST, pool_size=4)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, core_client=http), host="127.0.0.1", port=port,

@@ -7,7 +7,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.services.financial.conftest import ALL, SECRET, Harness, token
+from tests.services.financial.conftest import ALL, CORE_KEY, CORE_KID, Harness, token
 from tests.services.financial.helpers import company, invoice
 
 pytestmark = pytest.mark.security
@@ -21,12 +21,14 @@ def b64(data: dict[str, Any]) -> str:
 
 async def test_unsigned_expired_unexpiring_or_foreign_tokens_are_refused(shared: Harness) -> None:
     tenant_id, company_id, _ = await company(shared)
-    good = jwt.decode(token(tenant_id, {company_id: ALL}), SECRET, algorithms=["HS256"], audience="buildify")
+    good = jwt.decode(token(tenant_id, {company_id: ALL}), options={"verify_signature": False})
+    kid = {"kid": CORE_KID}
     cases = {
         "alg none": b64({"alg": "none", "typ": "JWT"}) + "." + b64(good) + ".",
-        "no exp": jwt.encode({k: v for k, v in good.items() if k != "exp"}, SECRET, algorithm="HS256"),
-        "expired": jwt.encode({**good, "exp": LONG_AGO}, SECRET, algorithm="HS256"),
-        "other key": jwt.encode(good, "y" * 40, algorithm="HS256"),
+        "no exp": jwt.encode({k: v for k, v in good.items() if k != "exp"}, CORE_KEY, algorithm="EdDSA",
+                             headers=kid),
+        "expired": jwt.encode({**good, "exp": LONG_AGO}, CORE_KEY, algorithm="EdDSA", headers=kid),
+        "other key": jwt.encode(good, "y" * 40, algorithm="HS256", headers=kid),
     }
     for name, forged in cases.items():
         r = await shared.client.get("/api/v1/financial/invoices", params={"company_id": str(company_id)},

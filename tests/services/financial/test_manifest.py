@@ -13,7 +13,7 @@ from contracts.manifest import Manifest
 from services.financial.app import permissions
 from services.financial.app.main import create_app
 from services.financial.app.settings import Settings
-from tests.services.financial.conftest import FAST, MODULE_KEY, SECRET
+from tests.services.financial.conftest import FAST, MODULE_KEY
 
 MANIFEST = Path(__file__).resolve().parents[3] / "services" / "financial" / "manifest.json"
 
@@ -26,7 +26,7 @@ def financial_app(database_url: str) -> tuple[Litestar, EventBus]:
     """The app as a process builds it, without starting it."""
     bus = EventBus(service="financial", dsn=database_url, settings=FAST)
     app = create_app(Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
-                              jwt_secret_key=SECRET, bus=FAST), bus=bus)
+                              bus=FAST), bus=bus)
     return app, bus
 
 

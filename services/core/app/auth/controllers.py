@@ -11,6 +11,7 @@ from litestar.params import Body
 from contracts.manifest import MenuEntry
 from services.core.app.auth.passwords import HashingBusy, verify_password_async
 from services.core.app.auth.principal import Principal, load_principal
+from services.core.app.auth.refresh import issue_refresh_token, revoke_refresh_token, rotate_refresh_token
 from services.core.app.companies.controllers import CompanyOut, company_out, visible_company
 from services.core.app.context import CoreContext
 from services.core.app.errors import Busy, NotAuthenticated, TooManyAttempts
@@ -25,10 +26,16 @@ class Login(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 
+class RefreshIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
     access_token: str
     token_type: str
     expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
 
 
 class MeUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +57,12 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     companies: list[MeCompany]
     roles: list[str]
     permissions: list[str]
+
+
+def token_out(core: CoreContext, principal: Principal, refresh: str) -> TokenOut:
+    return TokenOut(access_token=core.tokens.issue(principal.claims()), token_type="bearer",
+                    expires_in=core.tokens.ttl, refresh_token=refresh,
+                    refresh_expires_in=core.settings.refresh_token_ttl)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -91,10 +104,24 @@ class AuthController(Controller):
         principal = await load_principal(user.id)
         if principal is None:
             raise NotAuthenticated("This account is disabled.")
-        token = core.tokens.issue(principal.claims())
-        return TokenOut(access_token=token, token_type="bearer", expires_in=core.tokens.ttl)
+        refresh = await issue_refresh_token(user.id, core.settings.refresh_token_ttl)
+        return token_out(core, principal, refresh)
 
-    @get("/auth/jwks", summary="Public keys for verifying access tokens (empty in HS256 mode)")
+    @post("/auth/refresh", status_code=200, summary="Exchange a refresh token for a new access token "
+          "(companies and roles read again) and the next refresh token; each refresh token works once")
+    async def refresh(self, data: RefreshIn, core: CoreContext) -> TokenOut:
+        user_id, successor = await rotate_refresh_token(data.refresh_token, core.settings.refresh_token_ttl)
+        principal = await load_principal(user_id)
+        if principal is None:
+            await revoke_refresh_token(successor)
+            raise NotAuthenticated("This account is disabled.")
+        return token_out(core, principal, successor)
+
+    @post("/auth/logout", status_code=204, summary="Revoke a refresh token (and every token it was renewed from)")
+    async def logout(self, data: RefreshIn) -> None:
+        await revoke_refresh_token(data.refresh_token)
+
+    @get("/auth/jwks", summary="Public keys (JWKS) that verify access tokens: current and rotated-out keys")
     async def jwks(self, core: CoreContext) -> dict[str, list[dict[str, Any]]]:
         return core.tokens.jwks()
 
