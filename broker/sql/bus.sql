@@ -87,6 +87,17 @@ END $$;
 CREATE INDEX IF NOT EXISTS event_deliveries_finished
     ON event_deliveries (finished_at) WHERE status = 'done';
 
+-- The fan-out's cache: which active subscriptions an event type goes to. `digest` names the
+-- set of active subscriptions (ids and patterns) the row was computed from; the relay uses a
+-- row only while the digest it computes in its own snapshot is the same, so a subscription
+-- added, retired, re-activated or re-patterned by any process, at any moment, takes effect
+-- with the next relay statement that sees it: nothing to invalidate, nothing to lock.
+CREATE TABLE IF NOT EXISTS bus_type_routes (
+    event_type       text     PRIMARY KEY,
+    digest           text     NOT NULL,
+    subscription_ids bigint[] NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS event_dead_letters (
     id              bigserial PRIMARY KEY,
     delivery_id     bigint,
