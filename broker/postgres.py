@@ -153,7 +153,7 @@ _DUE = """d.subscription_id = {sub} AND d.status = 'pending' AND d.available_at 
 # with due work gets at least one delivery (no starvation), the rest goes in proportion to
 # 2^priority (so priority 9 takes ~99 of 100 places next to priority 2, and equal priorities
 # share evenly) — weighted fair queuing over the k-th due delivery of each subscription.
-# Then each subscription's oldest due deliveries are locked (an ordered subscription skips
+# Then each subscription's deliveries are locked in the order they fell due (an ordered subscription skips
 # a key while an earlier delivery of it is pending). Deliveries claimed `max_attempts` times
 # already (their workers died without settling) and deliveries whose event is missing from
 # the log (an UNLOGGED log emptied by a crash) are dead-lettered here instead of claimed; a
@@ -167,7 +167,8 @@ WITH subs AS (
     SELECT s.id, s.priority, n.due FROM subs s
     CROSS JOIN LATERAL (
         SELECT count(*) AS due FROM (
-            SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")} ORDER BY d.id LIMIT $3
+            SELECT 1 FROM event_deliveries d WHERE {_DUE.format(sub="s.id")}
+            ORDER BY d.available_at, d.id LIMIT $3
         ) x
     ) n
     WHERE n.due > 0 AND (SELECT count(*) FROM subs) > 1
@@ -186,7 +187,7 @@ WITH subs AS (
     CROSS JOIN LATERAL (
         SELECT d.id, d.attempts, d.event_id FROM event_deliveries d
         WHERE {_DUE.format(sub="q.id")}
-        ORDER BY d.id
+        ORDER BY d.available_at, d.id
         LIMIT q.n
         FOR UPDATE SKIP LOCKED
     ) d

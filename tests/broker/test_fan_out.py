@@ -10,6 +10,7 @@ import pytest
 from broker import ops
 from broker.patterns import matches, to_regex
 from broker.postgres import RELAY_LOCAL, RELAY_LOCK_KEY, PostgresStore
+from broker.store import SubscriptionRef
 
 PATTERNS = {
     "exact": "test.ping.sent",
@@ -148,3 +149,18 @@ async def test_a_relay_that_read_the_subscriptions_before_a_change_committed_doe
         await relay(store)
         assert await routed(conn, later) == {"first", "late"}
 
+
+async def test_a_due_delivery_is_claimed_past_a_long_retry_delayed_backlog(pools):
+    """Retry-delayed deliveries sort behind due ones in the claim index, whatever their ids."""
+    pool, _ = pools
+    store = PostgresStore(pool, source="test")
+    async with pool.acquire() as conn:
+        await subscribe(conn, "sub", "test.#")
+        await publish(conn, *["test.ping.sent"] * 2000)
+        await relay(store)
+        await conn.execute("UPDATE event_deliveries SET available_at = now() + interval '1 hour', attempts = 1")
+        [due] = await publish(conn, "test.ping.sent")
+        await relay(store)
+        sub_id, priority = await conn.fetchrow("SELECT id, priority FROM event_subscriptions WHERE name = 'sub'")
+    claimed = await store.claim([SubscriptionRef(id=sub_id, name="sub", priority=priority)], 10, 30.0, "w")
+    assert [str(c.event_id) for c in claimed] == [due]
