@@ -100,6 +100,7 @@ digest AS (
 ), remembered AS (
     INSERT INTO bus_type_routes (event_type, digest, subscription_ids)
     SELECT event_type, (SELECT d FROM digest), subscription_ids FROM computed
+    ORDER BY event_type  -- two-database relays may write at once: lock rows in one order
     ON CONFLICT (event_type) DO UPDATE
         SET digest = EXCLUDED.digest, subscription_ids = EXCLUDED.subscription_ids
 ), routes AS (
