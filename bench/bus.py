@@ -50,7 +50,7 @@ from broker.settings import BusSettings  # noqa: E402
 from contracts.envelope import Event  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-SCENARIOS = ("batch", "single", "latency", "pgbench")
+SCENARIOS = ("batch", "single", "latency", "pgbench", "fanout", "backlog")
 
 
 class Tick(Event, frozen=True, kw_only=True, tag="bench.tick.sent"):
@@ -109,6 +109,8 @@ class RunSpec:
     rate: float = 0.0  # events/s for a paced (latency) run; 0: as fast as possible
     relay_process: bool = False
     knobs: BusKnobs = field(default_factory=BusKnobs)
+    others: int = 0  # active subscriptions that match no published event (fan-out scenario)
+    backlog: int = 0  # retry-delayed deliveries queued in front of the run's (backlog scenario)
 
 
 @dataclass
@@ -192,12 +194,23 @@ def rss_mb() -> float:
     return 0.0
 
 
-def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = False) -> Router:
-    """A router with `subs` handlers of `bench.tick.sent`, all calling `on_tick`.
+# Matching patterns take turns, so the fan-out exercises `*` and `#` as well as exact types.
+MATCHING_PATTERNS = ("bench.tick.sent", "bench.*.sent", "bench.#")
+
+
+def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = False, others: int = 0) -> Router:
+    """A router with `subs` handlers of `bench.tick.sent`, all calling `on_tick`, and `others`
+    handlers of patterns that match nothing published (many subscriptions, few matching).
 
     With `inbox`, each handler opens `ctx.transaction()`, which records the event in the inbox.
     """
     router = Router()
+    for i in range(others):
+
+        async def never(event: Tick) -> None:
+            raise AssertionError("a non-matching subscription got a delivery")
+
+        router.on(f"bench.other{i}.#" if i % 2 else f"bench.*.other{i}", name=f"other_{i}")(never)
     for i in range(subs):
 
         async def handle(event: Tick) -> None:
@@ -208,7 +221,8 @@ def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = Fal
                 pass  # the inbox row commits here
             on_tick(event)
 
-        router.on("bench.tick.sent", name=f"tick_{i}")(handle_once if inbox else handle)
+        pattern = MATCHING_PATTERNS[i % len(MATCHING_PATTERNS)] if others else "bench.tick.sent"
+        router.on(pattern, name=f"tick_{i}")(handle_once if inbox else handle)
     return router
 
 
@@ -238,7 +252,7 @@ async def _worker(
 
     bus = EventBus(service="bench", dsn=url, settings=spec.knobs.settings(relay=relay, workers=loops))
     if loops:
-        bus.include_router(make_router(spec.subs, on_tick, inbox=spec.knobs.inbox))
+        bus.include_router(make_router(spec.subs, on_tick, inbox=spec.knobs.inbox, others=spec.others))
     await bus.start()
     ready.set()
     await asyncio.to_thread(stop.wait)
@@ -325,6 +339,8 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
         for ready in readies:
             if not ready.wait(60):
                 raise RuntimeError("a worker process did not start")
+        if spec.backlog:
+            asyncio.run(preload_backlog(url, spec.backlog))
         # Publisher tasks spread over `publisher_procs` processes (one Python process tops out
         # at about 3k one-event transactions/s on this machine, below what the bus takes).
         nprocs_pub = 1 if spec.rate else max(1, min(spec.knobs.publisher_procs, spec.publishers))
@@ -336,7 +352,7 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
         time.sleep(0.5)  # let the publisher connect before the clock starts
         go.set()
         expected = events * spec.subs
-        budget = 30 + (events / spec.rate if spec.rate else events / 500)
+        budget = 30 + (events / spec.rate if spec.rate else expected / 200) + spec.backlog / 2000
         deadline = time.monotonic() + budget
         while sum(counts) < expected:
             if time.monotonic() > deadline:
@@ -380,6 +396,88 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
         if spec.knobs.transport == "rabbitmq":
             asyncio.run(delete_rabbit_topology(url, spec.knobs))
         asyncio.run(drop_database(admin_url, db))
+
+
+# -- fan-out and backlog ------------------------------------------------------------------
+
+BACKLOG = """
+WITH ev AS (
+    INSERT INTO events (id, event_type, source, occurred_at, payload, expires_at)
+    SELECT gen_random_uuid(), 'bench.tick.sent', 'bench', now(), '{"n": -1, "sent_at": 0}', now() + interval '7 days'
+    FROM generate_series(1, $1)
+    RETURNING id
+)
+INSERT INTO event_deliveries (subscription_id, event_id, priority, attempts, available_at, last_error)
+SELECT (SELECT id FROM event_subscriptions WHERE name = 'bench.tick_0'), id, 5, 1,
+       now() + interval '1 day', 'bench: retry-delayed backlog'
+FROM ev
+"""
+
+
+async def preload_backlog(url: str, n: int) -> None:
+    """Queue `n` logged events whose deliveries wait for a retry a day away, in front of the run's."""
+    conn = await asyncpg.connect(url)
+    try:
+        for start in range(0, n, 100_000):
+            await conn.execute(BACKLOG, min(100_000, n - start))
+        await conn.execute("VACUUM ANALYZE event_deliveries")
+        await conn.execute("VACUUM ANALYZE events")
+    finally:
+        await conn.close()
+
+
+async def _relay_alone(url: str, subs: int, others: int, events: int, relay_batch: int) -> tuple[float, int]:
+    """Declare the subscriptions, fill the outbox, then time the relay draining it alone."""
+    from broker.postgres import PostgresStore
+
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        store = PostgresStore(pool, source="bench")
+        router = make_router(subs, lambda _: None, others=others)
+        await store.sync_subscriptions("bench", router.handlers)
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO bus_outbox (id, event_type, source, occurred_at, payload) "
+                "SELECT gen_random_uuid(), 'bench.tick.sent', 'bench', now(), '{\"n\": 0, \"sent_at\": 0}' "
+                "FROM generate_series(1, $1)", events)
+            await conn.execute("VACUUM ANALYZE")
+        started = time.perf_counter()
+        while await store.relay_batch(relay_batch) > 0:
+            pass
+        seconds = time.perf_counter() - started
+        async with pool.acquire() as conn:
+            deliveries = int(await conn.fetchval("SELECT count(*) FROM event_deliveries"))
+        return seconds, deliveries
+    finally:
+        await pool.close()
+
+
+def relay_once(admin_url: str, spec: RunSpec, db: str, relay_batch: int) -> float:
+    """Deliveries/s of the relay alone, on a fresh database; checks the fan-out's count."""
+    url = asyncio.run(create_database(admin_url, db))
+    try:
+        seconds, deliveries = asyncio.run(_relay_alone(url, spec.subs, spec.others, spec.events, relay_batch))
+    finally:
+        asyncio.run(drop_database(admin_url, db))
+    if deliveries != spec.events * spec.subs:
+        raise RuntimeError(f"{spec.label}: {deliveries} deliveries, expected {spec.events * spec.subs}")
+    return deliveries / seconds
+
+
+def print_scale(args: argparse.Namespace, plan: dict[str, list[RunSpec]], dbs: Iterator[str]) -> None:
+    """The fan-out table (relay alone, then end to end) and the backlog table."""
+    chosen = ("fanout", "backlog") if args.scenario == "all" else (args.scenario,)
+    if "fanout" in chosen:
+        print("| relay alone | deliveries/s | runs |\n|---|---:|---|", flush=True)
+        shapes = {(spec.subs + spec.others, spec.subs): spec for spec in plan["fanout"]}  # not per process count
+        for (total, matching), spec in shapes.items():
+            rates = [relay_once(args.database_url, spec, next(dbs), args.relay_batch) for _ in range(args.runs)]
+            runs = ", ".join(f"{r:,.0f}" for r in rates)
+            print(f"| {total} subs, {matching} matching | {med(rates):,.0f} | {runs} |", flush=True)
+        print()
+    for scenario in ("fanout", "backlog"):
+        if scenario in chosen:
+            print_throughput(args, plan[scenario], dbs)
 
 
 # -- pgbench ------------------------------------------------------------------------------
@@ -476,7 +574,36 @@ def specs(args: argparse.Namespace) -> dict[str, list[RunSpec]]:
                              knobs=rabbit, relay_process=args.relay_process))
         latency.append(RunSpec("NOTIFY, RabbitMQ", rate=args.rate, events=int(args.rate * args.latency_seconds),
                                knobs=rabbit))
-    return {"batch": batch, "single": single, "latency": latency}
+    fanout = [
+        RunSpec(f"{n} subs, {min(n, args.matching)} matching, {p} proc", subs=min(n, args.matching), procs=p,
+                others=n - min(n, args.matching), events=args.events, knobs=knobs, relay_process=args.relay_process)
+        for n in (int(x) for x in args.subs.split(",")) for p in (int(x) for x in args.procs.split(","))
+    ]
+    backlog = [
+        RunSpec(f"{n:,} retry-delayed in front, 1 sub, 1 proc", backlog=n, events=args.events, knobs=knobs,
+                relay_process=args.relay_process)
+        for n in (int(x) for x in args.backlog.split(","))
+    ]
+    return {"batch": batch, "single": single, "latency": latency, "fanout": fanout, "backlog": backlog}
+
+
+def print_throughput(args: argparse.Namespace, specs: list[RunSpec], dbs: Iterator[str]) -> list[float]:
+    """Run each configuration `args.runs` times and print a row of medians; returns the RSS seen."""
+    print("| throughput | events/s | deliveries/s | publish-only events/s | worker RSS MB | runs (events/s) |\n"
+          "|---|---:|---:|---:|---:|---|", flush=True)
+    all_rss: list[float] = []
+    for spec in specs:
+        if args.only and args.only not in spec.label:
+            continue
+        runs = [run_once(args.database_url, spec, next(dbs)) for _ in range(args.runs)]
+        rss = [r for run in runs for r in run.rss_mb]
+        all_rss += rss
+        print(f"| {spec.label} | {med([r.events_per_s for r in runs]):,.0f} "
+              f"| {med([r.deliveries_per_s for r in runs]):,.0f} "
+              f"| {med([r.events / r.publish_seconds for r in runs]):,.0f} | {max(rss):.0f} "
+              f"| {', '.join(f'{r.events_per_s:,.0f}' for r in runs)} |", flush=True)
+    print()
+    return all_rss
 
 
 def main() -> None:
@@ -501,6 +628,10 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only configurations whose label contains this")
     parser.add_argument("--amqp-url", default=os.environ.get("BUILDIFY_BENCH_AMQP_URL", ""),
                         help="also run over the RabbitMQ transport (env BUILDIFY_BENCH_AMQP_URL)")
+    parser.add_argument("--subs", default="1,200", help="fanout: active subscriptions per configuration")
+    parser.add_argument("--matching", type=int, default=5, help="fanout: how many of them match the events")
+    parser.add_argument("--procs", default="1", help="fanout: worker processes per configuration")
+    parser.add_argument("--backlog", default="0,200000", help="backlog: retry-delayed deliveries in front")
     args = parser.parse_args()
 
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
@@ -521,21 +652,11 @@ def main() -> None:
         print()
 
     for scenario in ("batch", "single"):
-        if scenario not in chosen:
-            continue
-        print("| throughput | events/s | deliveries/s | publish-only events/s | worker RSS MB | runs (events/s) |\n"
-              "|---|---:|---:|---:|---:|---|", flush=True)
-        for spec in plan[scenario]:
-            if args.only and args.only not in spec.label:
-                continue
-            runs = [run_once(args.database_url, spec, next(dbs)) for _ in range(args.runs)]
-            rss = [r for run in runs for r in run.rss_mb]
-            all_rss += rss
-            print(f"| {spec.label} | {med([r.events_per_s for r in runs]):,.0f} "
-                  f"| {med([r.deliveries_per_s for r in runs]):,.0f} "
-                  f"| {med([r.events / r.publish_seconds for r in runs]):,.0f} | {max(rss):.0f} "
-                  f"| {', '.join(f'{r.events_per_s:,.0f}' for r in runs)} |", flush=True)
-        print()
+        if scenario in chosen:
+            all_rss += print_throughput(args, plan[scenario], dbs)
+
+    if {"fanout", "backlog"} & set(chosen):
+        print_scale(args, plan, dbs)
 
     if "latency" in chosen:
         print(f"| commit-to-handler latency at {args.rate:.0f} events/s | p50 ms | p99 ms | max ms "

@@ -66,10 +66,13 @@ CREATE TABLE IF NOT EXISTS event_deliveries (
     -- event first: the same index finds an event's deliveries (cleanup, `show`)
     CONSTRAINT event_deliveries_event_subscription_key UNIQUE (event_id, subscription_id)
 ) WITH (fillfactor = 80);  -- room on the page lets a claim update stay HOT (no index writes)
--- Claims walk one subscription's pending deliveries oldest first.
+-- Claims walk one subscription's due deliveries in the order they fell due. `available_at`
+-- in the key puts retry-delayed and leased deliveries behind the due ones, so a claim reads
+-- O(batch) index entries however long the delayed backlog in front of it.
 DROP INDEX IF EXISTS event_deliveries_claim;
-CREATE INDEX IF NOT EXISTS event_deliveries_due
-    ON event_deliveries (subscription_id, id) WHERE status = 'pending';
+DROP INDEX IF EXISTS event_deliveries_due;
+CREATE INDEX IF NOT EXISTS event_deliveries_ready
+    ON event_deliveries (subscription_id, available_at, id) WHERE status = 'pending';
 -- A hot, fast-changing table: keep the planner's statistics and the vacuum close behind.
 ALTER TABLE event_deliveries SET (autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_scale_factor = 0.05);
 CREATE INDEX IF NOT EXISTS event_deliveries_key
@@ -86,6 +89,17 @@ DO $$ BEGIN  -- databases made before the unique key led with event_id
 END $$;
 CREATE INDEX IF NOT EXISTS event_deliveries_finished
     ON event_deliveries (finished_at) WHERE status = 'done';
+
+-- The fan-out's cache: which active subscriptions an event type goes to. `digest` names the
+-- set of active subscriptions (ids and patterns) the row was computed from; the relay uses a
+-- row only while the digest it computes in its own snapshot is the same, so a subscription
+-- added, retired, re-activated or re-patterned by any process, at any moment, takes effect
+-- with the next relay statement that sees it: nothing to invalidate, nothing to lock.
+CREATE TABLE IF NOT EXISTS bus_type_routes (
+    event_type       text     PRIMARY KEY,
+    digest           text     NOT NULL,
+    subscription_ids bigint[] NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS event_dead_letters (
     id              bigserial PRIMARY KEY,
