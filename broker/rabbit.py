@@ -250,9 +250,14 @@ class MessageStore:
         self.held: dict[int, tuple[ClaimedDelivery, RabbitMessage, str]] = {}
         self.priorities: dict[int, int] = {}
         self._ids = itertools.count(1)
+        self.claimed = 0  # messages handed to the worker so far (run_until_idle counts them)
+        self.retries_out = 0  # messages sent to a retry queue, and those back from one:
+        self.retries_back = 0  # run_until_idle waits for every retry to come back
 
     def received(self, message: RabbitMessage, ref: SubscriptionRef, envelope: Envelope) -> None:
         attempts = message.headers.get(ATTEMPT_HEADER, 0)
+        if isinstance(attempts, int) and attempts > 0:
+            self.retries_back += 1
         claimed = ClaimedDelivery(
             delivery_id=next(self._ids),
             subscription_id=ref.id,
@@ -303,8 +308,16 @@ class MessageStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
-        batch = [self.pending.popleft() for _ in range(min(limit, len(self.pending)))]
-        batch.sort(key=lambda c: -self.priorities.get(c.subscription_id, 0))
+        """The received messages, highest subscription priority first, oldest first within one."""
+        self.claimed += min(limit, len(self.pending))
+        if len(self.pending) <= limit:
+            batch = list(self.pending)
+            self.pending.clear()
+            batch.sort(key=lambda c: -self.priorities.get(c.subscription_id, 0))  # stable: oldest first
+            return batch
+        ranked = sorted(self.pending, key=lambda c: -self.priorities.get(c.subscription_id, 0))
+        batch, rest = ranked[:limit], {c.delivery_id for c in ranked[limit:]}
+        self.pending = deque(c for c in self.pending if c.delivery_id in rest)
         return batch
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
@@ -323,6 +336,7 @@ class MessageStore:
         _, retry_queue, _ = queue_names(self.prefix, name)
         await self._republish(message, retry_queue, {ATTEMPT_HEADER: claimed.attempt, "x-buildify-error": error[:1000]},
                               expiration=max(0.0, delay))
+        self.retries_out += 1
         await message.ack()
 
     async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
@@ -363,7 +377,7 @@ class RabbitTransport:
     over and then runs the three pieces; until then events wait in Postgres.
     """
 
-    def __init__(self, bus: "EventBus") -> None:
+    def __init__(self, bus: "EventBus", *, run_workers: bool = True) -> None:
         settings = bus.settings
         if not settings.amqp_url:
             raise BrokerError("BUS_TRANSPORT=rabbitmq needs BUS_AMQP_URL (amqp://user:password@host:5672/)")
@@ -371,6 +385,10 @@ class RabbitTransport:
         if not isinstance(store, PostgresStore):
             raise BrokerError("the RabbitMQ transport runs on the Postgres bus (it needs the events log)")
         self.bus = bus
+        self.run_workers = run_workers  # False: run_until_idle drives the workers below (tests)
+        self.forwarding: list[Worker] = []  # the forwarder and the bridge: Postgres deliveries
+        self.consumer: Worker | None = None
+        self.messages: MessageStore | None = None
         self.store = store
         self.settings = settings
         self.prefix = settings.amqp_prefix
@@ -446,7 +464,9 @@ class RabbitTransport:
                 self.last_error = None
                 self.refresh_gauges()
                 log.info("RabbitMQ transport ready", service=self.bus.service, prefix=self.prefix)
-                await asyncio.gather(*tasks)  # run until cancelled; robust channels reconnect themselves
+                # run until cancelled (robust channels reconnect themselves); with run_workers=False
+                # there are no tasks and the connection just stays up
+                await asyncio.gather(*tasks) if tasks else await asyncio.Event().wait()
                 raise BrokerError("a RabbitMQ transport task ended")
             except asyncio.CancelledError:
                 raise
@@ -489,6 +509,9 @@ class RabbitTransport:
         await broker.declare_exchange(exchange)
 
         def spawn(worker: Worker, name: str, count: int = 1) -> None:
+            self.forwarding.append(worker)
+            if not self.run_workers:
+                return
             doorbell = bus.delivery_signal.doorbell()
             for n in range(count):
                 tasks.append(asyncio.create_task(
@@ -499,7 +522,8 @@ class RabbitTransport:
         by_name = {bus.subscription_name(h): h for h in bus.handlers}
         patterns = [validate_pattern(by_name[ref.name].pattern) for ref in refs]
         bridge = []
-        messages = MessageStore(self.store, broker, self.prefix)
+        self.forwarding, self.consumer = [], None
+        self.messages = messages = MessageStore(self.store, broker, self.prefix)
         arrived = Doorbell()
         consuming = Channel(prefetch_count=settings.amqp_prefetch)  # one channel, one prefetch for all queues
         for ref, pattern in zip(refs, patterns, strict=True):
@@ -526,7 +550,8 @@ class RabbitTransport:
                 worker_id=bus.worker_id + ":rabbit", batch_size=settings.worker_batch, upcast=bus.upcast,
             )
             spawn(Worker(self.store, bridge, worker_id=bus.worker_id + ":bridge"), "rabbit-bridge")
-            for n in range(settings.workers):
+            self.consumer = consumer
+            for n in range(settings.workers if self.run_workers else 0):
                 tasks.append(asyncio.create_task(
                     run_worker(consumer, arrived, poll_interval=settings.poll_interval),
                     name=f"{bus.service}-rabbit-{n}",
@@ -541,6 +566,52 @@ class RabbitTransport:
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
             spawn(worker, "rabbit-forward")
+
+    async def run_until_idle(self, timeout: float) -> int:
+        """Drain the bus as `broker.testing.run_until_idle` does on the other transports (the bus
+        started with `run_workers=False`): relay, forward and bridge what is due, wait until
+        RabbitMQ has handed this process every ready message, run a consumer batch; until nothing
+        moves, no message waits in a queue (retry queues included) and no forwarding is due.
+        Returns how many messages the handlers got."""
+        relay, consumer, messages, broker = self.bus.relay, self.consumer, self.messages, self.broker
+        assert relay is not None and messages is not None and broker is not None, "the transport is not ready"
+        deadline = time.monotonic() + timeout
+        started, quiet = messages.claimed, 0
+        while quiet < 2:  # idle twice in a row: a delivery in flight to us shows up in between
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the RabbitMQ bus of {self.bus.service} was still busy after {timeout} s")
+            moved = await relay.run_once()
+            for worker in self.forwarding:
+                moved += await worker.run_once()
+            arriving, retrying = await self._ready_messages(broker)
+            waiting = arriving + retrying + max(0, messages.retries_out - messages.retries_back)
+            # Consume once RabbitMQ has pushed us every ready message (or the prefetch is full), so
+            # a batch ranks all that arrived by priority, as a Postgres claim would.
+            if consumer is not None and messages.pending and (
+                not arriving or len(messages.held) >= self.settings.amqp_prefetch
+            ):
+                moved += await consumer.run_once()
+            due = [b.ref for worker in self.forwarding for b in worker.bound.values()]
+            if moved or messages.pending:
+                quiet = 0
+            elif waiting or (due and await self.store.seconds_until_due(due) is not None):
+                quiet = 0
+                await asyncio.sleep(0.005)  # a retry's TTL or backoff running out
+            else:
+                quiet += 1
+        return messages.claimed - started
+
+    async def _ready_messages(self, broker: RabbitBroker) -> tuple[int, int]:
+        """Messages ready in this service's main queues and in its retry queues (a passive
+        declare on FastStream's channel: FastStream has no call for a queue's depth)."""
+        channel = broker._channel
+        assert channel is not None
+        counts = [0, 0]
+        for ref in self.bus.subscriptions:
+            for n, name in enumerate(queue_names(self.prefix, ref.name)[:2]):
+                declared = await channel.declare_queue(name, passive=True, robust=False)
+                counts[n] += declared.declaration_result.message_count or 0
+        return counts[0], counts[1]
 
     def _bridging(
         self, publish: Callable[[Envelope], Awaitable[bool]]
