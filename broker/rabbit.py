@@ -38,7 +38,6 @@ import msgspec
 import structlog
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitMessage, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage as Received
 
 from broker import metrics, schema
 from broker.delivery import ClaimedDelivery, Delivery
@@ -224,6 +223,12 @@ def _publisher(
         )
 
     return publish
+
+
+async def _undecoded(message: RabbitMessage) -> RabbitMessage:
+    """FastStream's decoder for our subscribers: hand the handler the message itself (its body is
+    decoded once, as an envelope, by the handler)."""
+    return message
 
 
 def _to(queue: str) -> Callable[[Envelope], str]:
@@ -495,6 +500,7 @@ class RabbitTransport:
             reconnect_interval=1.0,
             logger=None,
             graceful_timeout=None,
+            apply_types=False,  # no dependency injection per message: the handler takes the message
             on_close=[lambda *_: self.refresh_gauges()],
             on_reconnected=[lambda *_: self._reconnected()],
         )
@@ -533,7 +539,7 @@ class RabbitTransport:
             # Acknowledgement is the MessageStore's (after the worker settles), hence MANUAL.
             subscriber = broker.subscriber(
                 queue, exchange, channel=consuming, ack_policy=AckPolicy.MANUAL, no_reply=True,
-                include_in_schema=False,
+                include_in_schema=False, decoder=_undecoded,
             )
             subscriber(self._on_message(messages, ref, arrived.set))
             to_queue = _publisher(broker, None, _to(queue.name))
@@ -664,8 +670,8 @@ class RabbitTransport:
 
     def _on_message(
         self, messages: MessageStore, ref: SubscriptionRef, ring: Callable[[], None]
-    ) -> Callable[[Received], Awaitable[None]]:
-        async def on_message(message: Received) -> None:
+    ) -> Callable[[RabbitMessage], Awaitable[None]]:
+        async def on_message(message: RabbitMessage) -> None:
             try:
                 envelope = _envelope_decoder.decode(message.body)
             except msgspec.MsgspecError as exc:
