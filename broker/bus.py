@@ -86,6 +86,12 @@ class EventBus:
         """Subscribe every handler declared on `router` (before or after `open`)."""
         names = {h.name for h in self.handlers}
         for handler in router.handlers:
+            if handler.ordered and self.settings.transport == "rabbitmq":
+                raise BrokerError(
+                    f"{self.service}.{handler.name}: ordered=True is not supported on the RabbitMQ transport "
+                    "(a queue keeps no per-key order across retries and consumers); keep this service on "
+                    "BUS_TRANSPORT=postgres or drop ordered=True"
+                )
             if handler.name in names:
                 raise BrokerError(
                     f"two handlers of {self.service} are named {handler.name!r}; pass name=... to tell them apart"
@@ -277,8 +283,13 @@ class EventBus:
 
     # -- running --------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open, then run the relay, workers, LISTEN loop and cleanup as settings say."""
+    async def start(self, *, run_workers: bool = True) -> None:
+        """Open, then run the relay, workers, LISTEN loop and cleanup as settings say.
+
+        `run_workers=False` (tests) starts everything else, the RabbitMQ transport included, but
+        leaves the relay and the workers to `broker.testing.run_until_idle`, which then drains
+        the bus deterministically on every transport.
+        """
         await self.open()
         await self.sync()
         settings = self.settings
@@ -293,19 +304,19 @@ class EventBus:
         if rabbit:
             from broker.rabbit import RabbitTransport
 
-            self._rabbit = RabbitTransport(self)
+            self._rabbit = RabbitTransport(self, run_workers=run_workers)
             self._tasks.extend(await self._rabbit.start())
             # Wait briefly so a healthy start is ready at once; RabbitMQ being down never stops the
             # service: events wait in Postgres and the transport connects when RabbitMQ answers.
             if not await wait_signal(self._rabbit.ready, self.settings.amqp_start_timeout):
                 log.warning("RabbitMQ not reachable yet; starting without it", service=self.service,
                             error=self._rabbit.last_error)
-        if settings.relay and self.relay is not None:
+        if settings.relay and self.relay is not None and run_workers:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
             self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
-        if self.worker is not None and self._refs and not rabbit:
+        if self.worker is not None and self._refs and not rabbit and run_workers:
             doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
             for n in range(settings.workers):
                 self._tasks.append(

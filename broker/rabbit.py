@@ -1,7 +1,10 @@
 """The RabbitMQ fan-out transport (DESIGN, the event bus, point 7): `BusSettings(transport="rabbitmq")`.
 
 Publishing does not change: events go through the Postgres outbox and the relay writes the
-`events` log. Three pieces move them over RabbitMQ, all built on the ordinary `Worker`:
+`events` log. Three pieces move them over RabbitMQ, all built on the ordinary `Worker` and on
+FastStream's `RabbitBroker` (declarations, subscribers with a manual ack policy, confirmed
+publishes); aio-pika is reached only through FastStream's own connection and channel
+(docs/architecture.md, "On FastStream"):
 
 - **Forwarder** (in a process that runs the relay): a built-in subscription `rabbitmq.forward`
   (pattern `#`) whose handler publishes the envelope, with publisher confirms, to the durable
@@ -27,19 +30,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
-import aio_pika
 import asyncpg
 import msgspec
 import structlog
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractExchange,
-    AbstractIncomingMessage,
-    AbstractRobustConnection,
-)
-from pamqp.commands import Basic
+from faststream import AckPolicy
+from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitMessage, RabbitQueue
 
 from broker import metrics, schema
 from broker.delivery import ClaimedDelivery, Delivery
@@ -114,16 +112,52 @@ def queue_names(prefix: str, subscription: str) -> tuple[str, str, str]:
     return main, f"{main}.retry", f"{main}.dead"
 
 
-def envelope_message(body: bytes, envelope: Envelope, attempt: int = 0) -> aio_pika.Message:
-    return aio_pika.Message(
-        body,
-        content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        priority=MESSAGE_PRIORITY,
-        message_id=str(envelope.id),
-        type=envelope.type,
-        headers={ATTEMPT_HEADER: attempt},
+def topic_exchange(prefix: str) -> RabbitExchange:
+    """The durable topic exchange every event is published to (routing key = event type)."""
+    return RabbitExchange(exchange_name(prefix), type=ExchangeType.TOPIC, durable=True)
+
+
+def main_queue(prefix: str, subscription: str, pattern: str) -> RabbitQueue:
+    """A subscription's queue, bound to the exchange with its pattern when its subscriber starts."""
+    main, _, _ = queue_names(prefix, subscription)
+    return RabbitQueue(main, durable=True, routing_key=pattern, arguments={"x-max-priority": 10})
+
+
+def side_queues(prefix: str, subscription: str) -> tuple[RabbitQueue, RabbitQueue]:
+    """The retry queue (no consumer: a message waits out its TTL, then dead-letters back into the
+    main queue) and the dead-letter queue; FastStream declares only queues it consumes."""
+    main, retry, dead = queue_names(prefix, subscription)
+    return (
+        RabbitQueue(retry, durable=True, arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": main}),
+        RabbitQueue(dead, durable=True),
     )
+
+
+async def publish_confirmed(
+    broker: RabbitBroker,
+    body: bytes,
+    *,
+    exchange: RabbitExchange | None,
+    routing_key: str,
+    message_id: str | None,
+    message_type: str | None,
+    headers: dict[str, Any],
+    priority: int | None = MESSAGE_PRIORITY,
+    content_type: str | None = "application/json",
+    expiration: float | None = None,
+) -> bool:
+    """Publish persistent and mandatory, await the confirm; whether a queue took the message.
+
+    FastStream hands back aio-pika's confirmation frame: `Basic.Ack`, or for a message RabbitMQ
+    returned (mandatory, unroutable) the returned message, which carries `delivery` (Basic.Return).
+    """
+    async with asyncio.timeout(PUBLISH_TIMEOUT):  # a reconnecting channel may wait, not hang
+        result = await broker.publish(
+            body, exchange=exchange, routing_key=routing_key, mandatory=True, persist=True,
+            priority=priority, message_id=message_id, message_type=message_type, headers=headers,
+            content_type=content_type, expiration=expiration, timeout=PUBLISH_TIMEOUT,
+        )
+    return not _returned(result)
 
 
 class Unroutable(BrokerError):
@@ -173,22 +207,28 @@ async def add_forward_subscription(pool: asyncpg.Pool) -> SubscriptionRef:
 
 
 def _returned(result: object) -> bool:
-    """Whether a confirmed publish came back as Basic.Return (mandatory and unroutable)."""
-    return not isinstance(result, Basic.Ack)
+    """Whether a confirmed publish came back returned (mandatory and unroutable), or unconfirmed."""
+    return result is None or hasattr(result, "delivery")
 
 
 def _publisher(
-    exchange: AbstractExchange, routing_key: Callable[[Envelope], str]
+    broker: RabbitBroker, exchange: RabbitExchange | None, routing_key: Callable[[Envelope], str]
 ) -> Callable[[Envelope], Awaitable[bool]]:
-    """Publish with confirms and mandatory=True; the result says whether a queue took it."""
+    """Publish an envelope with confirms and mandatory=True; the result says whether a queue took it."""
 
     async def publish(envelope: Envelope) -> bool:
-        message = envelope_message(msgspec.json.encode(envelope), envelope)
-        async with asyncio.timeout(PUBLISH_TIMEOUT):  # a reconnecting channel may wait, not hang
-            result = await exchange.publish(message, routing_key(envelope), mandatory=True, timeout=PUBLISH_TIMEOUT)
-        return not _returned(result)
+        return await publish_confirmed(
+            broker, msgspec.json.encode(envelope), exchange=exchange, routing_key=routing_key(envelope),
+            message_id=str(envelope.id), message_type=envelope.type, headers={ATTEMPT_HEADER: 0},
+        )
 
     return publish
+
+
+async def _undecoded(message: RabbitMessage) -> RabbitMessage:
+    """FastStream's decoder for our subscribers: hand the handler the message itself (its body is
+    decoded once, as an envelope, by the handler)."""
+    return message
 
 
 def _to(queue: str) -> Callable[[Envelope], str]:
@@ -207,17 +247,22 @@ class MessageStore:
     Publishing and the inbox go to the bus's Postgres store; settling acts on the message.
     """
 
-    def __init__(self, store: PostgresStore, channel: AbstractChannel, prefix: str) -> None:
+    def __init__(self, store: PostgresStore, broker: RabbitBroker, prefix: str) -> None:
         self.store = store
-        self.channel = channel
+        self.broker = broker
         self.prefix = prefix
         self.pending: deque[ClaimedDelivery] = deque()
-        self.held: dict[int, tuple[ClaimedDelivery, AbstractIncomingMessage, str]] = {}
+        self.held: dict[int, tuple[ClaimedDelivery, RabbitMessage, str]] = {}
         self.priorities: dict[int, int] = {}
         self._ids = itertools.count(1)
+        self.claimed = 0  # messages handed to the worker so far (run_until_idle counts them)
+        self.retries_out = 0  # messages sent to a retry queue, and those back from one:
+        self.retries_back = 0  # run_until_idle waits for every retry to come back
 
-    def received(self, message: AbstractIncomingMessage, ref: SubscriptionRef, envelope: Envelope) -> None:
+    def received(self, message: RabbitMessage, ref: SubscriptionRef, envelope: Envelope) -> None:
         attempts = message.headers.get(ATTEMPT_HEADER, 0)
+        if isinstance(attempts, int) and attempts > 0:
+            self.retries_back += 1
         claimed = ClaimedDelivery(
             delivery_id=next(self._ids),
             subscription_id=ref.id,
@@ -268,8 +313,16 @@ class MessageStore:
     async def claim(
         self, subscriptions: Sequence[SubscriptionRef], limit: int, lease: float, worker_id: str
     ) -> list[ClaimedDelivery]:
-        batch = [self.pending.popleft() for _ in range(min(limit, len(self.pending)))]
-        batch.sort(key=lambda c: -self.priorities.get(c.subscription_id, 0))
+        """The received messages, highest subscription priority first, oldest first within one."""
+        self.claimed += min(limit, len(self.pending))
+        if len(self.pending) <= limit:
+            batch = list(self.pending)
+            self.pending.clear()
+            batch.sort(key=lambda c: -self.priorities.get(c.subscription_id, 0))  # stable: oldest first
+            return batch
+        ranked = sorted(self.pending, key=lambda c: -self.priorities.get(c.subscription_id, 0))
+        batch, rest = ranked[:limit], {c.delivery_id for c in ranked[limit:]}
+        self.pending = deque(c for c in self.pending if c.delivery_id in rest)
         return batch
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
@@ -288,6 +341,7 @@ class MessageStore:
         _, retry_queue, _ = queue_names(self.prefix, name)
         await self._republish(message, retry_queue, {ATTEMPT_HEADER: claimed.attempt, "x-buildify-error": error[:1000]},
                               expiration=max(0.0, delay))
+        self.retries_out += 1
         await message.ack()
 
     async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
@@ -309,20 +363,14 @@ class MessageStore:
         return None
 
     async def _republish(
-        self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any], expiration: float | None = None
+        self, message: RabbitMessage, queue: str, headers: dict[str, Any], expiration: float | None = None
     ) -> None:
-        copy = aio_pika.Message(
-            message.body,
-            content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            priority=message.priority,
-            message_id=message.message_id,
-            type=message.type,
-            headers=headers,
+        raw = message.raw_message
+        if not await publish_confirmed(
+            self.broker, message.body, exchange=None, routing_key=queue, message_id=message.message_id,
+            message_type=raw.type, headers=headers, priority=raw.priority, content_type=message.content_type,
             expiration=expiration,
-        )
-        result = await self.channel.default_exchange.publish(copy, queue, mandatory=True, timeout=PUBLISH_TIMEOUT)
-        if _returned(result):
+        ):
             raise Unroutable(f"queue {queue} does not exist: the message stays unacknowledged and comes back")
 
 
@@ -334,7 +382,7 @@ class RabbitTransport:
     over and then runs the three pieces; until then events wait in Postgres.
     """
 
-    def __init__(self, bus: "EventBus") -> None:
+    def __init__(self, bus: "EventBus", *, run_workers: bool = True) -> None:
         settings = bus.settings
         if not settings.amqp_url:
             raise BrokerError("BUS_TRANSPORT=rabbitmq needs BUS_AMQP_URL (amqp://user:password@host:5672/)")
@@ -342,10 +390,14 @@ class RabbitTransport:
         if not isinstance(store, PostgresStore):
             raise BrokerError("the RabbitMQ transport runs on the Postgres bus (it needs the events log)")
         self.bus = bus
+        self.run_workers = run_workers  # False: run_until_idle drives the workers below (tests)
+        self.forwarding: list[Worker] = []  # the forwarder and the bridge: Postgres deliveries
+        self.consumer: Worker | None = None
+        self.messages: MessageStore | None = None
         self.store = store
         self.settings = settings
         self.prefix = settings.amqp_prefix
-        self.connection: AbstractRobustConnection | None = None
+        self.broker: RabbitBroker | None = None
         self.ready = asyncio.Event()
         self.last_error: str | None = None
         # Events the forwarder failed to publish: id -> (attempt, when). An entry leaves when the
@@ -360,7 +412,9 @@ class RabbitTransport:
 
     @property
     def connected(self) -> bool:
-        connection = self.connection
+        broker = self.broker
+        # FastStream's robust connection (aio-pika's): its `connected` flag drops while it reconnects
+        connection = broker._connection if broker is not None else None
         return self.ready.is_set() and connection is not None and connection.connected.is_set()
 
     @property
@@ -409,19 +463,15 @@ class RabbitTransport:
         while True:
             tasks: list[asyncio.Task[Any]] = []
             try:
-                self.connection = await aio_pika.connect_robust(
-                    self.settings.amqp_url,
-                    client_properties={"connection_name": f"buildify {self.bus.worker_id}"},
-                    reconnect_interval=1.0,
-                )
-                self.connection.close_callbacks.add(lambda *_: self.refresh_gauges())
-                self.connection.reconnect_callbacks.add(lambda *_: self._reconnected())
-                await self._start(tasks)
+                self.broker = self._broker()
+                await self._start(self.broker, tasks)
                 self.ready.set()
                 self.last_error = None
                 self.refresh_gauges()
                 log.info("RabbitMQ transport ready", service=self.bus.service, prefix=self.prefix)
-                await asyncio.gather(*tasks)  # run until cancelled; robust channels reconnect themselves
+                # run until cancelled (robust channels reconnect themselves); with run_workers=False
+                # there are no tasks and the connection just stays up
+                await asyncio.gather(*tasks) if tasks else await asyncio.Event().wait()
                 raise BrokerError("a RabbitMQ transport task ended")
             except asyncio.CancelledError:
                 raise
@@ -440,18 +490,34 @@ class RabbitTransport:
             await asyncio.sleep(delay)
             delay = min(delay * 2, CONNECT_BACKOFF_MAX)
 
-    async def _start(self, tasks: list["asyncio.Task[Any]"]) -> None:
-        """Declare and bind everything, then hand over, then start forwarding and consuming."""
-        bus, settings = self.bus, self.settings
-        assert self.connection is not None
-        async with self.store.pool.acquire() as conn:
-            await schema.install_rabbit(conn)
-        publishing = await self.connection.channel(publisher_confirms=True)
-        exchange = await publishing.declare_exchange(
-            exchange_name(self.prefix), aio_pika.ExchangeType.TOPIC, durable=True
+    def _broker(self) -> RabbitBroker:
+        """A FastStream broker for one connection attempt: a robust connection named after this
+        process (so an operator, or the fault suite, can find it), no per-message log lines."""
+        url = self.settings.amqp_url
+        name = urlencode({"name": f"buildify {self.bus.worker_id}"})
+        return RabbitBroker(
+            f"{url}{'&' if '?' in url else '?'}{name}",
+            reconnect_interval=1.0,
+            logger=None,
+            graceful_timeout=None,
+            apply_types=False,  # no dependency injection per message: the handler takes the message
+            on_close=[lambda *_: self.refresh_gauges()],
+            on_reconnected=[lambda *_: self._reconnected()],
         )
 
+    async def _start(self, broker: RabbitBroker, tasks: list["asyncio.Task[Any]"]) -> None:
+        """Declare and bind everything, then hand over, then start forwarding and consuming."""
+        bus, settings = self.bus, self.settings
+        async with self.store.pool.acquire() as conn:
+            await schema.install_rabbit(conn)
+        await broker.connect()
+        exchange = topic_exchange(self.prefix)
+        await broker.declare_exchange(exchange)
+
         def spawn(worker: Worker, name: str, count: int = 1) -> None:
+            self.forwarding.append(worker)
+            if not self.run_workers:
+                return
             doorbell = bus.delivery_signal.doorbell()
             for n in range(count):
                 tasks.append(asyncio.create_task(
@@ -461,24 +527,27 @@ class RabbitTransport:
         refs = bus.subscriptions if settings.workers > 0 else []
         by_name = {bus.subscription_name(h): h for h in bus.handlers}
         patterns = [validate_pattern(by_name[ref.name].pattern) for ref in refs]
-        consumers: list[tuple[Any, SubscriptionRef]] = []
         bridge = []
-        if refs:
-            consuming = await self.connection.channel(publisher_confirms=True)
-            await consuming.set_qos(prefetch_count=settings.amqp_prefetch)
-            messages = MessageStore(self.store, consuming, self.prefix)
-            for ref, pattern in zip(refs, patterns, strict=True):
-                main, retry_queue, dead = queue_names(self.prefix, ref.name)
-                queue = await consuming.declare_queue(main, durable=True, arguments={"x-max-priority": 10})
-                await queue.bind(exchange, routing_key=pattern)
-                await consuming.declare_queue(retry_queue, durable=True, arguments={
-                    "x-dead-letter-exchange": "", "x-dead-letter-routing-key": main,
-                })
-                await consuming.declare_queue(dead, durable=True)
-                consumers.append((queue, ref))
-                to_queue = _publisher(publishing.default_exchange, _to(main))
-                handler = _envelope_handler(ref.name, self._bridging(to_queue), BRIDGE_RETRY)
-                bridge.append(Bound(ref=ref, handler=handler))
+        self.forwarding, self.consumer = [], None
+        self.messages = messages = MessageStore(self.store, broker, self.prefix)
+        arrived = Doorbell()
+        consuming = Channel(prefetch_count=settings.amqp_prefetch)  # one channel, one prefetch for all queues
+        for ref, pattern in zip(refs, patterns, strict=True):
+            queue = main_queue(self.prefix, ref.name, pattern)
+            for side in side_queues(self.prefix, ref.name):
+                await broker.declare_queue(side)
+            # Acknowledgement is the MessageStore's (after the worker settles), hence MANUAL.
+            subscriber = broker.subscriber(
+                queue, exchange, channel=consuming, ack_policy=AckPolicy.MANUAL, no_reply=True,
+                include_in_schema=False, decoder=_undecoded,
+            )
+            subscriber(self._on_message(messages, ref, arrived.set))
+            to_queue = _publisher(broker, None, _to(queue.name))
+            handler = _envelope_handler(ref.name, self._bridging(to_queue), BRIDGE_RETRY)
+            bridge.append(Bound(ref=ref, handler=handler))
+        # Starting the subscribers declares every queue and binds it with its pattern; messages
+        # that arrive wait in the MessageStore until the workers below run.
+        await broker.start()
         # Only now, with every queue bound, may the relay stop fanning out to these subscriptions.
         await hand_over(self.store.pool, self.prefix, refs, patterns)
         if refs:
@@ -486,11 +555,9 @@ class RabbitTransport:
                 messages, [Bound(ref=ref, handler=by_name[ref.name]) for ref in refs],
                 worker_id=bus.worker_id + ":rabbit", batch_size=settings.worker_batch, upcast=bus.upcast,
             )
-            arrived = Doorbell()
-            for queue, ref in consumers:
-                await queue.consume(self._on_message(messages, ref, arrived.set), no_ack=False)
             spawn(Worker(self.store, bridge, worker_id=bus.worker_id + ":bridge"), "rabbit-bridge")
-            for n in range(settings.workers):
+            self.consumer = consumer
+            for n in range(settings.workers if self.run_workers else 0):
                 tasks.append(asyncio.create_task(
                     run_worker(consumer, arrived, poll_interval=settings.poll_interval),
                     name=f"{bus.service}-rabbit-{n}",
@@ -498,13 +565,59 @@ class RabbitTransport:
         if settings.relay:
             ref = await add_forward_subscription(self.store.pool)
             bus.mark_served([ref])  # so stats do not call the forwarder unserved
-            forward = _publisher(exchange, lambda envelope: envelope.type)
+            forward = _publisher(broker, exchange, lambda envelope: envelope.type)
             worker = Worker(
                 self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, self._forwarding(forward),
                                                                       FORWARD_RETRY))],
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
             spawn(worker, "rabbit-forward")
+
+    async def run_until_idle(self, timeout: float) -> int:
+        """Drain the bus as `broker.testing.run_until_idle` does on the other transports (the bus
+        started with `run_workers=False`): relay, forward and bridge what is due, wait until
+        RabbitMQ has handed this process every ready message, run a consumer batch; until nothing
+        moves, no message waits in a queue (retry queues included) and no forwarding is due.
+        Returns how many messages the handlers got."""
+        relay, consumer, messages, broker = self.bus.relay, self.consumer, self.messages, self.broker
+        assert relay is not None and messages is not None and broker is not None, "the transport is not ready"
+        deadline = time.monotonic() + timeout
+        started, quiet = messages.claimed, 0
+        while quiet < 2:  # idle twice in a row: a delivery in flight to us shows up in between
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the RabbitMQ bus of {self.bus.service} was still busy after {timeout} s")
+            moved = await relay.run_once()
+            for worker in self.forwarding:
+                moved += await worker.run_once()
+            arriving, retrying = await self._ready_messages(broker)
+            waiting = arriving + retrying + max(0, messages.retries_out - messages.retries_back)
+            # Consume once RabbitMQ has pushed us every ready message (or the prefetch is full), so
+            # a batch ranks all that arrived by priority, as a Postgres claim would.
+            if consumer is not None and messages.pending and (
+                not arriving or len(messages.held) >= self.settings.amqp_prefetch
+            ):
+                moved += await consumer.run_once()
+            due = [b.ref for worker in self.forwarding for b in worker.bound.values()]
+            if moved or messages.pending:
+                quiet = 0
+            elif waiting or (due and await self.store.seconds_until_due(due) is not None):
+                quiet = 0
+                await asyncio.sleep(0.005)  # a retry's TTL or backoff running out
+            else:
+                quiet += 1
+        return messages.claimed - started
+
+    async def _ready_messages(self, broker: RabbitBroker) -> tuple[int, int]:
+        """Messages ready in this service's main queues and in its retry queues (a passive
+        declare on FastStream's channel: FastStream has no call for a queue's depth)."""
+        channel = broker._channel
+        assert channel is not None
+        counts = [0, 0]
+        for ref in self.bus.subscriptions:
+            for n, name in enumerate(queue_names(self.prefix, ref.name)[:2]):
+                declared = await channel.declare_queue(name, passive=True, robust=False)
+                counts[n] += declared.declaration_result.message_count or 0
+        return counts[0], counts[1]
 
     def _bridging(
         self, publish: Callable[[Envelope], Awaitable[bool]]
@@ -557,8 +670,8 @@ class RabbitTransport:
 
     def _on_message(
         self, messages: MessageStore, ref: SubscriptionRef, ring: Callable[[], None]
-    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
-        async def on_message(message: AbstractIncomingMessage) -> None:
+    ) -> Callable[[RabbitMessage], Awaitable[None]]:
+        async def on_message(message: RabbitMessage) -> None:
             try:
                 envelope = _envelope_decoder.decode(message.body)
             except msgspec.MsgspecError as exc:
@@ -576,36 +689,38 @@ class RabbitTransport:
 
     async def close(self) -> None:
         self.ready.clear()
-        connection, self.connection = self.connection, None
-        if connection is not None:
+        broker, self.broker = self.broker, None
+        if broker is not None:
             try:
-                await asyncio.wait_for(connection.close(), 5)
+                await asyncio.wait_for(broker.stop(), 5)
             except Exception as exc:
                 log.warning("closing the RabbitMQ connection failed", error=str(exc))
 
 
 async def delete_topology(url: str, prefix: str, subscriptions: Sequence[str]) -> None:
     """Delete the exchange and the queues of `subscriptions` (tests; retiring a prefix)."""
-    connection = await aio_pika.connect(url)
+    broker = RabbitBroker(url, logger=None)
     try:
-        channel = await connection.channel()
+        await broker.connect()
+        channel = broker._channel  # deleting has no FastStream call: aio-pika, on FastStream's channel
+        assert channel is not None
         for name in subscriptions:
             for queue in queue_names(prefix, name):
                 await channel.queue_delete(queue)
         await channel.exchange_delete(exchange_name(prefix))
     finally:
-        await connection.close()
+        await broker.stop()
 
 
 async def queue_depth(url: str, queue: str) -> int:
     """Messages ready in `queue` (tests and ops)."""
-    connection = await aio_pika.connect(url)
+    broker = RabbitBroker(url, logger=None)
     try:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
+        await broker.connect()
+        declared = await broker.declare_queue(RabbitQueue(queue, declare=False))
         return declared.declaration_result.message_count or 0
     finally:
-        await connection.close()
+        await broker.stop()
 
 
 __all__ = [

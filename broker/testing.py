@@ -302,6 +302,10 @@ async def run_until_idle(bus: EventBus, *, timeout: float = 10.0) -> int:
     TimeoutError if work remains after `timeout` seconds."""
     await bus.sync()
     assert bus.relay is not None and bus.worker is not None
+    rabbit = bus._rabbit
+    if rabbit is not None:  # started with run_workers=False: the transport drains itself
+        handled: int = await rabbit.run_until_idle(timeout)
+        return handled
     deadline = time.monotonic() + timeout
     handled = 0
     while True:

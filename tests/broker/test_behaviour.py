@@ -1,4 +1,6 @@
-"""The bus's promises, run on PostgreSQL and on the in-memory store alike."""
+"""The bus's promises, written once and run on every transport: the in-memory store,
+PostgreSQL and RabbitMQ (the `transport` fixture in conftest.py). What a transport does not
+support is refused when subscribing, and that refusal is tested here too."""
 
 import asyncio
 from uuid import uuid4
@@ -6,13 +8,24 @@ from uuid import uuid4
 import msgspec
 import pytest
 
-from broker import Delivery, Reject, Retry, RetryPolicy, Router
+from broker import BrokerError, Delivery, Reject, Retry, RetryPolicy, Router
 from broker.testing import MemoryStore, MemoryTransaction, run_until_idle
 from contracts.core import CompanyCreated, ModuleEnabled, TenantCreated
 from contracts.envelope import Envelope
 from tests.broker.events import OrderLine, Pinged, Ponged
 
 QUICK = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.02, jitter=0.0)
+
+
+@pytest.fixture
+def make_bus(make_transport_bus):
+    """This suite's buses: one per transport (conftest.py `make_transport_bus`)."""
+    return make_transport_bus
+
+
+@pytest.fixture
+def bus_database(transport_database):
+    return transport_database
 
 
 async def dead_letters(bus) -> list[dict]:
@@ -210,7 +223,16 @@ async def test_union_annotations_decode_each_type(make_bus):
     assert sorted(got, key=lambda e: e.n) == [Pinged(n=1), Ponged(n=2)]
 
 
-async def test_ordered_subscription_holds_a_key_behind_its_retrying_event(make_bus):
+async def refused_on_rabbitmq(transport, make_bus, service, router) -> bool:
+    """RabbitMQ keeps no per-key order: an ordered subscription is refused when subscribing."""
+    if transport != "rabbitmq":
+        return False
+    with pytest.raises(BrokerError, match="ordered=True is not supported on the RabbitMQ transport"):
+        await make_bus(service, router)
+    return True
+
+
+async def test_ordered_subscription_holds_a_key_behind_its_retrying_event(make_bus, transport):
     router = Router()
     log: list[tuple[str, int, int]] = []
     first_failed = asyncio.Event()
@@ -223,6 +245,8 @@ async def test_ordered_subscription_holds_a_key_behind_its_retrying_event(make_b
             first_failed.set()
             raise ConnectionError("stock service down")
 
+    if await refused_on_rabbitmq(transport, make_bus, "orders", router):
+        return
     bus = await make_bus("orders", router)
     order_a, order_b = uuid4(), uuid4()
     for n in range(1, 4):
@@ -328,7 +352,7 @@ def test_envelope_round_trips():
     assert again.decode(Pinged) == Pinged(n=3)
 
 
-async def test_a_dead_lettered_event_no_longer_holds_its_key_back(make_bus):
+async def test_a_dead_lettered_event_no_longer_holds_its_key_back(make_bus, transport):
     router = Router()
     booked: list[int] = []
 
@@ -338,6 +362,8 @@ async def test_a_dead_lettered_event_no_longer_holds_its_key_back(make_bus):
             raise Reject("line 1 refers to a deleted product")
         booked.append(event.n)
 
+    if await refused_on_rabbitmq(transport, make_bus, "orders", router):
+        return
     bus = await make_bus("orders", router)
     order = uuid4()
     for n in (1, 2, 3):
@@ -370,3 +396,19 @@ def test_an_unbounded_retry_policy_keeps_its_backoff_capped() -> None:
     policy = RetryPolicy(max_attempts=2**31 - 1, initial_delay=0.5, max_delay=30.0, jitter=0.0)
     assert policy.delay(2**31 - 2) == 30.0
     assert not policy.exhausted(1_000_000)
+
+
+def test_the_rabbitmq_transport_refuses_an_ordered_subscription_when_subscribing() -> None:
+    """Refused at once, before anything connects: not silently delivered out of order."""
+    from broker import BusSettings, EventBus
+
+    router = Router()
+
+    @router.on("test.order.line_added", ordered=True)
+    async def book_line(event: OrderLine) -> None:
+        pass
+
+    bus = EventBus(service="orders", dsn="postgresql://unused/", settings=BusSettings(transport="rabbitmq"))
+    with pytest.raises(BrokerError, match=r"orders\.book_line: ordered=True is not supported on the RabbitMQ"):
+        bus.include_router(router)
+    assert bus.handlers == []

@@ -524,6 +524,7 @@ def _pid_of(platform: RunningPlatform, needle: str) -> int:
 
 
 def _module_health(http: httpx.Client) -> str | None:
+    """What anonymous callers see of a module on core's /health: "up" or "down" (security 9)."""
     checks = http.get("/health").json().get("checks", {})
     return checks.get("module:financial", {}).get("status")
 
