@@ -157,15 +157,20 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
-async def create_database(admin_url: str, name: str) -> str:
-    """Create database `name` with the bus schema; returns its URL."""
+async def create_empty_database(admin_url: str, name: str) -> str:
+    """Create an empty database `name` (dropping one left behind); returns its URL."""
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = with_database(admin_url, name)
+    return with_database(admin_url, name)
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` with the bus schema; returns its URL."""
+    url = await create_empty_database(admin_url, name)
     conn = await asyncpg.connect(url)
     try:
         await schema.install(conn)

@@ -48,13 +48,13 @@ from bench.bus import (  # noqa: E402
     BusKnobs,
     RunResult,
     RunSpec,
+    create_empty_database,
     drop_database,
     med,
     names,
     pct,
     pgbench_once,
     run_once,
-    with_database,
 )
 
 ENTRYPOINT = "bench_tick"  # PgQueuer entrypoint and procrastinate task name
@@ -322,17 +322,6 @@ async def _produce(url: str, run: QueueRun, go: MpEvent, out: Any) -> None:
     for producer in producers:
         await producer.close()
     out.put(("producer", started, finished, committed))
-
-
-async def create_empty_database(admin_url: str, name: str) -> str:
-    """Create an empty database `name`; returns its URL."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return with_database(admin_url, name)
 
 
 def run_queue(admin_url: str, run: QueueRun, db: str) -> RunResult:
