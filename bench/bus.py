@@ -611,18 +611,23 @@ def print_throughput(args: argparse.Namespace, specs: list[RunSpec], dbs: Iterat
     return all_rss
 
 
-def main() -> None:
-    """Parse options, run the chosen scenarios, print markdown tables of medians."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_shared_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options bench/bus.py and bench/compare.py both take."""
     parser.add_argument("--database-url", default=os.environ.get("BUILDIFY_BENCH_DATABASE_URL", DEFAULT_URL),
                         help="server to create the bench databases on (env BUILDIFY_BENCH_DATABASE_URL)")
-    parser.add_argument("--scenario", default="all", choices=(*SCENARIOS, "all"))
-    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (medians are reported)")
     parser.add_argument("--events", type=int, default=10_000, help="events per batched throughput run")
-    parser.add_argument("--single-events", type=int, default=10_000, help="events per one-event-per-tx run")
     parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency runs")
     parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of a latency run")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+
+
+def main() -> None:
+    """Parse options, run the chosen scenarios, print markdown tables of medians."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_shared_arguments(parser)
+    parser.add_argument("--scenario", default="all", choices=(*SCENARIOS, "all"))
+    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (medians are reported)")
+    parser.add_argument("--single-events", type=int, default=10_000, help="events per one-event-per-tx run")
     parser.add_argument("--loops", type=int, default=4, help="BusSettings.workers: worker loops per process")
     parser.add_argument("--worker-batch", type=int, default=250, help="BusSettings.worker_batch")
     parser.add_argument("--relay-batch", type=int, default=500)

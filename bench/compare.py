@@ -44,10 +44,10 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
 from bench.bus import (  # noqa: E402
-    DEFAULT_URL,
     BusKnobs,
     RunResult,
     RunSpec,
+    add_shared_arguments,
     create_empty_database,
     drop_database,
     med,
@@ -504,13 +504,8 @@ def loadavg() -> str:
 def main() -> None:
     """Parse options, run the rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("BUILDIFY_BENCH_DATABASE_URL", DEFAULT_URL),
-                        help="server to create the bench databases on (env BUILDIFY_BENCH_DATABASE_URL)")
+    add_shared_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3, help="rounds; every configuration runs once per round")
-    parser.add_argument("--events", type=int, default=10_000, help="events (jobs) per throughput run")
-    parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency runs")
-    parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of a latency run")
-    parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgq-batch-size", type=int, default=100, help="PgQueuer QueueManager.run(batch_size=)")
     parser.add_argument("--pgq-managers", type=int, default=1, help="PgQueuer QueueManagers (one connection each)")
     parser.add_argument("--pgq-asyncio", action="store_true", help="run PgQueuer's consumer on asyncio, not uvloop")

@@ -13,17 +13,8 @@ from broker.testing import run_until_idle
 from tests.broker.conftest import FAST
 from tests.broker.events import Pinged
 from tests.broker.test_behaviour import dead_letters
+from tests.broker.test_postgres_bus import recording_router
 from tests.waiting import wait_until
-
-
-def recording_router(seen: list[int]) -> Router:
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
-
-    return router
 
 
 async def test_deliveries_whose_event_a_crash_erased_are_dead_lettered_and_the_rest_flow(database_url):

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
-from broker import BusSettings, EventBus
+from broker import BusSettings, EventBus, Router
 from broker.testing import run_until_idle
 from services.core.app.admin import create_superuser
 from services.core.app.auth.passwords import use_hasher
@@ -60,10 +60,13 @@ class Harness:
     def bus(self) -> Any:
         return self.app.state["core"].bus
 
-    async def drain(self) -> None:
-        """Relay the outbox onto the bus. The test client runs the app on its own event loop, so a
-        bus opened on the test's loop does the relaying (it moves every outbox row of the database)."""
-        bus = EventBus(service="core-test", dsn=self.url, settings=FAST_BUS)
+    async def drain(self, *, service: str = "core-test", router: Router | None = None) -> None:
+        """Relay the outbox onto the bus, and run `router`'s handlers (as `service`) until idle. The
+        test client runs the app on its own event loop, so a bus opened on the test's loop does the
+        relaying (it moves every outbox row of the database)."""
+        bus = EventBus(service=service, dsn=self.url, settings=FAST_BUS)
+        if router is not None:
+            bus.include_router(router)
         await bus.open()
         try:
             await run_until_idle(bus)

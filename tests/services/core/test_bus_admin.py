@@ -1,12 +1,9 @@
 """The bus admin API: what operators see and repair over HTTP, scoped by tenant, audited."""
 
-from broker import BusSettings, EventBus, Reject, Router
-from broker.testing import run_until_idle
+from broker import Reject, Router
 from contracts.core import CompanyCreated
 from tests.services.core.conftest import Harness, Tenant
 from tests.waiting import wait_until
-
-QUIET = BusSettings(workers=0, relay=False, listen=False, cleanup_interval=0, poll_interval=0.05)
 
 
 async def dead_letter_company_events(core: Harness) -> None:
@@ -17,13 +14,7 @@ async def dead_letter_company_events(core: Harness) -> None:
     async def export_company(event: CompanyCreated) -> None:
         raise Reject(f"export service refuses {event.name}")
 
-    bus = EventBus(service="exporter", dsn=core.url, settings=QUIET)
-    bus.include_router(router)
-    await bus.open()
-    try:
-        await run_until_idle(bus)
-    finally:
-        await bus.close()
+    await core.drain(service="exporter", router=router)
 
 
 async def test_tenant_admins_see_only_their_tenant_and_members_nothing(core, root, acme: Tenant, globex: Tenant):

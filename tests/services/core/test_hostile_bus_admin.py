@@ -2,15 +2,13 @@
 
 import pytest
 
-from broker import BusSettings, EventBus, Router
-from broker.testing import run_until_idle
+from broker import Router
 from contracts.core import CompanyCreated
 from tests.services.core.conftest import Harness, Tenant
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.security
 
-QUIET = BusSettings(workers=0, relay=False, listen=False, cleanup_interval=0, poll_interval=0.05)
 SECRET_URL = "http://10.1.2.3:8443/internal/hook?token=abc"
 
 
@@ -24,13 +22,7 @@ async def failing_callback_letters(core: Harness) -> None:
 
         raise Reject(f"{SECRET_URL} answered 500: internal stack at /srv/app.py line 3")
 
-    bus = EventBus(service="partner", dsn=core.url, settings=QUIET)
-    bus.include_router(router)
-    await bus.open()
-    try:
-        await run_until_idle(bus)
-    finally:
-        await bus.close()
+    await core.drain(service="partner", router=router)
 
 
 async def test_tenant_admins_see_dead_letters_without_urls_or_tracebacks(core: Harness, root: dict,
