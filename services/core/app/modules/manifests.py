@@ -9,7 +9,7 @@ from broker import InvalidPattern, validate_pattern
 from contracts.envelope import is_valid_event_type
 from contracts.manifest import MODULE_NAME, Manifest
 from services.core.app.errors import Invalid
-from services.core.app.modules import jsonschema, semver
+from services.core.app.modules import jsonschema, versions
 
 
 def _type_problems(raw: dict[str, Any]) -> list[str]:
@@ -65,8 +65,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     if not re.match(MODULE_NAME, m.name):
         problems.append(f"`name`: {m.name!r} must be lower-case letters, digits or _ (2-40, starting with a letter)")
     try:
-        semver.parse(m.version)
-    except semver.BadVersion as exc:
+        versions.check_version(m.version)
+    except versions.BadVersion as exc:
         problems.append(f"`version`: {exc}")
     problems += _backend_problems(m)
     if m.backend.port is None and m.backend.upstream is None:
@@ -90,15 +90,15 @@ def _semantic_problems(m: Manifest) -> list[str]:
             problems.append(f"`events.consumes[{i}]`: {exc}")
     if m.requires.platform is not None:
         try:
-            semver.validate_range(m.requires.platform)
-        except semver.BadVersion as exc:
+            versions.check_range(m.requires.platform)
+        except versions.BadVersion as exc:
             problems.append(f"`requires.platform`: {exc}")
     for dep, spec in m.requires.modules.items():
         if dep == m.name:
             problems.append(f"`requires.modules.{dep}`: a module cannot require itself")
         try:
-            semver.validate_range(spec)
-        except semver.BadVersion as exc:
+            versions.check_range(spec)
+        except versions.BadVersion as exc:
             problems.append(f"`requires.modules.{dep}`: {exc}")
     schema = m.config_schema
     if schema.get("type") != "object":

@@ -26,7 +26,7 @@ from contracts.ids import uuid7
 from contracts.manifest import Manifest
 from services.core.app.db import engine
 from services.core.app.errors import Conflict, Invalid, NotFound
-from services.core.app.modules import jsonschema, semver
+from services.core.app.modules import jsonschema, versions
 from services.core.app.modules.schemas import (
     AuditEntry,
     CompanyModuleIn,
@@ -119,7 +119,7 @@ class ModuleRegistry:
 
     async def register(self, manifest: Manifest) -> RegisterResult:
         """Register a new module or upgrade it; a lower version than the registered one is refused."""
-        if manifest.requires.platform and not semver.satisfies(self.platform_version, manifest.requires.platform):
+        if manifest.requires.platform and not versions.satisfies(self.platform_version, manifest.requires.platform):
             raise Conflict(
                 f"{manifest.name} requires platform {manifest.requires.platform}; this is {self.platform_version}.",
                 extra={"field": "requires.platform"},
@@ -131,7 +131,7 @@ class ModuleRegistry:
             current = await conn.fetchrow("SELECT * FROM modules WHERE name = $1 FOR UPDATE", manifest.name)
             previous = current["version"] if current else None
             if current is not None:
-                if semver.parse(manifest.version) < semver.parse(previous):
+                if versions.is_lower(manifest.version, previous):
                     raise Conflict(
                         f"`version` {manifest.version} is lower than the registered {previous}; "
                         "downgrades are refused.",
@@ -176,19 +176,19 @@ class ModuleRegistry:
         for name, spec in manifest.requires.modules.items():
             row = await conn.fetchrow("SELECT version FROM modules WHERE name = $1", name)
             version = row["version"] if row else None
-            ok = version is not None and name in enabled and semver.satisfies(version, spec)
+            ok = version is not None and name in enabled and versions.satisfies(version, spec)
             deps.append(Dependency(name=name, range=spec, registered_version=version,
                                    enabled_for_tenant=name in enabled, satisfied=ok))
         return deps
 
     def _requirement_problems(self, manifest: Manifest, deps: list[Dependency]) -> list[str]:
         problems = []
-        if manifest.requires.platform and not semver.satisfies(self.platform_version, manifest.requires.platform):
+        if manifest.requires.platform and not versions.satisfies(self.platform_version, manifest.requires.platform):
             problems.append(f"needs platform {manifest.requires.platform}, this is {self.platform_version}")
         for d in deps:
             if d.registered_version is None:
                 problems.append(f"needs module {d.name} {d.range}, which is not registered")
-            elif not semver.satisfies(d.registered_version, d.range):
+            elif not versions.satisfies(d.registered_version, d.range):
                 problems.append(f"needs module {d.name} {d.range}, registered is {d.registered_version}")
             elif not d.enabled_for_tenant:
                 problems.append(f"needs module {d.name} {d.range} enabled for this tenant first")
