@@ -9,7 +9,7 @@ from broker import InvalidPattern, validate_pattern
 from contracts.envelope import is_valid_event_type
 from contracts.manifest import MODULE_NAME, Manifest
 from services.core.app.errors import Invalid
-from services.core.app.modules import jsonschema, versions
+from services.core.app.modules import config_schema, versions
 
 
 def _type_problems(raw: dict[str, Any]) -> list[str]:
@@ -106,14 +106,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     elif not isinstance(schema.get("properties", {}), dict):
         problems.append("`config_schema.properties`: must be an object")
     else:
-        for path, message in jsonschema.pattern_problems(schema, "config_schema"):
-            problems.append(f"`{path}`: {message}")
-        for key, prop in schema.get("properties", {}).items():
-            if not isinstance(prop, dict):
-                problems.append(f"`config_schema.properties.{key}`: must be a JSON Schema object")
-            elif "default" in prop:
-                for path, message in jsonschema.validate(prop["default"], prop, key):
-                    problems.append(f"`config_schema.properties.{key}.default`: {path} {message}")
+        found = config_schema.schema_problems(schema) or config_schema.default_problems(schema)
+        problems += [f"`{path}`: {message}" for path, message in found]
     if m.frontend is not None:
         known = set(names)
         for i, entry in enumerate(m.frontend.menu):

@@ -26,7 +26,7 @@ from contracts.ids import uuid7
 from contracts.manifest import Manifest
 from services.core.app.db import engine
 from services.core.app.errors import Conflict, Invalid, NotFound
-from services.core.app.modules import jsonschema, versions
+from services.core.app.modules import config_schema, versions
 from services.core.app.modules.schemas import (
     AuditEntry,
     CompanyModuleIn,
@@ -70,7 +70,7 @@ def resolve_values(manifest: Manifest, tenant: dict[str, Any], company: dict[str
     """Manifest defaults <- tenant <- company, with the tier each key came from."""
     resolved: dict[str, ConfigValue] = {}
     tiers: list[tuple[Tier, dict[str, Any]]] = [
-        ("default", jsonschema.defaults(manifest.config_schema)), ("tenant", tenant), ("company", company)
+        ("default", config_schema.defaults(manifest.config_schema)), ("tenant", tenant), ("company", company)
     ]
     for tier, values in tiers:
         for key, value in values.items():
@@ -80,9 +80,9 @@ def resolve_values(manifest: Manifest, tenant: dict[str, Any], company: dict[str
 
 def check_configuration(manifest: Manifest, overrides: dict[str, Any], merged: dict[str, Any]) -> None:
     """Refuse a configuration that breaks the manifest's config_schema, naming every failing key."""
-    schema = jsonschema.known_keys_only(manifest.config_schema)
-    problems = jsonschema.validate(overrides, {**schema, "required": []})
-    problems += [p for p in jsonschema.validate(merged, schema) if p[1] == "is required"]
+    schema = config_schema.known_keys_only(manifest.config_schema)
+    problems = config_schema.validate(overrides, {**schema, "required": []})
+    problems += [p for p in config_schema.validate(merged, schema) if p[1] == "is required"]
     if problems:
         keys = {path: message for path, message in problems}
         detail = "; ".join(f"`configuration.{path}` {message}" for path, message in problems)
@@ -220,7 +220,7 @@ class ModuleRegistry:
             problems += [f"module {d} requires {name}; disable {d} first" for d in
                          await self._dependants(conn, tenant_id, name)]
         try:
-            merged = {**jsonschema.defaults(manifest.config_schema), **after}
+            merged = {**config_schema.defaults(manifest.config_schema), **after}
             check_configuration(manifest, after, merged)
         except Invalid as exc:
             problems.append(exc.detail)
@@ -252,7 +252,7 @@ class ModuleRegistry:
             current = await self._tenant_row(conn, tenant_id, module["id"], lock=True)
             before = _load(current["configuration"], {}) if current else {}
             after = before if data.configuration is None else data.configuration
-            merged = {**jsonschema.defaults(manifest.config_schema), **after}
+            merged = {**config_schema.defaults(manifest.config_schema), **after}
             check_configuration(manifest, after, merged)
             was_enabled = bool(current and current["is_enabled"])
             if data.is_enabled:
@@ -380,7 +380,7 @@ class ModuleRegistry:
             }
             self._check_features(manifest, new["enabled_features"], new["disabled_features"])
             tenant_config = _load(tenant_row["configuration"], {})
-            merged = {**jsonschema.defaults(manifest.config_schema), **tenant_config, **new["configuration"]}
+            merged = {**config_schema.defaults(manifest.config_schema), **tenant_config, **new["configuration"]}
             check_configuration(manifest, new["configuration"], merged)
             now = datetime.now(UTC)
             args = (new["is_enabled"], _json(new["configuration"]), _json(new["enabled_features"]),
