@@ -51,3 +51,17 @@ async def migrate(url: str, module: str, package: str, *, prefix: str = "") -> l
     finally:
         await conn.close()
     return applied
+
+
+async def adopt_history(conn: asyncpg.Connection, module: str, versions: list[str], *, prefix: str = "") -> None:
+    """Record `versions` of `module` as applied, inside the caller's transaction.
+
+    For a service moving onto this runner from a runner of its own: its database already holds
+    those migrations, which must not run twice.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+    await conn.execute(_HISTORY)
+    await conn.executemany(
+        "INSERT INTO buildify_migrations (module, prefix, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [(module, prefix, version) for version in versions],
+    )
