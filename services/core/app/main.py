@@ -1,6 +1,5 @@
 """Core's composition root: the one place that reads settings and wires the app."""
 
-
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.handlers import asgi
@@ -10,6 +9,7 @@ from broker import EventBus
 from modulekit.frontend import ui_kit_files
 from modulekit.http import metrics_app, request_id_middleware
 from modulekit.logs import configure as configure_logs
+from modulekit.problems import reject_bad_input
 from services.core.app.asyncapi import ASYNCAPI
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal
@@ -19,7 +19,7 @@ from services.core.app.busadmin.controllers import BusAdminController
 from services.core.app.companies.controllers import CompanyController
 from services.core.app.context import CoreContext
 from services.core.app.db import Database
-from services.core.app.errors import error_response, reject_bad_input
+from services.core.app.errors import EXCEPTION_HANDLERS
 from services.core.app.gateway.controllers import traefik_config
 from services.core.app.health import DEFAULT_CHECKS, health_handler
 from services.core.app.modules.controllers import ModuleController
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
             "principal": Provide(provide_principal),
         },
         lifespan=[database.lifespan, bus.lifespan],
-        exception_handlers={Exception: error_response},
+        exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_bad_input,
         state={"core": core},  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="Buildify core", version=settings.platform_version, path="/schema"),

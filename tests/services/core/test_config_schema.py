@@ -62,4 +62,5 @@ async def test_core_enforces_oneof_ref_and_format_on_configuration(core: Harness
     r = await core.client.put(f"/api/v1/tenants/{acme.id}/modules/financial", headers=acme.admin,
                               json={"configuration": {"currency": "eur", "contact": "x", "rounding": "up"}})
     assert r.status_code == 422, r.text
-    assert set(r.json()["extra"]["keys"]) == {"currency", "contact", "rounding"}
+    assert {e["field"] for e in r.json()["errors"]} == {"configuration.currency", "configuration.contact",
+                                                        "configuration.rounding"}

@@ -8,6 +8,7 @@ import msgspec
 from broker import InvalidPattern, validate_pattern
 from contracts.envelope import is_valid_event_type
 from contracts.manifest import MODULE_NAME, Manifest
+from modulekit.errors import FieldProblem
 from services.core.app.errors import Invalid
 from services.core.app.modules import config_schema, versions
 
@@ -116,14 +117,20 @@ def _semantic_problems(m: Manifest) -> list[str]:
     return problems
 
 
+def _field_problem(problem: str) -> FieldProblem:
+    """"`backend.port`: must be ..." as a field problem (the field without its backticks)."""
+    field, _, message = problem.partition(": ")
+    return FieldProblem(field=field.strip("`"), message=message)
+
+
 def parse_manifest(body: bytes) -> Manifest:
     """The manifest in `body`, or Invalid listing every problem found."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise Invalid(f"The manifest (body) is not valid JSON: {exc}.", extra={"problems": [str(exc)]}) from exc
+        raise Invalid(f"The manifest (body) is not valid JSON: {exc}.", field="body") from exc
     if not isinstance(raw, dict):
-        raise Invalid("The manifest (body) must be a JSON object.", extra={"problems": ["body: must be an object"]})
+        raise Invalid("The manifest (body) must be a JSON object.", field="body")
     problems = _type_problems(raw)
     manifest: Manifest | None = None
     if not problems:
@@ -132,6 +139,6 @@ def parse_manifest(body: bytes) -> Manifest:
     if problems or manifest is None:
         raise Invalid(
             f"The manifest has {len(problems)} problem(s): " + "; ".join(problems),
-            extra={"problems": problems},
+            errors=[_field_problem(p) for p in problems],
         )
     return manifest

@@ -24,6 +24,7 @@ from contracts.core import (
 from contracts.envelope import event_type_of
 from contracts.ids import uuid7
 from contracts.manifest import Manifest
+from modulekit.errors import FieldProblem
 from services.core.app.db import engine
 from services.core.app.errors import Conflict, Invalid, NotFound
 from services.core.app.modules import config_schema, versions
@@ -84,10 +85,9 @@ def check_configuration(manifest: Manifest, overrides: dict[str, Any], merged: d
     problems = config_schema.validate(overrides, {**schema, "required": []})
     problems += [p for p in config_schema.validate(merged, schema) if p[1] == "is required"]
     if problems:
-        keys = {path: message for path, message in problems}
         detail = "; ".join(f"`configuration.{path}` {message}" for path, message in problems)
         raise Invalid(f"The configuration breaks {manifest.name}'s config_schema: {detail}.",
-                      extra={"field": "configuration", "keys": keys})
+                      errors=[FieldProblem(field=f"configuration.{path}", message=m) for path, m in problems])
 
 
 def features_on(manifest: Manifest, enabled: list[str], disabled: list[str]) -> list[str]:
@@ -114,7 +114,7 @@ class ModuleRegistry:
             "SELECT * FROM modules WHERE name = $1" + (" FOR UPDATE" if lock else ""), name
         )
         if row is None:
-            raise NotFound(f"No module named {name!r} is registered.", extra={"field": "name"})
+            raise NotFound(f"No module named {name!r} is registered.", field="name")
         return row
 
     async def register(self, manifest: Manifest) -> RegisterResult:
@@ -122,7 +122,7 @@ class ModuleRegistry:
         if manifest.requires.platform and not versions.satisfies(self.platform_version, manifest.requires.platform):
             raise Conflict(
                 f"{manifest.name} requires platform {manifest.requires.platform}; this is {self.platform_version}.",
-                extra={"field": "requires.platform"},
+                field="requires.platform",
             )
         body = _json(manifest)
         async with engine.transaction() as tx:
@@ -135,7 +135,7 @@ class ModuleRegistry:
                     raise Conflict(
                         f"`version` {manifest.version} is lower than the registered {previous}; "
                         "downgrades are refused.",
-                        extra={"field": "version", "registered": previous},
+                        field="version",
                     )
                 if _manifest(current) == manifest:
                     return RegisterResult(module=module_out(current), previous_version=previous, changed=False)
@@ -259,12 +259,12 @@ class ModuleRegistry:
                 problems = self._requirement_problems(manifest, await self._dependencies(conn, tenant_id, manifest))
                 if problems:
                     raise Conflict(f"{name} cannot be enabled: " + "; ".join(problems) + ".",
-                                   extra={"field": "requires", "problems": problems})
+                                   errors=[FieldProblem(field="requires", message=p) for p in problems])
             elif was_enabled:
                 dependants = await self._dependants(conn, tenant_id, name)
                 if dependants:
                     raise Conflict(f"{name} cannot be disabled: {', '.join(dependants)} require(s) it.",
-                                   extra={"field": "is_enabled", "required_by": dependants})
+                                   field="is_enabled")
             now = datetime.now(UTC)
             if current is None:
                 row = await conn.fetchrow(
@@ -341,8 +341,7 @@ class ModuleRegistry:
             if perform:
                 dependants = await self._dependants(conn, tenant_id, name)
                 if dependants and current["is_enabled"]:
-                    raise Conflict(f"{name} cannot be removed: {', '.join(dependants)} require(s) it.",
-                                   extra={"required_by": dependants})
+                    raise Conflict(f"{name} cannot be removed: {', '.join(dependants)} require(s) it.")
                 await conn.execute("DELETE FROM tenant_modules WHERE id = $1", current["id"])
                 before = {"is_enabled": current["is_enabled"], "configuration": _load(current["configuration"], {})}
                 await self._audit(conn, tenant_id, None, name, f"tenant.removed.{data}", actor, before, {})
@@ -365,7 +364,7 @@ class ModuleRegistry:
             tenant_row = await self._tenant_row(conn, tenant_id, module["id"], lock=True)
             if tenant_row is None or not tenant_row["is_enabled"]:
                 raise Conflict(f"{name} is not enabled for this company's tenant; enable it for the tenant first.",
-                               extra={"field": "name"})
+                               field="name")
             current = await conn.fetchrow(
                 "SELECT * FROM company_modules WHERE company_id = $1 AND tenant_module_id = $2 FOR UPDATE",
                 company_id, tenant_row["id"],
@@ -422,12 +421,13 @@ class ModuleRegistry:
         for field, names in (("enabled_features", enabled), ("disabled_features", disabled)):
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise Invalid(f"`{field}`: {manifest.name} has no feature(s) {', '.join(unknown)}.",
-                              extra={"field": field, "unknown": unknown, "known": sorted(known)})
+                raise Invalid(f"`{field}`: {manifest.name} has no feature(s) {', '.join(unknown)} (it has: "
+                              f"{', '.join(sorted(known)) or 'none'}).",
+                              field=field)
         both = sorted(set(enabled) & set(disabled))
         if both:
             raise Invalid(f"`enabled_features` and `disabled_features` both list {', '.join(both)}.",
-                          extra={"field": "disabled_features", "conflicting": both})
+                          field="disabled_features")
 
     @staticmethod
     def _company_state(row: Any) -> dict[str, Any]:
