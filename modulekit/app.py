@@ -116,7 +116,7 @@ def create_module_app(
         route_handlers=routes,
         middleware=[request_id_middleware],  # type: ignore[list-item]  # plain ASGI, framework-free types
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config),
-                      "principal": Provide(provide_principal, sync_to_thread=False)},
+                      "principal": Provide(provide_principal)},
         lifespan=[database, bus.lifespan],
         exception_handlers=PROBLEM_HANDLERS,
         before_request=reject_bad_input,
