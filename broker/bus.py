@@ -18,6 +18,7 @@ import structlog
 from broker import metrics, schema
 from broker.cleanup import cleanup
 from broker.errors import BrokerError, BusUnavailable
+from broker.follower import BroadcastFollower
 from broker.health import BusHealth
 from broker.notifier import Notifier
 from broker.nudge import Nudger
@@ -26,7 +27,7 @@ from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
 from broker.signals import Broadcast, wait_signal
-from broker.store import Store, SubscriptionRef
+from broker.store import LogStore, Store, SubscriptionRef
 from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
 from contracts.envelope import Event
@@ -67,6 +68,7 @@ class EventBus:
         self.retired: list[str] = []  # subscription names (within the service) declared gone
         self.outbox_signal = Broadcast()
         self.delivery_signal = Broadcast()
+        self.events_signal = Broadcast()  # events logged: wakes the broadcast follower
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._store = store
         self._pools: list[asyncpg.Pool] = []
@@ -76,6 +78,7 @@ class EventBus:
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: Relay | None = None
         self.worker: Worker | None = None
+        self.follower: BroadcastFollower | None = None
         self._nudger: Nudger | None = None
         self._notifiers: list[Notifier] = []
         self._rabbit: Any = None  # broker.rabbit.RabbitTransport when settings.transport == "rabbitmq"
@@ -91,6 +94,11 @@ class EventBus:
                     f"{self.service}.{handler.name}: ordered=True is not supported on the RabbitMQ transport "
                     "(a queue keeps no per-key order across retries and consumers); keep this service on "
                     "BUS_TRANSPORT=postgres or drop ordered=True"
+                )
+            if handler.broadcast and self.settings.transport == "rabbitmq":
+                raise BrokerError(
+                    f"{self.service}.{handler.name}: broadcast=True is not supported on the RabbitMQ transport "
+                    "yet; keep this service on BUS_TRANSPORT=postgres or drop broadcast=True"
                 )
             if handler.name in names:
                 raise BrokerError(
@@ -165,13 +173,16 @@ class EventBus:
                 on_publish=self._published,
             )
         await self.sync()
+        if self.follower is not None:
+            await self.follower.start()  # broadcasts logged from now on reach this process
         return self
 
     async def sync(self) -> None:
         """Record the subscriptions of the included routers (idempotent)."""
         if self._synced:
             return
-        self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        competing = [h for h in self.handlers if not h.broadcast]
+        self._refs = await self.store.sync_subscriptions(self.service, competing)
         await self._retire_declared()
         if self._rabbit_transport():
             from broker.rabbit import keep_handed_over
@@ -179,7 +190,7 @@ class EventBus:
             # Subscriptions switch to RabbitMQ once their queues are bound (RabbitTransport); those
             # already bound by an earlier run stay switched.
             await keep_handed_over(self.pool, self.settings.amqp_prefix, self._refs)
-        by_name = {self.subscription_name(h): h for h in self.handlers}
+        by_name = {self.subscription_name(h): h for h in competing}
         bound = [Bound(ref=ref, handler=by_name[ref.name]) for ref in self._refs]
         self.worker = Worker(
             self.store,
@@ -195,9 +206,24 @@ class EventBus:
             self.outbox_signal.subscribe(),
             batch_size=self.settings.relay_batch,
             poll_interval=self.settings.poll_interval,
-            on_relayed=self.delivery_signal.set,
+            on_relayed=self._relayed,
         )
+        broadcast = [h for h in self.handlers if h.broadcast]
+        position = self.follower.position if self.follower is not None else None
+        self.follower = None
+        if broadcast:
+            if not isinstance(self.store, LogStore):
+                raise BrokerError(f"{self.service}: this bus's store cannot run broadcast subscriptions")
+            self.follower = BroadcastFollower(
+                self.store, self.service, broadcast, upcast=self.upcast, handler_timeout=self.settings.handler_timeout
+            )
+            self.follower.position = position
         self._synced = True
+
+    def _relayed(self) -> None:
+        """This process relayed events: its workers and broadcast follower need not wait for a NOTIFY."""
+        self.delivery_signal.set()
+        self.events_signal.set()
 
     async def _retire_declared(self) -> None:
         """Retire the subscriptions the routers declare gone (once: already retired stays)."""
@@ -325,6 +351,13 @@ class EventBus:
                         name=f"{self.service}-worker-{n}",
                     )
                 )
+        if self.follower is not None and run_workers:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.follower.run(self.events_signal.subscribe(), poll_interval=settings.poll_interval),
+                    name=f"{self.service}-broadcasts",
+                )
+            )
         if isinstance(self._store, PostgresStore) and settings.callbacks:
             dispatcher = CallbackDispatcher(self._store, self.pool, worker_id=self.worker_id + ":callbacks")
             self._tasks.append(
@@ -351,12 +384,14 @@ class EventBus:
     def _start_notifiers(self) -> None:
         assert self.dsn is not None
         bus_dsn = self.dsn
+        bus_channels = {"bus_deliveries": self.delivery_signal}
+        if self.follower is not None:
+            bus_channels["bus_events"] = self.events_signal
         if self.outbox_dsn is None:
-            channels = {"bus_outbox": self.outbox_signal, "bus_deliveries": self.delivery_signal}
-            self._add_notifier(bus_dsn, channels)
+            self._add_notifier(bus_dsn, {"bus_outbox": self.outbox_signal, **bus_channels})
         else:
             self._add_notifier(self.outbox_dsn, {"bus_outbox": self.outbox_signal})
-            self._add_notifier(bus_dsn, {"bus_deliveries": self.delivery_signal})
+            self._add_notifier(bus_dsn, bus_channels)
 
     def _add_notifier(self, dsn: str, channels: dict[str, Broadcast]) -> None:
         notifier = Notifier(lambda: asyncpg.connect(dsn), channels)

@@ -258,6 +258,23 @@ class MemoryStore:
         ]
         return max(0.0, min(pending) - time.monotonic()) if pending else None
 
+    async def follow_start(self) -> object:
+        return len(self.events)
+
+    async def follow(self, position: object, patterns: Sequence[str]) -> tuple[list[ClaimedDelivery], object]:
+        """The relayed events after `position` (an index: the memory log is never trimmed)."""
+        assert isinstance(position, int)
+        logged = list(self.events.values())
+        events = [
+            ClaimedDelivery(
+                0, 0, 1, e["id"], e["event_type"], e["source"], e["tenant_id"], e["company_id"], e["ordering_key"],
+                e["occurred_at"], e["correlation_id"], e["causation_id"], e["version"], e["payload"],
+            )
+            for e in logged[position:]
+            if any(matches(pattern, e["event_type"]) for pattern in patterns)
+        ]
+        return events, len(logged)
+
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
         """The inbox as on PostgreSQL: recorded only when the block commits; the block runs
@@ -311,6 +328,8 @@ async def run_until_idle(bus: EventBus, *, timeout: float = 10.0) -> int:
     while True:
         moved = await bus.relay.run_once()
         ran = await bus.worker.run_once()
+        if bus.follower is not None:
+            ran += await bus.follower.run_once()
         handled += ran
         if moved or ran:
             continue
