@@ -11,15 +11,17 @@ failing handler is logged, not retried.
 
 import asyncio
 from collections.abc import Sequence
+from typing import NoReturn
 
 import structlog
 
 from broker import context
+from broker.backoff import run_forever
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.patterns import matches
 from broker.router import Handler
-from broker.signals import wait_signal
 from broker.store import LogStore
+from broker.wakeup import Wakeup
 from broker.worker import Upcaster, decode
 
 log = structlog.get_logger("broker.follower")
@@ -60,23 +62,14 @@ class BroadcastFollower:
                     await self._call(handler, event)
         return len(events)
 
-    async def run(self, wake: asyncio.Event, *, poll_interval: float) -> None:
+    async def run(self, wake: Wakeup, *, poll_interval: float) -> NoReturn:
         """Follow until cancelled: woken by new events, and at least every `poll_interval`."""
-        delay = 0.1
-        while True:
-            await wait_signal(wake, poll_interval)
-            wake.clear()
-            try:
-                await self.run_once()
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("broadcast follower failed, retrying", error=f"{type(exc).__name__}: {exc}",
-                            retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                wake.set()
+
+        async def follow_then_wait() -> None:
+            await self.run_once()
+            await wake.wait(poll_interval)
+
+        await run_forever(follow_then_wait, what="broadcast follower", logger="broker.follower")
 
     async def _call(self, handler: Handler, event: ClaimedDelivery) -> None:
         """Run one handler on one event; a failure is logged (a broadcast is never retried)."""
