@@ -1,6 +1,7 @@
 """Wake-ups: a source reaches every Wakeup it handed out; a Wakeup wakes one waiting loop per set()."""
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -56,7 +57,7 @@ async def test_a_failing_step_is_retried_with_growing_delays_until_it_works_and_
 
     task = asyncio.create_task(run_forever(step, what="test step"))
     await asyncio.wait_for(settled.wait(), 5)
-    gaps = [b - a for a, b in zip(ran, ran[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ran)]
     assert 0.09 <= gaps[0] < gaps[1]  # 0.1 s, then 0.2 s
     assert gaps[2] < 0.05  # a step that returned: the next one runs at once
     task.cancel()
