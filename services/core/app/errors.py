@@ -29,7 +29,7 @@ class CoreProblem(kit.Problem):
 class Waiting(CoreProblem):
     """Try again later; `Retry-After` says when."""
 
-    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.headers = {"Retry-After": str(retry_after)}
 

@@ -18,7 +18,8 @@ from services.core.app.context import CoreContext
 from services.core.app.db import engine
 from services.core.app.errors import Conflict, Forbidden, NotFound
 from services.core.app.modules.manifests import parse_manifest
-from services.core.app.modules.registry import Actor, ModuleRegistry, module_out
+from services.core.app.modules.records import Actor, module_out
+from services.core.app.modules.registry import ModuleRegistry
 from services.core.app.modules.schemas import (
     AuditEntry,
     CompanyModuleIn,
