@@ -162,9 +162,8 @@ class BusAdminController(Controller):
     async def replay(
         self,
         data: Annotated[ReplayRequest, Body(examples=[Example(
-            summary="Yesterday's invoices into one subscription, as a dry run",
-            value={"selection": {"pattern": "financial.invoice.*", "since": "2026-11-25T00:00:00Z",
-                                 "until": "2026-11-26T00:00:00Z"},
+            summary="Company events into financial's default-accounts handler again, as a dry run",
+            value={"selection": {"pattern": "core.company.created"},
                    "subscription": "financial.create_default_accounts", "dry_run": True},
         )])],
         principal: Principal,
@@ -240,8 +239,9 @@ class BusAdminController(Controller):
     async def purge(
         self,
         data: Annotated[DeadLetterAction, Body(examples=[Example(
-            summary="Letters of a retired test tenant's events",
-            value={"selection": {"tenant_id": "0191d7a4-0000-7000-8000-000000000001"}, "dry_run": True},
+            summary="One subscription's letters about company events, as a dry run",
+            value={"selection": {"subscription": "financial.create_default_accounts",
+                                 "pattern": "core.company.created"}, "dry_run": True},
         )])],
         principal: Principal,
         core: CoreContext,
