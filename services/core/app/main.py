@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
             ModuleController, BusAdminController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
             asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *ASYNCAPI, *WEB_APP, ui_kit_files,
         ],
-        middleware=[database.middleware, request_id_middleware],
+        middleware=[database.middleware, request_id_middleware],  # type: ignore[list-item]  # plain ASGI callables
         dependencies={
             "core": Provide(lambda: core, sync_to_thread=False),
             "principal": Provide(provide_principal),

@@ -168,7 +168,7 @@ class BusAdminController(Controller):
         )])],
         principal: Principal,
         core: CoreContext,
-    ) -> Any:
+    ) -> ops.ReplayResult | ReplayStarted:
         tenant = scope_of(principal)
         if not data.subscription and not data.all_subscriptions:
             raise Invalid("Name a `subscription`, or set `all_subscriptions` to replay into every matching one.",

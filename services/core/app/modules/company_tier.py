@@ -3,7 +3,7 @@ configuration a module uses for a company.
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from contracts.api import ResolvedConfig
@@ -33,6 +33,15 @@ from services.core.app.modules.schemas import (
 )
 
 
+class CompanyState(TypedDict):
+    """A company's customisation of a module, as stored (and as published in `before`/`after`)."""
+
+    is_enabled: bool
+    configuration: dict[str, Any]
+    enabled_features: list[str]
+    disabled_features: list[str]
+
+
 class CompanyTier(RegistryBase):
     """Customise per company and resolve the three tiers."""
 
@@ -53,7 +62,7 @@ class CompanyTier(RegistryBase):
                 company_id, tenant_row["id"],
             )
             old = self._company_state(current)
-            new = {
+            new: CompanyState = {
                 "is_enabled": data.is_enabled,
                 "configuration": old["configuration"] if data.configuration is None else data.configuration,
                 "enabled_features": old["enabled_features"] if data.enabled_features is None else data.enabled_features,
@@ -84,17 +93,19 @@ class CompanyTier(RegistryBase):
                 )
             if new != old or current is None:
                 await self._audit(conn, tenant_id, company_id, name, "company.customized", actor,
-                                  old if current else {}, new)
-            scope = {"module_name": name, "tenant_id": tenant_id, "company_id": company_id}
+                                  dict(old) if current else {}, dict(new))
             if new["is_enabled"] != old["is_enabled"]:
-                event: Any = ModuleEnabled(**scope, configuration=new["configuration"]) if new["is_enabled"] \
-                    else ModuleDisabled(**scope)
+                event = ModuleEnabled(module_name=name, tenant_id=tenant_id, company_id=company_id,
+                                      configuration=new["configuration"]) if new["is_enabled"] \
+                    else ModuleDisabled(module_name=name, tenant_id=tenant_id, company_id=company_id)
                 await self.bus.publish(conn, event, tenant_id=tenant_id, company_id=company_id)
             features_changed = (new["enabled_features"], new["disabled_features"]) != (
                 old["enabled_features"], old["disabled_features"])
             if new["configuration"] != old["configuration"] or features_changed:
                 await self.bus.publish(
-                    conn, ModuleConfigured(**scope, before=old, after=new), tenant_id=tenant_id, company_id=company_id
+                    conn, ModuleConfigured(module_name=name, tenant_id=tenant_id, company_id=company_id,
+                                           before=dict(old), after=dict(new)),
+                    tenant_id=tenant_id, company_id=company_id,
                 )
         return self._company_out(name, tenant_id, row)
 
@@ -113,7 +124,7 @@ class CompanyTier(RegistryBase):
                           field="disabled_features")
 
     @staticmethod
-    def _company_state(row: Any) -> dict[str, Any]:
+    def _company_state(row: Any) -> CompanyState:
         if row is None:
             return {"is_enabled": True, "configuration": {}, "enabled_features": [], "disabled_features": []}
         return {

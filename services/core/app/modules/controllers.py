@@ -107,7 +107,8 @@ class ModuleController(Controller):
     @get("/modules/{name:str}", summary="One registered module")
     async def get_module(self, name: str, principal: Principal, core: CoreContext) -> ModuleOut:
         async with engine.transaction() as tx:
-            return module_out(await registry(core).get(tx.connection, name))
+            row = await registry(core).get(tx.connection, name)
+        return module_out(row)
 
     @get("/tenants/{tenant_id:uuid}/modules", summary="The tenant's modules and their tenant-tier settings")
     async def list_tenant_modules(self, tenant_id: UUID, principal: Principal, core: CoreContext

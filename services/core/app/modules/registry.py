@@ -41,7 +41,7 @@ class ModuleRegistry(TenantTier, CompanyTier):
             current = await conn.fetchrow("SELECT * FROM modules WHERE name = $1 FOR UPDATE", manifest.name)
             previous = current["version"] if current else None
             if current is not None:
-                if versions.is_lower(manifest.version, previous):
+                if versions.is_lower(manifest.version, current["version"]):
                     raise Conflict(
                         f"`version` {manifest.version} is lower than the registered {previous}; "
                         "downgrades are refused.",

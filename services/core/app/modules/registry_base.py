@@ -1,6 +1,6 @@
 """The part of the module registry every tier uses: module lookup, tenant rows, audit entries."""
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
@@ -24,7 +24,7 @@ class RegistryBase:
         )
         if row is None:
             raise NotFound(f"No module named {name!r} is registered.", field="name")
-        return row
+        return cast(asyncpg.Record, row)
 
     async def _tenant_row(self, conn: Any, tenant_id: UUID, module_id: UUID, *, lock: bool = False) -> Any:
         return await conn.fetchrow(
