@@ -74,7 +74,8 @@ def create_module_app(
     """One app instance of module `service` (tests make many; only `create_app` reads settings).
 
     `migrations` is the package of the module's `.sql` files (applied at start-up when
-    `settings.run_migrations`); `make_tables` binds the module's Piccolo tables, if it has any, to
+    `settings.run_migrations`); `dependencies` adds health probes to the built-in `core` one
+    (core's JWKS answers); `make_tables` binds the module's Piccolo tables, if it has any, to
     this app's engine; `frontend` is the folder served at `/modules/<service>/`.
     """
     separate = settings.database_strategy == "separate"
@@ -107,8 +108,12 @@ def create_module_app(
             if owns_http:
                 await http.aclose()
 
+    async def core_answers() -> None:
+        (await http.get(settings.keys_url, timeout=2.0)).raise_for_status()
+
+    probes = {"core": core_answers, **(dependencies or {})}
     routes: list[ControllerRouterHandler] = [
-        health_route(service, version, db, bus, dependencies),  # type: ignore[arg-type]
+        health_route(service, version, db, bus, probes),  # type: ignore[arg-type]
         asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
         *route_handlers,
     ]
