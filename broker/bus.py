@@ -18,6 +18,7 @@ import structlog
 from broker import metrics, schema
 from broker.cleanup import cleanup
 from broker.commit_notify import CommitNotifier
+from broker.context import EnvelopeFields
 from broker.errors import BrokerError, BusUnavailable
 from broker.follower import BroadcastFollower
 from broker.health import BusHealth
@@ -265,16 +266,8 @@ class EventBus:
         The event exists for subscribers only if that transaction commits. Pass `conn=None`
         to publish in a transaction of its own. Returns the event id (a UUIDv7).
         """
-        ids = await self.publish_many(
-            conn,
-            [event],
-            tenant_id=tenant_id,
-            company_id=company_id,
-            ordering_key=ordering_key,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-        return ids[0]
+        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
+        return (await self._publish(conn, [event], fields))[0]
 
     async def publish_many(
         self,
@@ -288,15 +281,11 @@ class EventBus:
         causation_id: UUID | None = None,
     ) -> list[UUID]:
         """Publish several events with one statement (same envelope fields for all)."""
-        ids = await self.store.publish(
-            conn,
-            events,
-            tenant_id=tenant_id,
-            company_id=company_id,
-            ordering_key=ordering_key,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
+        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
+        return await self._publish(conn, events, fields)
+
+    async def _publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
+        ids = await self.store.publish(conn, events, fields)
         for event in events:
             metrics.published.labels(type(event).__struct_config__.tag, self.service).inc()
         return ids

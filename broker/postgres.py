@@ -14,7 +14,8 @@ import asyncpg
 import msgspec
 import structlog
 
-from broker import context, metrics
+from broker import metrics
+from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, InvalidEvent
 from broker.patterns import to_regex
@@ -99,31 +100,18 @@ class PostgresStore:
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-    ) -> list[UUID]:
+    async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         if not events:
             return []
         encoded = [encode_event(event) for event in events]
         ids = [uuid7() for _ in events]
         now = datetime.now(UTC)
-        correlation_id = correlation_id or context.correlation_id.get()
-        causation_id = causation_id or context.causation_id.get()
+        fields = fields.in_context()
         if conn is None:
             async with self.outbox_pool.acquire() as own, own.transaction():
-                await self._insert(own, ids, encoded, now, tenant_id, company_id, ordering_key,
-                                   correlation_id, causation_id)
+                await self._insert(own, ids, encoded, now, fields)
         else:
-            await self._insert(conn, ids, encoded, now, tenant_id, company_id, ordering_key,
-                               correlation_id, causation_id)
+            await self._insert(conn, ids, encoded, now, fields)
         if self.on_publish is not None:
             self.on_publish(conn)
         return ids
@@ -134,17 +122,13 @@ class PostgresStore:
         ids: list[UUID],
         encoded: list[tuple[str, int, str]],
         now: datetime,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
+        fields: EnvelopeFields,
     ) -> None:
         if len(ids) == 1:
             event_type, version, payload = encoded[0]
             await conn.execute(
-                query("insert_one"), ids[0], event_type, self.source, tenant_id, company_id, ordering_key,
-                now, correlation_id or ids[0], causation_id, version, payload,
+                query("insert_one"), ids[0], event_type, self.source, fields.tenant_id, fields.company_id,
+                fields.ordering_key, now, fields.correlation_id or ids[0], fields.causation_id, version, payload,
             )
             return
         n = len(ids)
@@ -153,12 +137,12 @@ class PostgresStore:
             ids,
             [e[0] for e in encoded],
             [self.source] * n,
-            [tenant_id] * n,
-            [company_id] * n,
-            [ordering_key] * n,
+            [fields.tenant_id] * n,
+            [fields.company_id] * n,
+            [fields.ordering_key] * n,
             [now] * n,
-            [correlation_id or event_id for event_id in ids],
-            [causation_id] * n,
+            [fields.correlation_id or event_id for event_id in ids],
+            [fields.causation_id] * n,
             [e[1] for e in encoded],
             [e[2] for e in encoded],
         )
