@@ -4,6 +4,8 @@ Every hot-path operation is one statement over a batch (arrays through `unnest`)
 on this kind of machine the Python side, not PostgreSQL, sets the pace.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,13 +16,14 @@ import asyncpg
 import msgspec
 import structlog
 
-from broker import metrics
+from broker import metrics, schema
 from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
-from broker.errors import AlreadyHandled, InvalidEvent
+from broker.errors import AlreadyHandled, BusUnavailable, InvalidEvent
 from broker.patterns import to_regex
 from broker.queries import query
 from broker.router import Handler
+from broker.settings import BusSettings
 from broker.store import RELAY_BUSY, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
@@ -297,3 +300,50 @@ class PostgresStore:
             if not recorded:
                 raise AlreadyHandled()
             yield conn
+
+
+async def connect_store(
+    dsn: str,
+    outbox_dsn: str | None,
+    settings: BusSettings,
+    *,
+    source: str,
+    on_publish: Callable[[Any], None] | None = None,
+) -> tuple[PostgresStore, list[asyncpg.Pool]]:
+    """Open the pools a bus needs, install the bus tables if missing, and return the store on
+    them with the pools (for the bus to close). BusUnavailable if the database does not answer."""
+    size = settings.pool_size
+    pools: list[asyncpg.Pool] = []
+    connected = False
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60)
+        pools.append(pool)
+        work_pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=size, command_timeout=60, server_settings={"synchronous_commit": "off"},
+        )
+        pools.append(work_pool)
+        outbox_pool = pool
+        if outbox_dsn:
+            outbox_pool = await asyncpg.create_pool(outbox_dsn, min_size=1, max_size=size, command_timeout=60)
+            pools.append(outbox_pool)
+        connected = True
+        async with pool.acquire() as conn:
+            if outbox_pool is pool:
+                await schema.install(conn, unlogged_events=settings.unlogged_events)
+            else:
+                await schema.install_bus(conn, unlogged_events=settings.unlogged_events)
+        if outbox_pool is not pool:
+            async with outbox_pool.acquire() as conn:
+                await schema.install_outbox(conn)
+    except BaseException as exc:  # close what was opened, whatever went wrong
+        for opened in pools:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(opened.close(), 5)
+        if not connected and isinstance(exc, OSError | asyncpg.PostgresError):
+            raise BusUnavailable(f"cannot reach the bus database: {exc}") from exc
+        raise
+    store = PostgresStore(
+        pool, source=source, work_pool=work_pool, outbox_pool=outbox_pool, shared_database=outbox_pool is pool,
+        retention_seconds=settings.retention, on_publish=on_publish,
+    )
+    return store, pools
