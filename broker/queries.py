@@ -65,3 +65,8 @@ def query(name: str) -> str:
     if name not in queries:
         raise UnknownQuery(f"no query named {name!r} in broker/sql/queries")
     return queries[name]
+
+
+def names() -> list[str]:
+    """Every query's name, for tests that check them all against a database."""
+    return sorted(_all())
