@@ -15,8 +15,9 @@ import aio_pika
 import pytest
 from prometheus_client import REGISTRY
 
-from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops, rabbit
-from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, queue_depth, queue_names
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops
+from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
+from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged
 from tests.broker.tcp_proxy import TcpProxy
@@ -178,12 +179,39 @@ async def test_retry_comes_back_after_the_backoff_then_succeeds(make_bus, prefix
     await bus.publish(None, Pinged(n=1))
 
     await wait_until(lambda: attempts == [1, 2, 3], timeout=15)
-    main, retry, dead = queue_names(prefix, "t.flaky")
+    main, _, dead = queue_names(prefix, "t.flaky")
     await wait_until(lambda: _empty(main), timeout=15)
-    assert await queue_depth(AMQP_URL, retry) == 0
     assert await queue_depth(AMQP_URL, dead) == 0
     assert await ops.dlq_list(bus.pool) == []
     assert attempts == [1, 2, 3]
+
+
+async def test_a_short_retry_is_not_held_back_behind_a_long_one(make_bus, prefix):
+    """Each backoff step has its own delay queue: with one queue and per-message TTLs, RabbitMQ
+    expires only the head, so the 50 ms retry would wait for the 5 s one in front of it."""
+    came_back: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent", retry=RetryPolicy(max_attempts=3))
+    async def later(event: Pinged, ctx: Delivery) -> None:
+        if ctx.attempt == 1:
+            raise Retry("long" if event.n == 1 else "short", after=5.0 if event.n == 1 else 0.05)
+        came_back.append(event.n)
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: _delay_depth_is(prefix, "t.later", 5.0, 1), timeout=15)  # the long one waits first
+    await bus.publish(None, Pinged(n=2))
+
+    await wait_until(lambda: came_back == [2], timeout=3)  # well before the 5 s retry is due
+    await wait_until(lambda: came_back == [2, 1], timeout=15)
+
+
+async def _delay_depth_is(prefix: str, subscription: str, delay: float, n: int) -> bool:
+    try:
+        return await queue_depth(AMQP_URL, delay_queue_name(prefix, subscription, delay_step(delay))) == n
+    except aio_pika.exceptions.ChannelNotFoundEntity:  # declared with the first retry of that step
+        return False
 
 
 async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_dlq(make_bus, prefix):
@@ -305,8 +333,8 @@ def _via(proxy: TcpProxy) -> str:
 def fast_forwarder(monkeypatch: pytest.MonkeyPatch) -> None:
     """The forwarder's backoff in milliseconds and its alert after 3 failed attempts, so a test
     sees many attempts quickly; the attempt limit is left as shipped."""
-    monkeypatch.setattr(rabbit, "FORWARD_RETRY", replace(rabbit.FORWARD_RETRY, initial_delay=0.01, max_delay=0.05))
-    monkeypatch.setattr(rabbit, "FORWARD_ALERT_AFTER", 3, raising=False)
+    monkeypatch.setattr(handover, "FORWARD_RETRY", replace(handover.FORWARD_RETRY, initial_delay=0.01, max_delay=0.05))
+    monkeypatch.setattr(transport, "FORWARD_ALERT_AFTER", 3)
 
 
 async def _forward_deliveries(bus: EventBus) -> list[Any]:
