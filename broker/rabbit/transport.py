@@ -20,6 +20,7 @@ from broker.patterns import matches, validate_pattern
 from broker.postgres import PostgresStore
 from broker.rabbit import handover
 from broker.rabbit.handover import BOUND_PATTERNS, FORWARD_NAME, add_forward_subscription, hand_over
+from broker.rabbit.housekeeping import remove_retired, unbind_changed
 from broker.rabbit.messages import MessageStore
 from broker.rabbit.publishing import Unroutable, publisher
 from broker.rabbit.topology import dead_queue, main_queue, queue_names, topic_exchange
@@ -39,6 +40,7 @@ FORWARD_ALERT_AFTER = 5  # failed attempts of one event before the bus reports i
 FAILING_FORGET = 3 * handover.FORWARD_RETRY.max_delay  # a failing event is retried at least this often
 CONNECT_BACKOFF_MAX = 30.0
 BINDINGS_TTL = 1.0  # seconds the forwarder reuses the list of bound patterns
+HOUSEKEEPING_INTERVAL = 60.0  # seconds between looks for retired subscriptions' queues
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
 
@@ -232,6 +234,11 @@ class RabbitTransport:
         # Starting the subscribers declares every queue and binds it with its pattern; messages
         # that arrive wait in the MessageStore until the workers below run.
         await broker.start()
+        pool = self.store.pool
+        await unbind_changed(broker, pool, self.prefix, {ref.name: p for ref, p in zip(refs, patterns, strict=True)})
+        await remove_retired(broker, pool, self.prefix)
+        if self.run_workers:
+            tasks.append(asyncio.create_task(self._remove_retired_periodically(broker), name=f"{bus.service}-tidy"))
         # Only now, with every queue bound, may the relay stop fanning out to these subscriptions.
         await hand_over(self.store.pool, self.prefix, refs, patterns)
         if refs:
@@ -256,6 +263,15 @@ class RabbitTransport:
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
             spawn(worker, "rabbit-forward")
+
+    async def _remove_retired_periodically(self, broker: RabbitBroker) -> None:
+        """Subscriptions retired while this process runs lose their queues within a minute."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            try:
+                await remove_retired(broker, self.store.pool, self.prefix)
+            except Exception as exc:  # RabbitMQ or Postgres away: the next round tries again
+                log.warning("removing retired subscriptions' queues failed", error=str(exc))
 
     async def run_until_idle(self, timeout: float) -> int:
         """Drain the bus as `broker.testing.run_until_idle` does on the other transports (the bus

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import aio_pika
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
@@ -310,6 +311,86 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
     assert result.letters == 1
     await wait_until(lambda: calls == [5, 5], timeout=15)
     assert await ops.dlq_list(bus.pool) == []
+
+
+async def _queue_exists(queue: str) -> bool:
+    try:
+        await queue_depth(AMQP_URL, queue)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return False
+    return True
+
+
+async def _bindings(bus: EventBus, prefix: str) -> dict[str, str]:
+    async with bus.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT subscription, event_pattern FROM bus_rabbit_bindings WHERE prefix = $1", prefix)
+    return {row["subscription"]: row["event_pattern"] for row in rows}
+
+
+@pytest.mark.parametrize("how", ["in code", "by an operator"])
+async def test_a_retired_subscription_loses_its_queues(make_bus, prefix, database_url, how):
+    old = Router()
+
+    @old.on("test.ping.sent", retry=RetryPolicy(max_attempts=2, initial_delay=0.01))
+    async def audit(event: Pinged) -> None:
+        raise Reject("keeps a dead letter")
+
+    first = await make_bus(old)
+    await first.publish(None, Pinged(n=1))
+    main, _, dead = queue_names(prefix, "t.audit")
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
+    await first.close()
+    stopped = Router()  # restarting without the handler removes nothing: only retiring does
+    await (await make_bus(stopped)).close()
+    assert await _queue_exists(main) and await _queue_exists(dead)
+
+    new = Router()
+    if how == "in code":
+        new.retire("audit")
+    else:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await ops.retire_subscription(conn, "t.audit")  # buildify-events subscriptions retire t.audit
+        finally:
+            await conn.close()
+    seen: list[int] = []
+
+    @new.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    second = await make_bus(new)
+    assert not await _queue_exists(main) and not await _queue_exists(dead)
+    assert "t.audit" not in await _bindings(second, prefix)
+    await second.publish(None, Pinged(n=2))
+    await wait_until(lambda: seen == [2], timeout=15)
+    assert not await _queue_exists(main)  # nothing declares it again
+
+
+async def test_a_changed_pattern_leaves_no_old_binding(make_bus, prefix):
+    before = Router()
+
+    @before.on("core.company.created", name="watch")
+    async def watch_created(event: Envelope) -> None: ...
+
+    await (await make_bus(before)).close()
+    seen: list[str] = []
+    after = Router()
+
+    @after.on("core.company.updated", name="watch")
+    async def watch_updated(event: Envelope) -> None:
+        seen.append(event.type)
+
+    bus = await make_bus(after)
+    assert await _bindings(bus, prefix) == {"t.watch": "core.company.updated"}
+    async with bus.pool.acquire() as conn, conn.transaction():
+        await bus.publish(conn, CompanyCreated(n=1))
+        await bus.publish(conn, CompanyUpdated(n=2))
+    await wait_until(lambda: seen == ["core.company.updated"], timeout=15)
+    await wait_until(lambda: _all_forwarded(bus), timeout=15)
+    main, _, _ = queue_names(prefix, "t.watch")
+    await wait_until(lambda: _empty(main), timeout=15)
+    assert seen == ["core.company.updated"]  # the created event was not routed by the old binding
 
 
 # -- switch-over, unroutable events, RabbitMQ away (issue 10, item 3) ----------------------------
