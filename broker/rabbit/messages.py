@@ -13,6 +13,7 @@ from faststream.rabbit import RabbitBroker, RabbitMessage
 from broker.delivery import ClaimedDelivery
 from broker.errors import BrokerError
 from broker.postgres import PostgresStore
+from broker.rabbit.acks import Acknowledger
 from broker.rabbit.publishing import ATTEMPT_HEADER, Unroutable, publish_confirmed
 from broker.rabbit.topology import delay_queue, delay_step, queue_names
 from broker.router import Handler
@@ -44,6 +45,7 @@ class MessageStore:
         self.claimed = 0  # messages handed to the worker so far (run_until_idle counts them)
         self.retries_out = 0  # messages sent to a retry queue, and those back from one:
         self.retries_back = 0  # run_until_idle waits for every retry to come back
+        self.acks = Acknowledger()
         self.delay_queues: set[str] = set()  # declared by this process (declared when first used)
 
     def received(self, message: RabbitMessage, ref: SubscriptionRef, envelope: Envelope) -> None:
@@ -113,28 +115,26 @@ class MessageStore:
         return batch
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
-        stale = 0
-        for claim in claims:
-            _, message, _ = self.held.pop(claim.delivery_id)
-            try:
-                await message.ack()
-            except Exception:  # received on a channel since closed: RabbitMQ redelivers it (inbox dedupes)
-                stale += 1
+        await self._ack([self.held.pop(claim.delivery_id)[1] for claim in claims])
+
+    async def _ack(self, messages: Sequence[RabbitMessage]) -> None:
+        stale = await self.acks.ack(messages)
         if stale:  # not an error of this batch: raising would skip settling its failures
             log.info("acknowledgements lost with a closed channel; those messages come back", messages=stale)
 
     async def retry(self, claim: ClaimedDelivery, delay: float, error: str) -> None:
-        claimed, message, name = self.held.pop(claim.delivery_id)
+        claimed, message, name = self.held[claim.delivery_id]  # held (unacknowledged) until republished
         queue = delay_queue(self.prefix, name, delay_step(delay))
         if queue.name not in self.delay_queues:
             await self.broker.declare_queue(queue)
             self.delay_queues.add(queue.name)
         await self._republish(message, queue.name, {ATTEMPT_HEADER: claimed.attempt, "x-buildify-error": error[:1000]})
         self.retries_out += 1
-        await message.ack()
+        del self.held[claim.delivery_id]
+        await self._ack([message])
 
     async def dead_letter(self, claim: ClaimedDelivery, reason: str, error: str, traceback: str) -> None:
-        claimed, message, name = self.held.pop(claim.delivery_id)
+        claimed, message, name = self.held[claim.delivery_id]
         _, _, dead_queue = queue_names(self.prefix, name)
         headers = {ATTEMPT_HEADER: claimed.attempt, "x-buildify-reason": reason[:1000],
                    "x-buildify-error": error[:1000]}
@@ -142,7 +142,14 @@ class MessageStore:
         async with self.store.pool.acquire() as conn:
             await conn.execute(DEAD_LETTER, claimed.subscription_id, claimed.event_id, claimed.attempt,
                                reason, error, traceback)
-        await message.ack()
+        del self.held[claim.delivery_id]
+        await self._ack([message])
+
+    async def not_an_envelope(self, message: RabbitMessage, subscription: str, reason: str) -> None:
+        """Move a message that is no Buildify envelope to the dead-letter queue (no event id to record)."""
+        _, _, dead = queue_names(self.prefix, subscription)
+        await self._republish(message, dead, {"x-buildify-reason": reason[:1000]})
+        await self._ack([message])
 
     async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
         # an unacknowledged message stays with its consumer until the channel closes
@@ -151,8 +158,7 @@ class MessageStore:
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         return None
 
-    async def _republish(
-        self, message: RabbitMessage, queue: str, headers: dict[str, Any]) -> None:
+    async def _republish(self, message: RabbitMessage, queue: str, headers: dict[str, Any]) -> None:
         raw = message.raw_message
         if not await publish_confirmed(
             self.broker, message.body, exchange=None, routing_key=queue, message_id=message.message_id,

@@ -19,6 +19,7 @@ from broker.errors import BrokerError
 from broker.patterns import matches, validate_pattern
 from broker.postgres import PostgresStore
 from broker.rabbit import handover
+from broker.rabbit.forwarder import Forwarder
 from broker.rabbit.handover import BOUND_PATTERNS, FORWARD_NAME, add_forward_subscription, hand_over
 from broker.rabbit.housekeeping import remove_retired, unbind_changed
 from broker.rabbit.messages import MessageStore
@@ -257,7 +258,7 @@ class RabbitTransport:
             ref = await add_forward_subscription(self.store.pool)
             bus.mark_served([ref])  # so stats do not call the forwarder unserved
             forward = publisher(broker, exchange, lambda envelope: envelope.type)
-            worker = Worker(
+            worker = Forwarder(
                 self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, self._forwarding(forward),
                                                                       handover.FORWARD_RETRY))],
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
@@ -380,9 +381,7 @@ class RabbitTransport:
                 # Not an envelope at all: nothing to hand a handler, and no event id to record.
                 reason = f"message on {ref.name} is not a Buildify envelope: {exc}"
                 log.error("message dead-lettered", subscription=ref.name, reason=reason)
-                _, _, dead = queue_names(self.prefix, ref.name)
-                await messages._republish(message, dead, {"x-buildify-reason": reason[:1000]})
-                await message.ack()
+                await messages.not_an_envelope(message, ref.name, reason)
                 return
             messages.received(message, ref, envelope)
             ring()

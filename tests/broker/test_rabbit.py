@@ -4,6 +4,7 @@ Every test uses its own exchange and queue prefix and deletes what it declared, 
 not see each other's messages and leave nothing behind on the broker.
 """
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -213,6 +214,36 @@ async def _delay_depth_is(prefix: str, subscription: str, delay: float, n: int) 
         return await queue_depth(AMQP_URL, delay_queue_name(prefix, subscription, delay_step(delay))) == n
     except aio_pika.exceptions.ChannelNotFoundEntity:  # declared with the first retry of that step
         return False
+
+
+async def test_messages_finishing_out_of_order_are_all_acknowledged_once(make_bus, prefix):
+    """Acknowledgements go out as one `multiple` frame for a settled run of delivery tags and one
+    by one above a gap: a slow first message must neither hold the others unacknowledged nor be
+    acknowledged early, and no tag may be acknowledged twice (RabbitMQ closes the channel then)."""
+    release = asyncio.Event()
+    calls: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def slow_first(event: Pinged) -> None:
+        calls.append(event.n)
+        if event.n == 0:
+            await release.wait()
+
+    bus = await make_bus(router, amqp_prefetch=50, workers=2)
+    for n in range(6):
+        await bus.publish(None, Pinged(n=n))
+    await wait_until(lambda: len(calls) == 6, timeout=15)
+    main, _, _ = queue_names(prefix, "t.slow_first")
+    release.set()
+    for n in range(6, 12):  # after the slow one: acknowledged together with it
+        await bus.publish(None, Pinged(n=n))
+    await wait_until(lambda: len(calls) == 12, timeout=15)
+    await wait_until(lambda: _all_forwarded(bus), timeout=15)
+    assert bus.health().rabbitmq_connected  # no channel was closed by a bad acknowledgement
+    await bus.close()  # unacknowledged messages would now go back to the queue
+    assert await queue_depth(AMQP_URL, main) == 0
+    assert sorted(calls) == list(range(12))
 
 
 async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_dlq(make_bus, prefix):
