@@ -28,6 +28,32 @@ VALUES (NULL, $1, $2, $3, $4, $5, $6)
 """
 
 
+async def undecoded(message: RabbitMessage) -> RabbitMessage:
+    """FastStream's decoder for our subscribers: hand the handler the message itself (its body is
+    decoded once, as an envelope, by the handler)."""
+    return message
+
+
+def claimed_from(envelope: Envelope, *, delivery_id: int, subscription_id: int, attempt: int) -> ClaimedDelivery:
+    """A received envelope as the delivery a worker or the broadcast follower runs."""
+    return ClaimedDelivery(
+        delivery_id=delivery_id,
+        subscription_id=subscription_id,
+        attempt=attempt,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        source=envelope.source,
+        tenant_id=envelope.tenant_id,
+        company_id=envelope.company_id,
+        ordering_key=envelope.ordering_key,
+        occurred_at=envelope.occurred_at,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.causation_id,
+        version=envelope.version,
+        payload=bytes(envelope.payload).decode(),
+    )
+
+
 class MessageStore:
     """A `Store` whose deliveries are RabbitMQ messages, so `Worker` handles them unchanged.
 
@@ -52,21 +78,9 @@ class MessageStore:
         attempts = message.headers.get(ATTEMPT_HEADER, 0)
         if isinstance(attempts, int) and attempts > 0:
             self.retries_back += 1
-        claimed = ClaimedDelivery(
-            delivery_id=next(self._ids),
-            subscription_id=ref.id,
+        claimed = claimed_from(
+            envelope, delivery_id=next(self._ids), subscription_id=ref.id,
             attempt=(attempts if isinstance(attempts, int) else 0) + 1,
-            event_id=envelope.id,
-            event_type=envelope.type,
-            source=envelope.source,
-            tenant_id=envelope.tenant_id,
-            company_id=envelope.company_id,
-            ordering_key=envelope.ordering_key,
-            occurred_at=envelope.occurred_at,
-            correlation_id=envelope.correlation_id,
-            causation_id=envelope.causation_id,
-            version=envelope.version,
-            payload=bytes(envelope.payload).decode(),
         )
         self.held[claimed.delivery_id] = (claimed, message, ref.name)
         self.priorities[ref.id] = ref.priority

@@ -19,12 +19,14 @@ from broker.errors import BrokerError
 from broker.patterns import matches, validate_pattern
 from broker.postgres import PostgresStore
 from broker.rabbit import handover
+from broker.rabbit.broadcast import BroadcastConsumer
+from broker.rabbit.draining import run_until_idle
 from broker.rabbit.forwarder import Forwarder
 from broker.rabbit.handover import BOUND_PATTERNS, FORWARD_NAME, add_forward_subscription, hand_over
 from broker.rabbit.housekeeping import remove_retired, unbind_changed
-from broker.rabbit.messages import MessageStore
+from broker.rabbit.messages import MessageStore, undecoded
 from broker.rabbit.publishing import Unroutable, publisher
-from broker.rabbit.topology import dead_queue, main_queue, queue_names, topic_exchange
+from broker.rabbit.topology import dead_queue, main_queue, topic_exchange
 from broker.retry import RetryPolicy
 from broker.router import Handler
 from broker.store import SubscriptionRef
@@ -44,12 +46,6 @@ BINDINGS_TTL = 1.0  # seconds the forwarder reuses the list of bound patterns
 HOUSEKEEPING_INTERVAL = 60.0  # seconds between looks for retired subscriptions' queues
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
-
-
-async def _undecoded(message: RabbitMessage) -> RabbitMessage:
-    """FastStream's decoder for our subscribers: hand the handler the message itself (its body is
-    decoded once, as an envelope, by the handler)."""
-    return message
 
 
 def _to(queue: str) -> Callable[[Envelope], str]:
@@ -82,6 +78,7 @@ class RabbitTransport:
         self.forwarding: list[Worker] = []  # the forwarder and the bridge: Postgres deliveries
         self.consumer: Worker | None = None
         self.messages: MessageStore | None = None
+        self.broadcasts: BroadcastConsumer | None = None
         self.store = store
         self.settings = settings
         self.prefix = settings.amqp_prefix
@@ -226,15 +223,20 @@ class RabbitTransport:
             # Acknowledgement is the MessageStore's (after the worker settles), hence MANUAL.
             subscriber = broker.subscriber(
                 queue, exchange, channel=consuming, ack_policy=AckPolicy.MANUAL, no_reply=True,
-                include_in_schema=False, decoder=_undecoded,
+                include_in_schema=False, decoder=undecoded,
             )
             subscriber(self._on_message(messages, ref, arrived.set))
             to_queue = publisher(broker, None, _to(queue.name))
             handler = _envelope_handler(ref.name, self._bridging(to_queue), handover.FORWARD_RETRY)
             bridge.append(Bound(ref=ref, handler=handler))
+        self.broadcasts = BroadcastConsumer(bus.follower) if bus.follower is not None else None
+        if self.broadcasts is not None:
+            await self.broadcasts.declare(broker, exchange, self.prefix, bus.service)
         # Starting the subscribers declares every queue and binds it with its pattern; messages
         # that arrive wait in the MessageStore until the workers below run.
         await broker.start()
+        if self.broadcasts is not None:
+            await self.broadcasts.bind_the_rest(broker, exchange)
         pool = self.store.pool
         await unbind_changed(broker, pool, self.prefix, {ref.name: p for ref, p in zip(refs, patterns, strict=True)})
         await remove_retired(broker, pool, self.prefix)
@@ -275,52 +277,9 @@ class RabbitTransport:
                 log.warning("removing retired subscriptions' queues failed", error=str(exc))
 
     async def run_until_idle(self, timeout: float) -> int:
-        """Drain the bus as `broker.testing.run_until_idle` does on the other transports (the bus
-        started with `run_workers=False`): relay, forward and bridge what is due, wait until
-        RabbitMQ has handed this process every ready message, run a consumer batch; until nothing
-        moves, no message waits in a queue (retry queues included) and no forwarding is due.
-        Returns how many messages the handlers got."""
-        relay, consumer, messages, broker = self.bus.relay, self.consumer, self.messages, self.broker
-        assert relay is not None and messages is not None and broker is not None, "the transport is not ready"
-        deadline = time.monotonic() + timeout
-        started, quiet = messages.claimed, 0
-        while quiet < 2:  # idle twice in a row: a delivery in flight to us shows up in between
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"the RabbitMQ bus of {self.bus.service} was still busy after {timeout} s")
-            moved = await relay.run_once()
-            for worker in self.forwarding:
-                moved += await worker.run_once()
-            arriving, retrying = await self._ready_messages(broker)
-            waiting = arriving + retrying + max(0, messages.retries_out - messages.retries_back)
-            # Consume once RabbitMQ has pushed us every ready message (or the prefetch is full), so
-            # a batch ranks all that arrived by priority, as a Postgres claim would.
-            if consumer is not None and messages.pending and (
-                not arriving or len(messages.held) >= self.settings.amqp_prefetch
-            ):
-                moved += await consumer.run_once()
-            due = [b.ref for worker in self.forwarding for b in worker.bound.values()]
-            if moved or messages.pending:
-                quiet = 0
-            elif waiting or (due and await self.store.seconds_until_due(due) is not None):
-                quiet = 0
-                await asyncio.sleep(0.005)  # a retry's TTL or backoff running out
-            else:
-                quiet += 1
-        return messages.claimed - started
-
-    async def _ready_messages(self, broker: RabbitBroker) -> tuple[int, int]:
-        """Messages ready in this service's main queues and in the delay queues it declared (a
-        passive declare on FastStream's channel: FastStream has no call for a queue's depth)."""
-        channel = broker._channel
-        assert channel is not None and self.messages is not None
-
-        async def depth(name: str) -> int:
-            declared = await channel.declare_queue(name, passive=True, robust=False)
-            return declared.declaration_result.message_count or 0
-
-        mains = [queue_names(self.prefix, ref.name)[0] for ref in self.bus.subscriptions]
-        return (sum([await depth(name) for name in mains]),
-                sum([await depth(name) for name in sorted(self.messages.delay_queues)]))
+        """Drain the bus (started with `run_workers=False`) as `broker.testing.run_until_idle` does
+        on the other transports; returns how many messages the handlers got (broker/rabbit/draining.py)."""
+        return await run_until_idle(self, timeout)
 
     def _bridging(
         self, publish: Callable[[Envelope], Awaitable[bool]]

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import aio_pika
+import aiormq
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
@@ -349,6 +350,8 @@ async def _queue_exists(queue: str) -> bool:
         await queue_depth(AMQP_URL, queue)
     except aio_pika.exceptions.ChannelNotFoundEntity:
         return False
+    except aiormq.exceptions.ChannelLockedResource:  # exclusive to the connection that declared it
+        return True
     return True
 
 
@@ -422,6 +425,40 @@ async def test_a_changed_pattern_leaves_no_old_binding(make_bus, prefix):
     main, _, _ = queue_names(prefix, "t.watch")
     await wait_until(lambda: _empty(main), timeout=15)
     assert seen == ["core.company.updated"]  # the created event was not routed by the old binding
+
+
+async def test_every_process_gets_a_broadcast_once_over_its_own_queue(make_bus, prefix):
+    seen: list[dict[str, list[int]]] = [{"cache": [], "audit": [], "book": []} for _ in range(2)]
+
+    def replica(record: dict[str, list[int]]) -> Router:
+        router = Router()
+
+        @router.on("test.*.sent", broadcast=True)
+        async def invalidate_cache(event: Pinged) -> None:
+            record["cache"].append(event.n)
+
+        @router.on("test.ping.sent", broadcast=True)  # overlaps the pattern above: still one message
+        async def audit_locally(event: Pinged) -> None:
+            record["audit"].append(event.n)
+
+        @router.on("test.ping.sent")
+        async def book_ping(event: Pinged) -> None:
+            record["book"].append(event.n)
+
+        return router
+
+    buses = [await make_bus(replica(record), service="cache") for record in seen]
+    await buses[0].publish(None, Pinged(n=7))
+    await wait_until(lambda: all(r["cache"] == [7] and r["audit"] == [7] for r in seen), timeout=15)
+    await wait_until(lambda: sum(len(r["book"]) for r in seen) == 1, timeout=15)
+    await wait_until(lambda: _all_forwarded(buses[0]), timeout=15)
+    assert [r["cache"] for r in seen] == [[7], [7]] and [r["audit"] for r in seen] == [[7], [7]]
+    assert sorted(n for r in seen for n in r["book"]) == [7]
+
+    own = buses[1]._rabbit.broadcasts.queue.name
+    assert own.startswith(f"{prefix}.cache.broadcast.") and await _queue_exists(own)
+    await buses[1].close()
+    assert not await _queue_exists(own)  # the queue went with the process: nothing to retire
 
 
 # -- switch-over, unroutable events, RabbitMQ away (issue 10, item 3) ----------------------------
