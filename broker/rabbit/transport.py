@@ -20,6 +20,7 @@ from broker.patterns import matches, validate_pattern
 from broker.postgres import PostgresStore
 from broker.rabbit import handover
 from broker.rabbit.broadcast import BroadcastConsumer
+from broker.rabbit.deadletters import trim
 from broker.rabbit.draining import run_until_idle
 from broker.rabbit.forwarder import Forwarder
 from broker.rabbit.handover import BOUND_PATTERNS, FORWARD_NAME, add_forward_subscription, hand_over
@@ -241,7 +242,8 @@ class RabbitTransport:
         await unbind_changed(broker, pool, self.prefix, {ref.name: p for ref, p in zip(refs, patterns, strict=True)})
         await remove_retired(broker, pool, self.prefix)
         if self.run_workers:
-            tasks.append(asyncio.create_task(self._remove_retired_periodically(broker), name=f"{bus.service}-tidy"))
+            tidy = self._tidy_periodically(broker, [ref.name for ref in refs])
+            tasks.append(asyncio.create_task(tidy, name=f"{bus.service}-tidy"))
         # Only now, with every queue bound, may the relay stop fanning out to these subscriptions.
         await hand_over(self.store.pool, self.prefix, refs, patterns)
         if refs:
@@ -267,14 +269,17 @@ class RabbitTransport:
             )
             spawn(worker, "rabbit-forward")
 
-    async def _remove_retired_periodically(self, broker: RabbitBroker) -> None:
-        """Subscriptions retired while this process runs lose their queues within a minute."""
+    async def _tidy_periodically(self, broker: RabbitBroker, consumed: list[str]) -> None:
+        """Every minute: subscriptions retired meanwhile lose their queues, and the dead-letter
+        queues of this process's subscriptions drop what was redriven or purged."""
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             try:
                 await remove_retired(broker, self.store.pool, self.prefix)
+                for name in consumed:
+                    await trim(broker, self.store.pool, self.prefix, name)
             except Exception as exc:  # RabbitMQ or Postgres away: the next round tries again
-                log.warning("removing retired subscriptions' queues failed", error=str(exc))
+                log.warning("RabbitMQ housekeeping failed", error=str(exc))
 
     async def run_until_idle(self, timeout: float) -> int:
         """Drain the bus (started with `run_workers=False`) as `broker.testing.run_until_idle` does

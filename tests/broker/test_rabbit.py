@@ -5,6 +5,7 @@ not see each other's messages and leave nothing behind on the broker.
 """
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -17,8 +18,9 @@ import aiormq
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
+from typer.testing import CliRunner
 
-from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, cli, ops
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
 from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
@@ -320,7 +322,15 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
     await wait_until(lambda: calls == [7], timeout=15)
 
 
-async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
+async def dlq_queues(database_url: str, prefix: str, *flags: str) -> list[dict[str, Any]]:
+    """`buildify-events dlq queues --json` (in a thread: the command runs its own event loop)."""
+    args = ["dlq", "queues", "--amqp-url", AMQP_URL, "--prefix", prefix, "--database-url", database_url, "--json"]
+    result = await asyncio.to_thread(CliRunner().invoke, cli.app, [*args, *flags])
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.output))
+
+
+async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix, database_url):
     state = {"reject": True}
     calls: list[int] = []
     router = Router()
@@ -338,11 +348,23 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
         return len(await ops.dlq_list(bus.pool)) == 1
 
     await wait_until(one_letter, timeout=15)
+    _, _, dead = queue_names(prefix, "t.fixed_later")
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
+    queue = {"subscription": "t.fixed_later", "queue": dead, "messages": 1, "open_letters": 1, "trimmed": 0}
+    assert await dlq_queues(database_url, prefix) == [queue]
+    [kept] = await dlq_queues(database_url, prefix, "--trim")  # an open letter's message stays
+    assert (kept["trimmed"], kept["open_letters"]) == (0, 1)
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
     state["reject"] = False
     result = await ops.dlq_redrive(bus.pool, ops.DeadLetterFilter(subscription="t.fixed_later"), actor="test")
     assert result.letters == 1
     await wait_until(lambda: calls == [5, 5], timeout=15)
     assert await ops.dlq_list(bus.pool) == []
+    # the queue still holds the redriven message until trimmed (the transport does it every minute)
+    [trimmed] = await dlq_queues(database_url, prefix, "--trim")
+    assert (trimmed["trimmed"], trimmed["open_letters"]) == (1, 0)
+    await wait_until(lambda: _depth_is(dead, 0), timeout=15)  # a quorum queue settles the ack in a moment
+    assert await dlq_queues(database_url, prefix) == [{**queue, "messages": 0, "open_letters": 0}]
 
 
 async def _queue_exists(queue: str) -> bool:
