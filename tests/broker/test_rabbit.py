@@ -6,7 +6,6 @@ not see each other's messages and leave nothing behind on the broker.
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -26,16 +25,18 @@ from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged
 from tests.broker.tcp_proxy import TcpProxy
+from tests.rabbitmq import amqp_url, rabbitmq
 from tests.waiting import wait_until
 
-AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+pytestmark = [pytest.mark.rabbit]
 
-pytestmark = [
-    pytest.mark.rabbit,
-    pytest.mark.skipif(
-        not AMQP_URL, reason="BUILDIFY_TEST_AMQP_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)"
-    ),
-]
+
+@pytest.fixture(autouse=True)
+def _needs_rabbitmq() -> None:
+    """Skip with the reason when there is no RabbitMQ (tests/rabbitmq.py)."""
+    url, why_not = rabbitmq()
+    if not url:
+        pytest.skip(why_not)
 
 
 class BadPing(Event, frozen=True, kw_only=True, tag="test.ping.sent"):
@@ -73,7 +74,7 @@ async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
     async def make(*routers: Router, service: str = "t", open_only: bool = False, **changes: Any) -> EventBus:
         settings = BusSettings(
             poll_interval=0.05, cleanup_interval=0, lease=5.0, transport="rabbitmq",
-            amqp_url=AMQP_URL, amqp_prefix=prefix,
+            amqp_url=amqp_url(), amqp_prefix=prefix,
         ).but(**changes)
         bus = EventBus(service=service, dsn=database_url, settings=settings)
         for router in routers:
@@ -89,7 +90,7 @@ async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
     yield make
     for bus in buses:
         await bus.close()
-    await delete_topology(AMQP_URL, prefix, sorted(names))
+    await delete_topology(amqp_url(), prefix, sorted(names))
 
 
 async def forwarded(bus: EventBus) -> int:
@@ -132,12 +133,12 @@ async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(m
         assert row is not None and row["is_active"] is False and row["n"] == 0
     main, _retry, dead = queue_names(prefix, "t.record")
     await wait_until(lambda: _empty(main), timeout=15)
-    assert await queue_depth(AMQP_URL, dead) == 0
+    assert await queue_depth(amqp_url(), dead) == 0
     assert seen == [2]
 
 
 async def _empty(queue: str) -> bool:
-    return await queue_depth(AMQP_URL, queue) == 0
+    return await queue_depth(amqp_url(), queue) == 0
 
 
 async def test_topic_patterns_route_as_on_postgres(make_bus):
@@ -186,7 +187,7 @@ async def test_retry_comes_back_after_the_backoff_then_succeeds(make_bus, prefix
     await wait_until(lambda: attempts == [1, 2, 3], timeout=15)
     main, _, dead = queue_names(prefix, "t.flaky")
     await wait_until(lambda: _empty(main), timeout=15)
-    assert await queue_depth(AMQP_URL, dead) == 0
+    assert await queue_depth(amqp_url(), dead) == 0
     assert await ops.dlq_list(bus.pool) == []
     assert attempts == [1, 2, 3]
 
@@ -214,7 +215,7 @@ async def test_a_short_retry_is_not_held_back_behind_a_long_one(make_bus, prefix
 
 async def _delay_depth_is(prefix: str, subscription: str, delay: float, n: int) -> bool:
     try:
-        return await queue_depth(AMQP_URL, delay_queue_name(prefix, subscription, delay_step(delay))) == n
+        return await queue_depth(amqp_url(), delay_queue_name(prefix, subscription, delay_step(delay))) == n
     except aio_pika.exceptions.ChannelNotFoundEntity:  # declared with the first retry of that step
         return False
 
@@ -245,7 +246,7 @@ async def test_messages_finishing_out_of_order_are_all_acknowledged_once(make_bu
     await wait_until(lambda: _all_forwarded(bus), timeout=15)
     assert bus.health().rabbitmq_connected  # no channel was closed by a bad acknowledgement
     await bus.close()  # unacknowledged messages would now go back to the queue
-    assert await queue_depth(AMQP_URL, main) == 0
+    assert await queue_depth(amqp_url(), main) == 0
     assert sorted(calls) == list(range(12))
 
 
@@ -284,7 +285,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
 
     _, _, dead = queue_names(prefix, "t.picky")
     assert await wait_until(lambda: _depth_is(dead, 3), timeout=15)
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         queue = await channel.declare_queue(dead, passive=True)
@@ -297,7 +298,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
 
 
 async def _depth_is(queue: str, n: int) -> bool:
-    return await queue_depth(AMQP_URL, queue) == n
+    return await queue_depth(amqp_url(), queue) == n
 
 
 async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, prefix):
@@ -309,7 +310,7 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
         calls.append(event.n)
 
     bus = await make_bus(router)
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         exchange = await channel.get_exchange(exchange_name(prefix))
@@ -324,7 +325,7 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
 
 async def dlq_queues(database_url: str, prefix: str, *flags: str) -> list[dict[str, Any]]:
     """`buildify-events dlq queues --json` (in a thread: the command runs its own event loop)."""
-    args = ["dlq", "queues", "--amqp-url", AMQP_URL, "--prefix", prefix, "--database-url", database_url, "--json"]
+    args = ["dlq", "queues", "--amqp-url", amqp_url(), "--prefix", prefix, "--database-url", database_url, "--json"]
     result = await asyncio.to_thread(CliRunner().invoke, cli.app, [*args, *flags])
     assert result.exit_code == 0, result.output
     return list(json.loads(result.output))
@@ -369,7 +370,7 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix
 
 async def _queue_exists(queue: str) -> bool:
     try:
-        await queue_depth(AMQP_URL, queue)
+        await queue_depth(amqp_url(), queue)
     except aio_pika.exceptions.ChannelNotFoundEntity:
         return False
     except aiormq.exceptions.ChannelLockedResource:  # exclusive to the connection that declared it
@@ -489,14 +490,14 @@ async def test_every_process_gets_a_broadcast_once_over_its_own_queue(make_bus, 
 @pytest.fixture
 async def proxy() -> AsyncIterator[TcpProxy]:
     """RabbitMQ behind a proxy the test can switch off: only this test's connections go through it."""
-    target = urlsplit(AMQP_URL)
+    target = urlsplit(amqp_url())
     server = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).up()
     yield server
     await server.down()
 
 
 def _via(proxy: TcpProxy) -> str:
-    target = urlsplit(AMQP_URL)
+    target = urlsplit(amqp_url())
     return target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{proxy.port}").geturl()
 
 
@@ -547,7 +548,7 @@ async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make
 
     bus = await make_bus(router)
     main, _retry, _dead = queue_names(prefix, "t.record")
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         await channel.queue_delete(main)  # an operator deleted it, or RabbitMQ lost its definitions
