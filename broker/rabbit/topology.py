@@ -15,7 +15,7 @@ from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
 # Delay queues: a queue's TTL is one per queue, so a short retry never waits behind a long one
 # in the same queue. A retry goes to the smallest step not shorter than its delay (never early,
-# at most 1.5x late); delays past the last step (about 19 h) wait the last step.
+# at most 1.7x late); delays past the last step (about 19 h) wait the last step.
 DELAY_STEPS_MS: tuple[int, ...] = (0, *sorted({int(m * 10**e) for e in range(1, 8) for m in (1, 1.5, 2, 3, 5, 7)}))
 
 def exchange_name(prefix: str) -> str:
