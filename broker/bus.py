@@ -98,11 +98,6 @@ class EventBus:
                     "(a queue keeps no per-key order across retries and consumers); keep this service on "
                     "BUS_TRANSPORT=postgres or drop ordered=True"
                 )
-            if handler.broadcast and self.settings.transport == "rabbitmq":
-                raise BrokerError(
-                    f"{self.service}.{handler.name}: broadcast=True is not supported on the RabbitMQ transport "
-                    "yet; keep this service on BUS_TRANSPORT=postgres or drop broadcast=True"
-                )
             if handler.name in names:
                 raise BrokerError(
                     f"two handlers of {self.service} are named {handler.name!r}; pass name=... to tell them apart"
@@ -319,7 +314,7 @@ class EventBus:
                         name=f"{self.service}-worker-{n}",
                     )
                 )
-        if self.follower is not None and run_workers:
+        if self.follower is not None and run_workers and not rabbit:  # RabbitMQ: a queue per process
             self._tasks.append(
                 asyncio.create_task(
                     self.follower.run(self.wake_follower.wakeup(), poll_interval=settings.poll_interval),

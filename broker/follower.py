@@ -57,10 +57,15 @@ class BroadcastFollower:
         await self.start()
         events, self.position = await self.store.follow(self.position, self.patterns)
         for event in events:
-            for handler in self.handlers:
-                if matches(handler.pattern, event.event_type):
-                    await self._call(handler, event)
+            await self.deliver(event)
         return len(events)
+
+    async def deliver(self, event: ClaimedDelivery) -> None:
+        """Run the handlers whose pattern matches `event` (the RabbitMQ transport calls this for
+        the events its per-process broadcast queue receives)."""
+        for handler in self.handlers:
+            if matches(handler.pattern, event.event_type):
+                await self._call(handler, event)
 
     async def run(self, wake: Wakeup, *, poll_interval: float) -> NoReturn:
         """Follow until cancelled: woken by new events, and at least every `poll_interval`."""

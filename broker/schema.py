@@ -97,7 +97,7 @@ async def set_events_logged(conn: Any, *, logged: bool) -> bool:
 
 
 async def install_rabbit(conn: Any) -> None:
-    """Create the table of queues the RabbitMQ transport has bound (broker/rabbit.py)."""
+    """Create the table of queues the RabbitMQ transport has bound (broker/rabbit/)."""
     await _apply(conn, "rabbit", _sql("rabbit.sql"))
 
 

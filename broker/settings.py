@@ -36,7 +36,7 @@ class BusSettings:
         callbacks: deliver the callback_url subscriptions of the whole bus from this process.
         transport: `postgres` (the default) or `rabbitmq`: this service's subscriptions are
             consumed from RabbitMQ queues, and a relay process forwards every event to RabbitMQ
-            (broker/rabbit.py).
+            (broker/rabbit/).
         amqp_url: the RabbitMQ URL for `transport="rabbitmq"`.
         amqp_prefix: names the exchange (`<prefix>.events`) and queues (`<prefix>.<subscription>`).
         amqp_prefetch: unacknowledged messages a consuming process holds per channel.

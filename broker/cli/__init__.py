@@ -8,6 +8,7 @@
         --subscription financial.create_default_accounts --dry-run
     buildify-events dlq list --subscription financial.create_default_accounts
     buildify-events dlq redrive --error 'timeout' --dry-run
+    buildify-events dlq queues --amqp-url amqp://... --trim     # RabbitMQ dead-letter queues
 
 Every command reads the bus database from `--database-url`, else `EVENT_BUS_CONNECTION_STRING`,
 else `DATABASE_URL`, prints a table (or JSON with `--json`), and exits non-zero with one
@@ -32,6 +33,7 @@ from broker.cli.running import (
     EXIT_SCHEMA,
     EXIT_UNAVAILABLE,
 )
+from broker.rabbit import cli as rabbit_cli  # noqa: F401 - dlq queues (RabbitMQ)
 
 __all__ = [
     "EXIT_BAD_INPUT",

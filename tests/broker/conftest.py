@@ -1,6 +1,5 @@
 """Buses for the behaviour suite: the same tests run in memory, on PostgreSQL and on RabbitMQ."""
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import uuid4
@@ -9,8 +8,7 @@ import pytest
 
 from broker import BusSettings, EventBus
 from broker.testing import memory_bus
-
-AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+from tests.rabbitmq import amqp_url, rabbitmq
 
 FAST = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0, lease=5.0)
 
@@ -50,8 +48,8 @@ async def make_bus(bus_database: str | None) -> AsyncIterator[BusFactory]:
 @pytest.fixture(params=["memory", "postgres", pytest.param("rabbitmq", marks=pytest.mark.rabbit)])
 def transport(request: pytest.FixtureRequest) -> str:
     """The transport a behaviour test runs on: every test of the suite runs on all three."""
-    if request.param == "rabbitmq" and not AMQP_URL:
-        pytest.skip("BUILDIFY_TEST_AMQP_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)")
+    if request.param == "rabbitmq" and not rabbitmq()[0]:
+        pytest.skip(rabbitmq()[1])
     return str(request.param)
 
 
@@ -79,7 +77,7 @@ async def make_transport_bus(transport: str, transport_database: str | None) -> 
         elif transport == "postgres":
             bus = EventBus(service=service, dsn=transport_database, settings=settings)
         else:
-            settings = settings.but(transport="rabbitmq", amqp_url=AMQP_URL, amqp_prefix=prefix, relay=True,
+            settings = settings.but(transport="rabbitmq", amqp_url=amqp_url(), amqp_prefix=prefix, relay=True,
                                     workers=1, amqp_start_timeout=15)
             bus = EventBus(service=service, dsn=transport_database, settings=settings)
         for router in routers:
@@ -97,4 +95,4 @@ async def make_transport_bus(transport: str, transport_database: str | None) -> 
         await bus.close()
     if transport == "rabbitmq":
         names = sorted({bus.subscription_name(h) for bus in opened for h in bus.handlers})
-        await delete_topology(AMQP_URL, prefix, names)
+        await delete_topology(amqp_url(), prefix, names)

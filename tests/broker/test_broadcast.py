@@ -114,17 +114,6 @@ async def test_a_broadcast_gets_its_envelope_but_no_effectively_once_transaction
     assert outcomes == ["test.pong.sent", "no inbox"]
 
 
-def test_the_rabbitmq_transport_refuses_a_broadcast_when_it_is_declared():
-    router = Router()
-
-    @router.on("core.module.*", broadcast=True)
-    async def invalidate(event: Pinged) -> None: ...
-
-    bus = EventBus(service="cache", dsn="postgresql://unused", settings=BusSettings(transport="rabbitmq"))
-    with pytest.raises(BrokerError, match="broadcast=True is not supported on the RabbitMQ transport"):
-        bus.include_router(router)
-
-
 def test_a_broadcast_cannot_ask_for_retries_or_order():
     with pytest.raises(ValueError, match="broadcast"):
         Router().on("test.#", broadcast=True, retry=RetryPolicy(max_attempts=3))

@@ -4,7 +4,8 @@ Every test uses its own exchange and queue prefix and deletes what it declared, 
 not see each other's messages and leave nothing behind on the broker.
 """
 
-import os
+import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -12,24 +13,30 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import aio_pika
+import aiormq
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
+from typer.testing import CliRunner
 
-from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, ops, rabbit
-from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, queue_depth, queue_names
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, cli, ops
+from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
+from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged
 from tests.broker.tcp_proxy import TcpProxy
+from tests.rabbitmq import amqp_url, rabbitmq
 from tests.waiting import wait_until
 
-AMQP_URL = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+pytestmark = [pytest.mark.rabbit]
 
-pytestmark = [
-    pytest.mark.rabbit,
-    pytest.mark.skipif(
-        not AMQP_URL, reason="BUILDIFY_TEST_AMQP_URL is not set (e.g. amqp://guest:guest@127.0.0.1:5672/)"
-    ),
-]
+
+@pytest.fixture(autouse=True)
+def _needs_rabbitmq() -> None:
+    """Skip with the reason when there is no RabbitMQ (tests/rabbitmq.py)."""
+    url, why_not = rabbitmq()
+    if not url:
+        pytest.skip(why_not)
 
 
 class BadPing(Event, frozen=True, kw_only=True, tag="test.ping.sent"):
@@ -67,7 +74,7 @@ async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
     async def make(*routers: Router, service: str = "t", open_only: bool = False, **changes: Any) -> EventBus:
         settings = BusSettings(
             poll_interval=0.05, cleanup_interval=0, lease=5.0, transport="rabbitmq",
-            amqp_url=AMQP_URL, amqp_prefix=prefix,
+            amqp_url=amqp_url(), amqp_prefix=prefix,
         ).but(**changes)
         bus = EventBus(service=service, dsn=database_url, settings=settings)
         for router in routers:
@@ -83,7 +90,7 @@ async def make_bus(database_url: str, prefix: str) -> AsyncIterator[MakeBus]:
     yield make
     for bus in buses:
         await bus.close()
-    await delete_topology(AMQP_URL, prefix, sorted(names))
+    await delete_topology(amqp_url(), prefix, sorted(names))
 
 
 async def forwarded(bus: EventBus) -> int:
@@ -126,12 +133,12 @@ async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(m
         assert row is not None and row["is_active"] is False and row["n"] == 0
     main, _retry, dead = queue_names(prefix, "t.record")
     await wait_until(lambda: _empty(main), timeout=15)
-    assert await queue_depth(AMQP_URL, dead) == 0
+    assert await queue_depth(amqp_url(), dead) == 0
     assert seen == [2]
 
 
 async def _empty(queue: str) -> bool:
-    return await queue_depth(AMQP_URL, queue) == 0
+    return await queue_depth(amqp_url(), queue) == 0
 
 
 async def test_topic_patterns_route_as_on_postgres(make_bus):
@@ -178,12 +185,69 @@ async def test_retry_comes_back_after_the_backoff_then_succeeds(make_bus, prefix
     await bus.publish(None, Pinged(n=1))
 
     await wait_until(lambda: attempts == [1, 2, 3], timeout=15)
-    main, retry, dead = queue_names(prefix, "t.flaky")
+    main, _, dead = queue_names(prefix, "t.flaky")
     await wait_until(lambda: _empty(main), timeout=15)
-    assert await queue_depth(AMQP_URL, retry) == 0
-    assert await queue_depth(AMQP_URL, dead) == 0
+    assert await queue_depth(amqp_url(), dead) == 0
     assert await ops.dlq_list(bus.pool) == []
     assert attempts == [1, 2, 3]
+
+
+async def test_a_short_retry_is_not_held_back_behind_a_long_one(make_bus, prefix):
+    """Each backoff step has its own delay queue: with one queue and per-message TTLs, RabbitMQ
+    expires only the head, so the 50 ms retry would wait for the 5 s one in front of it."""
+    came_back: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent", retry=RetryPolicy(max_attempts=3))
+    async def later(event: Pinged, ctx: Delivery) -> None:
+        if ctx.attempt == 1:
+            raise Retry("long" if event.n == 1 else "short", after=5.0 if event.n == 1 else 0.05)
+        came_back.append(event.n)
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: _delay_depth_is(prefix, "t.later", 5.0, 1), timeout=15)  # the long one waits first
+    await bus.publish(None, Pinged(n=2))
+
+    await wait_until(lambda: came_back == [2], timeout=3)  # well before the 5 s retry is due
+    await wait_until(lambda: came_back == [2, 1], timeout=15)
+
+
+async def _delay_depth_is(prefix: str, subscription: str, delay: float, n: int) -> bool:
+    try:
+        return await queue_depth(amqp_url(), delay_queue_name(prefix, subscription, delay_step(delay))) == n
+    except aio_pika.exceptions.ChannelNotFoundEntity:  # declared with the first retry of that step
+        return False
+
+
+async def test_messages_finishing_out_of_order_are_all_acknowledged_once(make_bus, prefix):
+    """Acknowledgements go out as one `multiple` frame for a settled run of delivery tags and one
+    by one above a gap: a slow first message must neither hold the others unacknowledged nor be
+    acknowledged early, and no tag may be acknowledged twice (RabbitMQ closes the channel then)."""
+    release = asyncio.Event()
+    calls: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def slow_first(event: Pinged) -> None:
+        calls.append(event.n)
+        if event.n == 0:
+            await release.wait()
+
+    bus = await make_bus(router, amqp_prefetch=50, workers=2)
+    for n in range(6):
+        await bus.publish(None, Pinged(n=n))
+    await wait_until(lambda: len(calls) == 6, timeout=15)
+    main, _, _ = queue_names(prefix, "t.slow_first")
+    release.set()
+    for n in range(6, 12):  # after the slow one: acknowledged together with it
+        await bus.publish(None, Pinged(n=n))
+    await wait_until(lambda: len(calls) == 12, timeout=15)
+    await wait_until(lambda: _all_forwarded(bus), timeout=15)
+    assert bus.health().rabbitmq_connected  # no channel was closed by a bad acknowledgement
+    await bus.close()  # unacknowledged messages would now go back to the queue
+    assert await queue_depth(amqp_url(), main) == 0
+    assert sorted(calls) == list(range(12))
 
 
 async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_dlq(make_bus, prefix):
@@ -221,7 +285,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
 
     _, _, dead = queue_names(prefix, "t.picky")
     assert await wait_until(lambda: _depth_is(dead, 3), timeout=15)
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         queue = await channel.declare_queue(dead, passive=True)
@@ -234,7 +298,7 @@ async def test_rejected_exhausted_and_undecodable_go_to_the_dead_queue_and_the_d
 
 
 async def _depth_is(queue: str, n: int) -> bool:
-    return await queue_depth(AMQP_URL, queue) == n
+    return await queue_depth(amqp_url(), queue) == n
 
 
 async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, prefix):
@@ -246,7 +310,7 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
         calls.append(event.n)
 
     bus = await make_bus(router)
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         exchange = await channel.get_exchange(exchange_name(prefix))
@@ -259,7 +323,15 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
     await wait_until(lambda: calls == [7], timeout=15)
 
 
-async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
+async def dlq_queues(database_url: str, prefix: str, *flags: str) -> list[dict[str, Any]]:
+    """`buildify-events dlq queues --json` (in a thread: the command runs its own event loop)."""
+    args = ["dlq", "queues", "--amqp-url", amqp_url(), "--prefix", prefix, "--database-url", database_url, "--json"]
+    result = await asyncio.to_thread(CliRunner().invoke, cli.app, [*args, *flags])
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.output))
+
+
+async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix, database_url):
     state = {"reject": True}
     calls: list[int] = []
     router = Router()
@@ -277,11 +349,139 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
         return len(await ops.dlq_list(bus.pool)) == 1
 
     await wait_until(one_letter, timeout=15)
+    _, _, dead = queue_names(prefix, "t.fixed_later")
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
+    queue = {"subscription": "t.fixed_later", "queue": dead, "messages": 1, "open_letters": 1, "trimmed": 0}
+    assert await dlq_queues(database_url, prefix) == [queue]
+    [kept] = await dlq_queues(database_url, prefix, "--trim")  # an open letter's message stays
+    assert (kept["trimmed"], kept["open_letters"]) == (0, 1)
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
     state["reject"] = False
     result = await ops.dlq_redrive(bus.pool, ops.DeadLetterFilter(subscription="t.fixed_later"), actor="test")
     assert result.letters == 1
     await wait_until(lambda: calls == [5, 5], timeout=15)
     assert await ops.dlq_list(bus.pool) == []
+    # the queue still holds the redriven message until trimmed (the transport does it every minute)
+    [trimmed] = await dlq_queues(database_url, prefix, "--trim")
+    assert (trimmed["trimmed"], trimmed["open_letters"]) == (1, 0)
+    await wait_until(lambda: _depth_is(dead, 0), timeout=15)  # a quorum queue settles the ack in a moment
+    assert await dlq_queues(database_url, prefix) == [{**queue, "messages": 0, "open_letters": 0}]
+
+
+async def _queue_exists(queue: str) -> bool:
+    try:
+        await queue_depth(amqp_url(), queue)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        return False
+    except aiormq.exceptions.ChannelLockedResource:  # exclusive to the connection that declared it
+        return True
+    return True
+
+
+async def _bindings(bus: EventBus, prefix: str) -> dict[str, str]:
+    async with bus.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT subscription, event_pattern FROM bus_rabbit_bindings WHERE prefix = $1", prefix)
+    return {row["subscription"]: row["event_pattern"] for row in rows}
+
+
+@pytest.mark.parametrize("how", ["in code", "by an operator"])
+async def test_a_retired_subscription_loses_its_queues(make_bus, prefix, database_url, how):
+    old = Router()
+
+    @old.on("test.ping.sent", retry=RetryPolicy(max_attempts=2, initial_delay=0.01))
+    async def audit(event: Pinged) -> None:
+        raise Reject("keeps a dead letter")
+
+    first = await make_bus(old)
+    await first.publish(None, Pinged(n=1))
+    main, _, dead = queue_names(prefix, "t.audit")
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
+    await first.close()
+    stopped = Router()  # restarting without the handler removes nothing: only retiring does
+    await (await make_bus(stopped)).close()
+    assert await _queue_exists(main) and await _queue_exists(dead)
+
+    new = Router()
+    if how == "in code":
+        new.retire("audit")
+    else:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await ops.retire_subscription(conn, "t.audit")  # buildify-events subscriptions retire t.audit
+        finally:
+            await conn.close()
+    seen: list[int] = []
+
+    @new.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    second = await make_bus(new)
+    assert not await _queue_exists(main) and not await _queue_exists(dead)
+    assert "t.audit" not in await _bindings(second, prefix)
+    await second.publish(None, Pinged(n=2))
+    await wait_until(lambda: seen == [2], timeout=15)
+    assert not await _queue_exists(main)  # nothing declares it again
+
+
+async def test_a_changed_pattern_leaves_no_old_binding(make_bus, prefix):
+    before = Router()
+
+    @before.on("core.company.created", name="watch")
+    async def watch_created(event: Envelope) -> None: ...
+
+    await (await make_bus(before)).close()
+    seen: list[str] = []
+    after = Router()
+
+    @after.on("core.company.updated", name="watch")
+    async def watch_updated(event: Envelope) -> None:
+        seen.append(event.type)
+
+    bus = await make_bus(after)
+    assert await _bindings(bus, prefix) == {"t.watch": "core.company.updated"}
+    async with bus.pool.acquire() as conn, conn.transaction():
+        await bus.publish(conn, CompanyCreated(n=1))
+        await bus.publish(conn, CompanyUpdated(n=2))
+    await wait_until(lambda: seen == ["core.company.updated"], timeout=15)
+    await wait_until(lambda: _all_forwarded(bus), timeout=15)
+    main, _, _ = queue_names(prefix, "t.watch")
+    await wait_until(lambda: _empty(main), timeout=15)
+    assert seen == ["core.company.updated"]  # the created event was not routed by the old binding
+
+
+async def test_every_process_gets_a_broadcast_once_over_its_own_queue(make_bus, prefix):
+    seen: list[dict[str, list[int]]] = [{"cache": [], "audit": [], "book": []} for _ in range(2)]
+
+    def replica(record: dict[str, list[int]]) -> Router:
+        router = Router()
+
+        @router.on("test.*.sent", broadcast=True)
+        async def invalidate_cache(event: Pinged) -> None:
+            record["cache"].append(event.n)
+
+        @router.on("test.ping.sent", broadcast=True)  # overlaps the pattern above: still one message
+        async def audit_locally(event: Pinged) -> None:
+            record["audit"].append(event.n)
+
+        @router.on("test.ping.sent")
+        async def book_ping(event: Pinged) -> None:
+            record["book"].append(event.n)
+
+        return router
+
+    buses = [await make_bus(replica(record), service="cache") for record in seen]
+    await buses[0].publish(None, Pinged(n=7))
+    await wait_until(lambda: all(r["cache"] == [7] and r["audit"] == [7] for r in seen), timeout=15)
+    await wait_until(lambda: sum(len(r["book"]) for r in seen) == 1, timeout=15)
+    await wait_until(lambda: _all_forwarded(buses[0]), timeout=15)
+    assert [r["cache"] for r in seen] == [[7], [7]] and [r["audit"] for r in seen] == [[7], [7]]
+    assert sorted(n for r in seen for n in r["book"]) == [7]
+
+    own = buses[1]._rabbit.broadcasts.queue.name
+    assert own.startswith(f"{prefix}.cache.broadcast.") and await _queue_exists(own)
+    await buses[1].close()
+    assert not await _queue_exists(own)  # the queue went with the process: nothing to retire
 
 
 # -- switch-over, unroutable events, RabbitMQ away (issue 10, item 3) ----------------------------
@@ -290,14 +490,14 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus):
 @pytest.fixture
 async def proxy() -> AsyncIterator[TcpProxy]:
     """RabbitMQ behind a proxy the test can switch off: only this test's connections go through it."""
-    target = urlsplit(AMQP_URL)
+    target = urlsplit(amqp_url())
     server = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).up()
     yield server
     await server.down()
 
 
 def _via(proxy: TcpProxy) -> str:
-    target = urlsplit(AMQP_URL)
+    target = urlsplit(amqp_url())
     return target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{proxy.port}").geturl()
 
 
@@ -305,8 +505,8 @@ def _via(proxy: TcpProxy) -> str:
 def fast_forwarder(monkeypatch: pytest.MonkeyPatch) -> None:
     """The forwarder's backoff in milliseconds and its alert after 3 failed attempts, so a test
     sees many attempts quickly; the attempt limit is left as shipped."""
-    monkeypatch.setattr(rabbit, "FORWARD_RETRY", replace(rabbit.FORWARD_RETRY, initial_delay=0.01, max_delay=0.05))
-    monkeypatch.setattr(rabbit, "FORWARD_ALERT_AFTER", 3, raising=False)
+    monkeypatch.setattr(handover, "FORWARD_RETRY", replace(handover.FORWARD_RETRY, initial_delay=0.01, max_delay=0.05))
+    monkeypatch.setattr(transport, "FORWARD_ALERT_AFTER", 3)
 
 
 async def _forward_deliveries(bus: EventBus) -> list[Any]:
@@ -348,7 +548,7 @@ async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make
 
     bus = await make_bus(router)
     main, _retry, _dead = queue_names(prefix, "t.record")
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(amqp_url())
     try:
         channel = await connection.channel()
         await channel.queue_delete(main)  # an operator deleted it, or RabbitMQ lost its definitions

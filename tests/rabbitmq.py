@@ -1,0 +1,35 @@
+"""The RabbitMQ the tests use: `BUILDIFY_TEST_AMQP_URL` if set (CI here: the machine's broker on
+5672), else a throwaway container started with testcontainers when a Docker daemon answers (once
+per test session, stopped at exit), else none — and the reason the RabbitMQ tests are skipped."""
+
+import atexit
+import functools
+import os
+
+IMAGE = "rabbitmq:3.13-alpine"  # quorum queues with at-least-once dead-lettering need 3.10+
+
+
+@functools.cache
+def rabbitmq() -> tuple[str, str]:
+    """(AMQP URL, "") or ("", why there is none); a container starts only on the first call."""
+    url = os.environ.get("BUILDIFY_TEST_AMQP_URL", "")
+    if url:
+        return url, ""
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.docker_client import DockerClient
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    try:
+        DockerClient()
+    except Exception as exc:
+        return "", f"BUILDIFY_TEST_AMQP_URL is not set and no Docker daemon answers ({type(exc).__name__})"
+    container = DockerContainer(IMAGE).with_exposed_ports(5672)
+    container.start()
+    atexit.register(container.stop)
+    wait_for_logs(container, "Server startup complete", timeout=120)
+    return f"amqp://guest:guest@{container.get_container_host_ip()}:{container.get_exposed_port(5672)}/", ""
+
+
+def amqp_url() -> str:
+    """The URL of the tests' RabbitMQ (call after `rabbitmq()` said there is one)."""
+    return rabbitmq()[0]
