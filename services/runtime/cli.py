@@ -5,13 +5,14 @@ from pathlib import Path
 import typer
 
 from services.runtime.dev import ROOT, DevOptions, run
+from services.runtime.gateway import MODULE_PORTS
 
 
 def dev(
     gateway_port: int = typer.Option(8080, envvar="GATEWAY_PORT", help="the one address: gateway port"),
     core_port: int = typer.Option(8000, envvar="CORE_PORT", help="core service port"),
-    financial_port: int = typer.Option(8001, envvar="FINANCIAL_PORT", help="financial module port"),
-    warehouse_port: int = typer.Option(8002, envvar="WAREHOUSE_PORT", help="warehouse module port"),
+    financial_port: int = typer.Option(MODULE_PORTS["financial"], envvar="FINANCIAL_PORT", help="financial's port"),
+    warehouse_port: int = typer.Option(MODULE_PORTS["warehouse"], envvar="WAREHOUSE_PORT", help="warehouse's port"),
     admin_port: int = typer.Option(9080, envvar="TRAEFIK_ADMIN_PORT", help="Traefik's own entry point (ping)"),
     database_url: str = typer.Option(
         "", envvar="DATABASE_URL",
@@ -39,3 +40,20 @@ def dev(
 
 def main() -> None:
     typer.run(dev)
+
+
+deploy = typer.Typer(help="deploy/: files generated from the platform's definitions.", no_args_is_help=True)
+
+
+@deploy.command("generate")
+def generate(check: bool = typer.Option(False, "--check", help="only report files that differ; exit 1 if any")) -> None:
+    """Write deploy/traefik/dynamic and the generated deploy/k8s files from services/runtime/gateway.py."""
+    from services.runtime.deploy import generate as files
+
+    if check:
+        stale = files.differing()
+        for path in stale:
+            typer.echo(f"deploy/{path} differs from what `buildify deploy generate` writes")
+        raise typer.Exit(1 if stale else 0)
+    changed = files.write()
+    typer.echo("\n".join(f"wrote deploy/{path}" for path in changed) or "deploy/ is up to date")

@@ -26,6 +26,7 @@ from broker import embedded
 from contracts.auth import secret_problem
 from services.runtime.dburl import database_of, with_database
 from services.runtime.gateway import (
+    MODULE_PORTS,
     SHARED_MIDDLEWARES,
     GatewayPorts,
     dynamic_config,
@@ -53,7 +54,7 @@ class DevOptions:
     gateway_port: int = 8080
     admin_port: int = 9080
     core_port: int = 8000
-    module_ports: dict[str, int] = field(default_factory=lambda: {"financial": 8001, "warehouse": 8002})
+    module_ports: dict[str, int] = field(default_factory=lambda: dict(MODULE_PORTS))
     database_url: str | None = None
     data_dir: Path = ROOT / ".buildify"
     rate_limit: bool = True
