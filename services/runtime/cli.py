@@ -57,3 +57,24 @@ def generate(check: bool = typer.Option(False, "--check", help="only report file
         raise typer.Exit(1 if stale else 0)
     changed = files.write()
     typer.echo("\n".join(f"wrote deploy/{path}" for path in changed) or "deploy/ is up to date")
+
+
+module = typer.Typer(help="Modules: scaffold a new one on the module kit.", no_args_is_help=True)
+
+
+@module.command("new")
+def new_module(
+    name: str = typer.Argument(..., help="the module's name: lower-case letters, digits, underscores"),
+    port: int | None = typer.Option(None, help="its port (default: the next free one after the others)"),
+    display_name: str | None = typer.Option(None, help="the name people see (default: from NAME)"),
+    services: Path = typer.Option(ROOT / "services", help="where module folders live"),
+) -> None:
+    """Scaffold services/NAME/: manifest, app on the kit, table and migration, endpoint, handler, page, tests."""
+    from services.runtime.scaffold import ScaffoldError, scaffold
+
+    try:
+        target = scaffold(name, services, port=port, display_name=display_name)
+    except ScaffoldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {target}\nnext: run its tests (see {target / 'README.md'}), then `buildify deploy generate`")

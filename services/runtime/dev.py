@@ -26,10 +26,10 @@ from broker import embedded
 from contracts.auth import secret_problem
 from services.runtime.dburl import database_of, with_database
 from services.runtime.gateway import (
-    MODULE_PORTS,
     SHARED_MIDDLEWARES,
     GatewayPorts,
     dynamic_config,
+    module_ports,
     traefik_command,
     write_dynamic_config,
 )
@@ -54,7 +54,7 @@ class DevOptions:
     gateway_port: int = 8080
     admin_port: int = 9080
     core_port: int = 8000
-    module_ports: dict[str, int] = field(default_factory=lambda: dict(MODULE_PORTS))
+    module_ports: dict[str, int] = field(default_factory=lambda: module_ports(SERVICES))
     database_url: str | None = None
     data_dir: Path = ROOT / ".buildify"
     rate_limit: bool = True
@@ -254,6 +254,7 @@ class Platform:
     async def start(self) -> dict[str, Any]:
         options = self.options
         modules = module_names()
+        options.module_ports = {**module_ports(SERVICES), **options.module_ports}  # a new module: its manifest port
         secret = Secrets.load(options.data_dir, modules)
         say("dev", "preparing the database")
         url, self.started_database = await prepare_database(options)

@@ -32,6 +32,16 @@ INTERNAL_ONLY = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
 MODULE_PORTS: dict[str, int] = {"financial": 8001, "warehouse": 8002}
 
 
+def module_ports(services: Path) -> dict[str, int]:
+    """MODULE_PORTS plus every other module folder's manifest port (a scaffolded module runs at once)."""
+    ports = dict(MODULE_PORTS)
+    for manifest in sorted(services.glob("*/manifest.json")):
+        port = json.loads(manifest.read_text()).get("backend", {}).get("port")
+        if isinstance(port, int):
+            ports.setdefault(manifest.parent.name, port)
+    return ports
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayPorts:
     gateway: int = 8080

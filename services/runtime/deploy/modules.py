@@ -1,4 +1,4 @@
-"""The modules deploy/ describes: every entry of MODULE_PORTS, with its manifest's routing facts."""
+"""The modules deploy/ describes: MODULE_PORTS and every module folder with a manifest, with its routing facts."""
 
 import json
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 
 from contracts.manifest import Backend, Manifest
-from services.runtime.gateway import MODULE_PORTS
+from services.runtime.gateway import module_ports
 
 SERVICES = Path(__file__).resolve().parents[2]
 
@@ -33,4 +33,5 @@ def manifest_of(name: str, port: int, services: Path = SERVICES) -> Manifest:
 
 
 def deployed_modules(services: Path = SERVICES) -> list[DeployedModule]:
-    return [DeployedModule(n, port, manifest_of(n, port, services)) for n, port in sorted(MODULE_PORTS.items())]
+    ports = module_ports(services)
+    return [DeployedModule(n, port, manifest_of(n, port, services)) for n, port in sorted(ports.items())]
