@@ -73,8 +73,8 @@ def module_workload(module: DeployedModule) -> list[dict[str, Any]]:
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-config"}, "data": {
         "DATABASE_STRATEGY": module.manifest.database.strategy,
         "SCHEMA_PREFIX": module.manifest.database.schema_prefix or f"{name}_",
-        "CORE_PLATFORM_URL": CORE_URL,
-        "JWT_JWKS_URL": f"{CORE_URL}/api/v1/auth/jwks",  # public keys only: a module holds no signing key
+        "CORE_URL": CORE_URL,
+        "JWKS_URL": f"{CORE_URL}/api/v1/auth/jwks",  # public keys only: a module holds no signing key
         "PYTHONUNBUFFERED": "1"}}
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{name}-secrets"}, "type": "Opaque",
               "stringData": {"DATABASE_URL": DATABASE_URL, "MODULE_DATABASE_URL": "",
