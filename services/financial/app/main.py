@@ -18,6 +18,7 @@ from broker.logs import configure as configure_logs
 from services.financial.app.accounts import handlers as account_handlers
 from services.financial.app.accounts.controllers import AccountController
 from services.financial.app.auth import TokenVerifier
+from services.financial.app.cogs import handlers as cogs_handlers
 from services.financial.app.config_client import ConfigClient
 from services.financial.app.db import Database
 from services.financial.app.error_mapper import HANDLERS, reject_bad_input
@@ -54,6 +55,7 @@ def create_app(
     )
     bus.include_router(account_handlers.build_router(db, config))
     bus.include_router(config_handlers.build_router(config))
+    bus.include_router(cogs_handlers.build_router(db))
     verifier = TokenVerifier(http, settings.jwks_url, algorithms=settings.jwt_algorithms)
 
     @asynccontextmanager

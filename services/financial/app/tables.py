@@ -136,6 +136,7 @@ def make_tables(prefix: str, engine: PostgresEngine) -> Tables:
         quantity=Numeric(digits=MONEY, default=Decimal("1")),
         unit_price=_money(),
         amount=_money(),
+        sku=Varchar(length=64, null=True, default=None),
     )
     payment = table(
         "Payment", "payments",

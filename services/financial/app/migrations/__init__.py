@@ -8,10 +8,10 @@ The same function serves `migrate_all` (tests, `make run`) and the service's own
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from services.financial.app.migrations import m0001_initial, m0002_purge
+from services.financial.app.migrations import m0001_initial, m0002_purge, m0003_invoice_line_sku
 from services.financial.app.tables import Tables, make_tables
 
-STEPS = [(1, m0001_initial.apply), (2, m0002_purge.apply)]
+STEPS = [(1, m0001_initial.apply), (2, m0002_purge.apply), (3, m0003_invoice_line_sku.apply)]
 _LOCK = 0x46_69_6E  # "Fin"
 
 
