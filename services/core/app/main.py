@@ -8,8 +8,8 @@ from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
-from broker.http import metrics_app, request_id_middleware
-from broker.logs import configure as configure_logs
+from modulekit.http import metrics_app, request_id_middleware
+from modulekit.logs import configure as configure_logs
 from services.core.app.asyncapi import ASYNCAPI
 from services.core.app.auth.controllers import AuthController
 from services.core.app.auth.principal import provide_principal

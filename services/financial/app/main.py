@@ -13,8 +13,9 @@ from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
-from broker.http import metrics_app, request_id_middleware
-from broker.logs import configure as configure_logs
+from modulekit.app import install_outbox
+from modulekit.http import metrics_app, request_id_middleware
+from modulekit.logs import configure as configure_logs
 from services.financial.app.accounts import handlers as account_handlers
 from services.financial.app.accounts.controllers import AccountController
 from services.financial.app.auth import TokenVerifier
@@ -61,7 +62,9 @@ def create_app(
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
         if settings.run_migrations:
-            await migrate(settings.data_url, settings.schema_prefix, with_outbox=separate)
+            if separate:
+                await install_outbox(settings.data_url)
+            await migrate(settings.data_url, settings.schema_prefix)
         await db.start()
         try:
             yield
