@@ -58,14 +58,19 @@ async def change(
 
     Issuing reserved stock lowers both by the same amount and so never fails here.
     """
-    row = await conn.fetchrow(
-        f"INSERT INTO {s.t('stock_levels')} AS l (item_id, location_id, tenant_id, company_id, on_hand, reserved) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (item_id, location_id) DO UPDATE "
-        "SET on_hand = l.on_hand + excluded.on_hand, reserved = l.reserved + excluded.reserved "
-        "RETURNING on_hand, reserved",
-        item["id"], location_id, item["tenant_id"], item["company_id"], on_hand, reserved,
+    # The row is created empty first: CHECK constraints judge an INSERT's own values even when
+    # ON CONFLICT turns it into an update, so the deltas cannot travel in the INSERT.
+    await conn.execute(
+        f"INSERT INTO {s.t('stock_levels')} (item_id, location_id, tenant_id, company_id) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (item_id, location_id) DO NOTHING",
+        item["id"], location_id, item["tenant_id"], item["company_id"],
     )
-    assert row is not None  # an upsert always returns its row
+    row = await conn.fetchrow(
+        f"UPDATE {s.t('stock_levels')} SET on_hand = on_hand + $3, reserved = reserved + $4 "
+        "WHERE item_id = $1 AND location_id = $2 RETURNING on_hand, reserved",
+        item["id"], location_id, on_hand, reserved,
+    )
+    assert row is not None  # created just above
     lowers = on_hand - reserved < 0
     if lowers and not allow_negative and row["on_hand"] - row["reserved"] < 0:
         have = row["on_hand"] - row["reserved"] - on_hand + reserved
