@@ -25,7 +25,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy broker contracts modulekit
+	$(BIN)/mypy broker contracts modulekit services/financial
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

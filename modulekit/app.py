@@ -18,7 +18,6 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
-from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 from piccolo.engine.postgres import PostgresEngine
 
@@ -28,6 +27,7 @@ from contracts.api import ResolvedConfig
 from modulekit.auth import provide_principal
 from modulekit.config import ConfigClient, config_router
 from modulekit.database import Database
+from modulekit.frontend import module_frontend
 from modulekit.health import Probe, health_route
 from modulekit.http import metrics_app, request_id_middleware
 from modulekit.migrations import migrate
@@ -111,13 +111,12 @@ def create_module_app(
         *route_handlers,
     ]
     if frontend is not None:
-        routes.append(create_static_files_router(path=f"/modules/{service}", directories=[frontend],
-                                                 name=f"{service}-frontend", include_in_schema=False))
+        routes.append(module_frontend(service, frontend))
     app = Litestar(
         route_handlers=routes,
         middleware=[request_id_middleware],  # type: ignore[list-item]  # plain ASGI, framework-free types
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config),
-                      "principal": Provide(provide_principal, sync_to_thread=False)},
+                      "principal": Provide(provide_principal)},
         lifespan=[database, bus.lifespan],
         exception_handlers=PROBLEM_HANDLERS,
         before_request=reject_bad_input,

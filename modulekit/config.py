@@ -8,11 +8,12 @@ A time limit bounds staleness should an event be missed.
 
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import httpx
 import msgspec
+from litestar.connection import ASGIConnection
 
 from broker import Delivery, Router
 from contracts.api import ResolvedConfig
@@ -104,3 +105,14 @@ def config_router(config: ConfigClient[T]) -> Router:
         forget(event)
 
     return router
+
+
+async def module_enabled(connection: ASGIConnection[Any, Any, Any, Any], company_id: UUID) -> None:
+    """Refuse (403 `module-disabled`) when core says the module is off for the company.
+
+    Every endpoint that touches a company's data calls it once the company is known, reads as
+    well as writes: a disabled module does nothing for that company. The answer is cached and
+    dropped when core publishes `core.module.*` events.
+    """
+    config: ConfigClient[object] = connection.app.state.config
+    await config.get(company_id)

@@ -67,6 +67,7 @@ class InvalidInput(Problem):
 class MalformedBody(InvalidInput):
     """The request body is not well-formed JSON."""
 
+    title = "Malformed body"
     code = "malformed-body"
 
 

@@ -49,7 +49,7 @@ def health_route(service: str, version: str, db: Database[object], bus: EventBus
     """The `/health` handler of one app instance."""
     deps = dict(dependencies or {})
 
-    @get("/health", tags=["health"], sync_to_thread=False)
+    @get("/health", tags=["health"])
     async def health() -> Response[ModuleHealth]:
         """Whether this module answers: its database decides, bus and dependencies are shown."""
         database = await probe(db.ping)

@@ -6,6 +6,7 @@ framework HTTP errors (unknown route, wrong method), asyncpg constraint violatio
 anything else as a 500 that names no internals.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,11 +51,28 @@ def problem_error(_: AnyRequest, exc: Problem) -> Response[Any]:
     return answer(exc)
 
 
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
+
+
+def field_problem(key: str, message: str) -> FieldProblem:
+    """One field problem; msgspec's body errors carry the field only in their text
+    (`Expected `str`, got `int` - at `$.lines[0].amount``), so it is read from there."""
+    parts = _AT.match(message)
+    text, path = (parts["message"], parts["path"]) if parts else (message, None)
+    missing = _MISSING.search(text)
+    if missing:
+        path = f"{path}.{missing['name']}" if path else missing["name"]
+    if key == "data" or path:
+        key = path or "body"
+    return FieldProblem(field=key, message=text)
+
+
 def field_problems(extra: object) -> list[FieldProblem]:
     """Litestar's validation details (`[{message, key, source}]`) as field problems."""
     items = extra if isinstance(extra, list) else []
     return [
-        FieldProblem(field=str(item.get("key") or item.get("source") or "body"), message=str(item.get("message")))
+        field_problem(str(item.get("key") or item.get("source") or "body"), str(item.get("message")))
         for item in items
         if isinstance(item, dict)
     ]

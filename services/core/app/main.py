@@ -8,6 +8,7 @@ from litestar.handlers import asgi
 from litestar.openapi import OpenAPIConfig
 
 from broker import EventBus
+from modulekit.frontend import ui_kit_files
 from modulekit.http import metrics_app, request_id_middleware
 from modulekit.logs import configure as configure_logs
 from services.core.app.asyncapi import ASYNCAPI
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         route_handlers=[
             AuthController, TenantController, CompanyController, UserController, RoleController,
             ModuleController, BusAdminController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
-            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *ASYNCAPI, *WEB_APP,
+            asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *ASYNCAPI, *WEB_APP, ui_kit_files,
         ],
         middleware=[request_id_middleware],
         dependencies={

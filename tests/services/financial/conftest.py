@@ -122,7 +122,7 @@ async def make_harness(
     async def make(strategy: str = "shared", module_url: str | None = None, **overrides: Any) -> Harness:
         settings = Settings(
             database_url=database_url, database_strategy=strategy,  # type: ignore[arg-type]
-            module_database_url=module_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
+            module_database_url=module_url, core_url="http://core", module_api_key=MODULE_KEY,
             bus=FAST, pool_size=4, **overrides,
         )
         bus = EventBus(service="financial", dsn=settings.bus_url,

@@ -7,9 +7,10 @@ import asyncpg
 from broker import EventBus
 from broker.testing import memory_bus, run_until_idle
 from contracts.core import CompanyCreated
+from modulekit.database import Database
 from services.financial.app.accounts import handlers
 from services.financial.app.accounts.service import DEFAULT_CHART
-from services.financial.app.db import Database
+from services.financial.app.tables import make_tables
 from tests.services.financial.conftest import FAST, Harness, auth
 
 
@@ -72,7 +73,7 @@ async def test_company_created_gets_default_chart_once_even_if_delivered_twice(h
 
 async def test_handler_on_the_in_memory_bus(database_url: str) -> None:
     """Module authors' unit test: the handler alone, on the memory bus, against our tables."""
-    db = Database(database_url, "financial_", pool_size=2)
+    db = Database(database_url, "financial_", make_tables, pool_size=2)
     await db.start()
     try:
         bus = memory_bus("financial", transaction=db.transaction)

@@ -7,12 +7,12 @@ books. The entry is posted in `ctx.transaction()`, so a redelivered event books 
 from broker import Delivery, Reject, Router
 from contracts.warehouse import StockIssued
 from services.financial.app.accounts.service import COGS, INVENTORY, create_default_chart
-from services.financial.app.db import Database
+from services.financial.app.db import FinancialDb
 from services.financial.app.journal.service import LineIn, post_entry
 from services.financial.app.money import check_currency, round_money
 
 
-def build_router(db: Database) -> Router:
+def build_router(db: FinancialDb) -> Router:
     """The handler bound to this app's database."""
     router = Router()
 
