@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean install
+.PHONY: run test lint bench demo clean install wheels
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ lint: $(STAMP)
 	$(BIN)/mypy broker contracts modulekit services/financial
 	$(BIN)/lint-imports
 
+# broker, contracts and modulekit as versioned wheels (packages/*/pyproject.toml) in dist/
+wheels: $(STAMP)
+	$(BIN)/pip wheel -q --no-deps -w dist packages/contracts packages/broker packages/modulekit
+
 bench: $(STAMP)
 	$(BIN)/python bench/bus.py
 
 clean:
-	rm -rf .buildify .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .buildify .pytest_cache .mypy_cache .ruff_cache dist

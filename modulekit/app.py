@@ -86,7 +86,7 @@ def create_module_app(
     config = ConfigClient(http, module=service, base_url=settings.core_url, api_key=settings.module_api_key,
                           parse=parse_config, ttl=settings.config_cache_seconds)
     parts = ModuleParts(service=service, settings=settings, db=db, bus=bus, config=config, http=http)
-    bus.include_router(config_router(config))
+    bus.include_router(config_router(config, broadcast=bus.settings.transport != "rabbitmq"))
     for router in subscribers(parts):
         bus.include_router(router)
 

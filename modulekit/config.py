@@ -2,7 +2,8 @@
 
 Core answers `GET /api/v1/companies/{id}/modules/{module}/config` to the module's key. Every
 replica holds its own cache, so every replica must drop it when core publishes
-`core.module.configured/enabled/disabled`: `config_router` subscribes `invalidate` to them.
+`core.module.configured/enabled/disabled`: `config_router` subscribes `invalidate` to them
+as broadcast subscriptions, which every running process receives.
 A time limit bounds staleness should an event be missed.
 """
 
@@ -15,7 +16,7 @@ import httpx
 import msgspec
 from litestar.connection import ASGIConnection
 
-from broker import Delivery, Router
+from broker import Router
 from contracts.api import ResolvedConfig
 from contracts.core import ModuleConfigured, ModuleEnabled
 from contracts.core import ModuleDisabled as ModuleSwitchedOff
@@ -81,26 +82,30 @@ class ConfigClient(Generic[T]):
         return value
 
 
-def config_router(config: ConfigClient[T]) -> Router:
-    """Subscriptions that drop cached configuration when core changes it, in every replica."""
+def config_router(config: ConfigClient[T], *, broadcast: bool = True) -> Router:
+    """Subscriptions that drop cached configuration when core changes it, in every replica.
+
+    `broadcast=False` (the RabbitMQ transport, which has no broadcast mode yet) makes them
+    competing subscriptions: one replica forgets at once, the others when `ttl` runs out.
+    """
     router = Router()
 
     def forget(event: ModuleConfigured | ModuleEnabled | ModuleSwitchedOff) -> None:
         if event.module_name == config.module:
             config.invalidate(tenant_id=event.tenant_id, company_id=event.company_id)
 
-    @router.on("core.module.configured", priority=9)
-    async def refresh_config(event: ModuleConfigured, ctx: Delivery) -> None:
+    @router.on("core.module.configured", broadcast=broadcast, name="forget_config_on_change")
+    async def forget_config_on_change(event: ModuleConfigured) -> None:
         """The next request of the affected companies reads the new configuration."""
         forget(event)
 
-    @router.on("core.module.enabled", priority=9)
-    async def refresh_config_on_enable(event: ModuleEnabled, ctx: Delivery) -> None:
+    @router.on("core.module.enabled", broadcast=broadcast, name="forget_config_on_enable")
+    async def forget_config_on_enable(event: ModuleEnabled) -> None:
         """Enabling may carry a configuration of its own."""
         forget(event)
 
-    @router.on("core.module.disabled", priority=9)
-    async def refresh_config_on_disable(event: ModuleSwitchedOff, ctx: Delivery) -> None:
+    @router.on("core.module.disabled", broadcast=broadcast, name="forget_config_on_disable")
+    async def forget_config_on_disable(event: ModuleSwitchedOff) -> None:
         """A disabled company must stop being served now, not when the cache expires."""
         forget(event)
 

@@ -4,11 +4,13 @@ import asyncio
 
 import typer
 
-from services.runtime.cli import dev
+from services.runtime.cli import deploy, dev, module
 
 app = typer.Typer(help="Buildify platform commands.", no_args_is_help=True)
 admin = typer.Typer(help="Administration of core.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+app.add_typer(deploy, name="deploy")
+app.add_typer(module, name="module")
 app.command("dev", help="Run the whole platform locally: PostgreSQL, core, modules, Traefik.")(dev)
 
 

@@ -5,13 +5,14 @@ from pathlib import Path
 import typer
 
 from services.runtime.dev import ROOT, DevOptions, run
+from services.runtime.gateway import MODULE_PORTS
 
 
 def dev(
     gateway_port: int = typer.Option(8080, envvar="GATEWAY_PORT", help="the one address: gateway port"),
     core_port: int = typer.Option(8000, envvar="CORE_PORT", help="core service port"),
-    financial_port: int = typer.Option(8001, envvar="FINANCIAL_PORT", help="financial module port"),
-    warehouse_port: int = typer.Option(8002, envvar="WAREHOUSE_PORT", help="warehouse module port"),
+    financial_port: int = typer.Option(MODULE_PORTS["financial"], envvar="FINANCIAL_PORT", help="financial's port"),
+    warehouse_port: int = typer.Option(MODULE_PORTS["warehouse"], envvar="WAREHOUSE_PORT", help="warehouse's port"),
     admin_port: int = typer.Option(9080, envvar="TRAEFIK_ADMIN_PORT", help="Traefik's own entry point (ping)"),
     database_url: str = typer.Option(
         "", envvar="DATABASE_URL",
@@ -39,3 +40,41 @@ def dev(
 
 def main() -> None:
     typer.run(dev)
+
+
+deploy = typer.Typer(help="deploy/: files generated from the platform's definitions.", no_args_is_help=True)
+
+
+@deploy.command("generate")
+def generate(check: bool = typer.Option(False, "--check", help="only report files that differ; exit 1 if any")) -> None:
+    """Write deploy/traefik/dynamic and the generated deploy/k8s files from services/runtime/gateway.py."""
+    from services.runtime.deploy import generate as files
+
+    if check:
+        stale = files.differing()
+        for path in stale:
+            typer.echo(f"deploy/{path} differs from what `buildify deploy generate` writes")
+        raise typer.Exit(1 if stale else 0)
+    changed = files.write()
+    typer.echo("\n".join(f"wrote deploy/{path}" for path in changed) or "deploy/ is up to date")
+
+
+module = typer.Typer(help="Modules: scaffold a new one on the module kit.", no_args_is_help=True)
+
+
+@module.command("new")
+def new_module(
+    name: str = typer.Argument(..., help="the module's name: lower-case letters, digits, underscores"),
+    port: int | None = typer.Option(None, help="its port (default: the next free one after the others)"),
+    display_name: str | None = typer.Option(None, help="the name people see (default: from NAME)"),
+    services: Path = typer.Option(ROOT / "services", help="where module folders live"),
+) -> None:
+    """Scaffold services/NAME/: manifest, app on the kit, table and migration, endpoint, handler, page, tests."""
+    from services.runtime.scaffold import ScaffoldError, scaffold
+
+    try:
+        target = scaffold(name, services, port=port, display_name=display_name)
+    except ScaffoldError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {target}\nnext: run its tests (see {target / 'README.md'}), then `buildify deploy generate`")

@@ -29,6 +29,7 @@ from services.runtime.gateway import (
     SHARED_MIDDLEWARES,
     GatewayPorts,
     dynamic_config,
+    module_ports,
     traefik_command,
     write_dynamic_config,
 )
@@ -56,7 +57,7 @@ class DevOptions:
     gateway_port: int = 8080
     admin_port: int = 9080
     core_port: int = 8000
-    module_ports: dict[str, int] = field(default_factory=lambda: {"financial": 8001, "warehouse": 8002})
+    module_ports: dict[str, int] = field(default_factory=lambda: module_ports(SERVICES))
     database_url: str | None = None
     data_dir: Path = ROOT / ".buildify"
     rate_limit: bool = True
@@ -261,6 +262,7 @@ class Platform:
     async def start(self) -> dict[str, Any]:
         options = self.options
         modules = module_names()
+        options.module_ports = {**module_ports(SERVICES), **options.module_ports}  # a new module: its manifest port
         secret = Secrets.load(options.data_dir, modules)
         say("dev", "preparing the database")
         url, self.started_database = await prepare_database(options)

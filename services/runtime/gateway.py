@@ -27,6 +27,21 @@ INTERNAL_RULE = "Path(`/metrics`) || PathPrefix(`/metrics/`) || PathPrefix(`/api
 INTERNAL_ONLY = {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
 
 
+# Every module the platform runs and routes, with its port: `make run` starts these, and
+# `buildify deploy generate` writes the gateway and Kubernetes files for them (one source).
+MODULE_PORTS: dict[str, int] = {"financial": 8001, "warehouse": 8002}
+
+
+def module_ports(services: Path) -> dict[str, int]:
+    """MODULE_PORTS plus every other module folder's manifest port (a scaffolded module runs at once)."""
+    ports = dict(MODULE_PORTS)
+    for manifest in sorted(services.glob("*/manifest.json")):
+        port = json.loads(manifest.read_text()).get("backend", {}).get("port")
+        if isinstance(port, int):
+            ports.setdefault(manifest.parent.name, port)
+    return ports
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayPorts:
     gateway: int = 8080
@@ -47,9 +62,9 @@ def traefik_binary() -> str:
 
 def dynamic_config(
     ports: GatewayPorts, *, rate_limit: bool = True, cors_origins: list[str] | None = None,
-    gateway_key: str = "",
+    core_url: str | None = None,
 ) -> dict[str, Any]:
-    """Core's routers and the shared middlewares, for the file provider."""
+    """Core's routers and the shared middlewares, for the file provider (local runs and deploy/)."""
     middlewares = ["security-headers"] + (["rate-limit"] if rate_limit else [])
     origins = cors_origins or [f"http://127.0.0.1:{ports.gateway}", f"http://localhost:{ports.gateway}"]
     core = {"service": "core", "entryPoints": ["web"], "middlewares": middlewares}
@@ -63,7 +78,7 @@ def dynamic_config(
                                   "middlewares": [*middlewares, "internal-only"]},
                 "web-app": {**core, "rule": "PathPrefix(`/`)", "priority": 1},
             },
-            "services": {"core": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{ports.core}"}]}}},
+            "services": {"core": {"loadBalancer": {"servers": [{"url": core_url or f"http://127.0.0.1:{ports.core}"}]}}},
             "middlewares": {
                 # Headers first: a 429 from the rate limit must still carry CORS headers.
                 "security-headers": {

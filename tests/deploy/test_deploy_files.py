@@ -1,10 +1,10 @@
-"""Structural checks of deploy/: compose, Dockerfiles, Traefik static/dynamic config, k8s base.
+"""Checks of deploy/: compose, Dockerfiles, Traefik static/dynamic config, k8s base.
 
-Docker is not available on the development machine, so nothing here builds or starts a
-container. Instead every file is parsed and checked against the sources of truth it must agree
-with: the module manifests (names, ports, API prefixes, health paths), the environment variables
-each service's `Settings.from_env` reads, broker's BusSettings, and the local runner's gateway
-(services/runtime/gateway.py: middleware names, order, CSP). A drift in any of them fails here.
+The gateway routes and the Kubernetes files are generated (`buildify deploy generate`) from
+services/runtime/gateway.py and the manifests: the committed files must equal what they render.
+Docker is not available on the development machine, so nothing here builds or starts a container;
+the hand-written files (compose, traefik.yaml, Dockerfiles) are parsed and checked against the
+environment variables each service reads, broker's BusSettings and the generated routes.
 """
 
 import importlib
@@ -22,7 +22,8 @@ import yaml
 
 from broker.settings import BusSettings
 from contracts.auth import secret_problem
-from services.runtime.gateway import CONTENT_SECURITY_POLICY, GatewayPorts, dynamic_config
+from services.runtime.deploy import generate
+from services.runtime.gateway import CONTENT_SECURITY_POLICY, MODULE_PORTS, GatewayPorts, dynamic_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -240,10 +241,10 @@ def test_compose_secrets_and_upstreams_agree() -> None:
 
 def test_k8s_secrets_and_upstreams_agree() -> None:
     core = k8s_env("core")
-    check_secrets_agree(core, {n: k8s_env(n) for n in MODULE_NAMES}, "k8s")
+    check_secrets_agree(core, {n: k8s_env(n) for n in MODULE_PORTS}, "k8s")
     upstreams = parse_pairs(core["MODULE_UPSTREAMS"])
-    assert upstreams == {n: f"http://{n}.buildify.svc.cluster.local:{PORTS[n]}" for n in MODULE_NAMES}
-    for name in MODULE_NAMES:
+    assert upstreams == {n: f"http://{n}.buildify.svc.cluster.local:{p}" for n, p in MODULE_PORTS.items()}
+    for name in MODULE_PORTS:
         assert k8s_env(name)["CORE_URL"] == f"http://core.buildify.svc.cluster.local:{CORE_PORT}"
 
 
@@ -342,27 +343,32 @@ def test_gateway_key_is_given_on_both_sides() -> None:
 # -- Traefik: dynamic configuration ----------------------------------------------------------
 
 
-def prefix_rule(prefix: str) -> str:
-    prefix = prefix.rstrip("/")
-    return f"Path(`{prefix}`) || PathPrefix(`{prefix}/`)"
+def test_committed_files_equal_what_the_definitions_generate() -> None:
+    """deploy/traefik/dynamic and deploy/k8s come from services/runtime/gateway.py and the manifests."""
+    rendered = generate.rendered()
+    for path, text in rendered.items():
+        assert (DEPLOY / path).read_text() == text, f"deploy/{path} differs: run `buildify deploy generate`"
 
 
-def test_core_routes_and_middlewares_match_the_local_runner() -> None:
-    local = dynamic_config(GatewayPorts())["http"]
-    deployed = CORE_FILE["http"]
-    assert set(deployed["routers"]) == set(local["routers"])
-    for name, router in local["routers"].items():
-        mine = deployed["routers"][name]
-        for key in ("rule", "priority", "middlewares", "service", "entryPoints"):
-            assert mine[key] == router[key], f"core.yaml router {name}.{key} differs from services/runtime/gateway.py"
-    assert deployed["services"]["core"]["loadBalancer"]["servers"] == [{"url": f"http://core:{CORE_PORT}"}]
-    assert set(deployed["middlewares"]) == set(local["middlewares"]) == {HEADERS, RATE_LIMIT, "internal-only"}
-    assert deployed["middlewares"]["internal-only"] == local["middlewares"]["internal-only"]
-    assert deployed["middlewares"][RATE_LIMIT] == local["middlewares"][RATE_LIMIT]
-    headers, local_headers = deployed["middlewares"][HEADERS]["headers"], local["middlewares"][HEADERS]["headers"]
-    origin = "accessControlAllowOriginList"
-    assert {k: v for k, v in headers.items() if k != origin} == {k: v for k, v in local_headers.items() if k != origin}
-    assert headers[origin], "CORS needs at least one allowed origin"
+def test_generate_check_reports_a_hand_edit(tmp_path: Path) -> None:
+    shutil.copytree(DEPLOY, tmp_path / "deploy")
+    edited = tmp_path / "deploy" / "traefik" / "dynamic" / "core.yaml"
+    edited.write_text(edited.read_text().replace("average: 100", "average: 1000"))
+    assert generate.differing(tmp_path / "deploy") == ["traefik/dynamic/core.yaml"]
+    assert generate.write(tmp_path / "deploy") == ["traefik/dynamic/core.yaml"]
+    assert generate.differing(tmp_path / "deploy") == []
+
+
+@pytest.mark.parametrize("name", sorted(MODULE_PORTS))
+def test_every_module_the_runner_starts_is_routed_everywhere(name: str) -> None:
+    port = MODULE_PORTS[name]
+    assert MODULES_FILE["http"]["services"][name]["loadBalancer"]["servers"] == [{"url": f"http://{name}:{port}"}]
+    assert MODULES_FILE["http"]["routers"][f"{name}-api"]["rule"] == \
+        f"Path(`/api/v1/{name}`) || PathPrefix(`/api/v1/{name}/`)"
+    routes = k8s_one("IngressRoute", "buildify")["spec"]["routes"]
+    assert {"name": name, "port": port} in [svc for r in routes for svc in r["services"]]
+    assert [p["port"] for p in k8s_one("Service", name)["spec"]["ports"]] == [port]
+    assert f"{name}=http://{name}.buildify.svc.cluster.local:{port}" in k8s_env("core")["MODULE_UPSTREAMS"]
 
 
 def test_shared_middlewares_as_the_seed_asks() -> None:
@@ -376,51 +382,6 @@ def test_shared_middlewares_as_the_seed_asks() -> None:
 def test_csp_agrees_everywhere() -> None:
     assert CORE_FILE["http"]["middlewares"][HEADERS]["headers"]["contentSecurityPolicy"] == CONTENT_SECURITY_POLICY
     assert k8s_one("Middleware", HEADERS)["spec"]["headers"]["contentSecurityPolicy"] == CONTENT_SECURITY_POLICY
-
-
-def expected_module_routers(name: str) -> dict[str, dict[str, Any]]:
-    backend = MODULES[name]["backend"]
-    shared = [HEADERS, RATE_LIMIT]
-    return {
-        f"{name}-api": {"rule": prefix_rule(backend["api_prefix"]), "priority": 100, "middlewares": shared},
-        f"{name}-frontend": {"rule": f"PathPrefix(`/modules/{name}/`)", "priority": 90, "middlewares": shared},
-        f"{name}-health": {"rule": f"Path(`/health/{name}`)", "priority": 110,
-                           "middlewares": [*shared, f"{name}-health-path"]},
-    }
-
-
-@pytest.mark.parametrize("name", MODULE_NAMES)
-def test_static_module_routes(name: str) -> None:
-    http = MODULES_FILE["http"]
-    for router_name, expected in expected_module_routers(name).items():
-        router = http["routers"].get(router_name)
-        assert router, f"modules.yaml has no router {router_name}"
-        assert {k: router[k] for k in expected} == expected, f"modules.yaml router {router_name}"
-        assert router["service"] == name and router["entryPoints"] == ["web"]
-    assert http["services"][name]["loadBalancer"]["servers"] == [{"url": f"http://{name}:{PORTS[name]}"}]
-    health = MODULES[name]["backend"].get("health_path", "/health")
-    assert http["middlewares"][f"{name}-health-path"] == {"replacePath": {"path": health}}
-
-
-def test_static_module_routes_equal_what_core_renders() -> None:
-    """modules.yaml is the file form of core's HTTP provider output: same routers, same rules."""
-    import msgspec
-
-    from contracts.manifest import Manifest
-    from services.core.app.gateway import routes
-
-    rendered = routes.render(
-        [msgspec.convert(m, Manifest) for m in MODULES.values()],
-        upstreams={n: f"http://{n}:{PORTS[n]}" for n in MODULE_NAMES},
-        middlewares=[HEADERS, RATE_LIMIT], entry_points=["web"],
-    )["http"]
-    mine = MODULES_FILE["http"]
-    for name, router in rendered["routers"].items():
-        assert {k: mine["routers"][name][k] for k in ("rule", "priority", "middlewares", "service")} == {
-            k: router[k] for k in ("rule", "priority", "middlewares", "service")}
-    assert mine["middlewares"] == rendered.get("middlewares", {})
-    for name, service in rendered["services"].items():
-        assert mine["services"][name]["loadBalancer"]["servers"] == service["loadBalancer"]["servers"]
 
 
 def all_middleware_lists() -> list[tuple[str, list[str]]]:
@@ -474,9 +435,9 @@ def test_kustomize_builds() -> None:
     assert all(d["metadata"].get("namespace") == "buildify" for d in built if d["kind"] != "Namespace")
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", ["core", *sorted(MODULE_PORTS)])
 def test_k8s_deployment_and_service(name: str) -> None:
-    port = PORTS[name]
+    port = {"core": CORE_PORT, **MODULE_PORTS}[name]
     service = k8s_one("Service", name)
     assert [p["port"] for p in service["spec"]["ports"]] == [port]
     for deployment_name in (name, f"{name}-worker"):
@@ -502,40 +463,6 @@ def test_k8s_deployment_and_service(name: str) -> None:
     worker = k8s_one("Deployment", f"{name}-worker")["spec"]["template"]["metadata"]["labels"]
     assert not service["spec"]["selector"].items() <= worker.items(), f"Service {name} must not select workers"
     assert k8s_env(f"{name}-worker")["BUS_RELAY"] == "false"
-
-
-def test_k8s_middlewares_match_the_file_provider() -> None:
-    file_middlewares = {**CORE_FILE["http"]["middlewares"], **MODULES_FILE["http"]["middlewares"]}
-    crds = {m["metadata"]["name"]: m for m in k8s("Middleware")}
-    assert set(crds) == set(file_middlewares)
-    for name, crd in crds.items():
-        assert crd["apiVersion"] == "traefik.io/v1alpha1"
-        spec, mine = dict(crd["spec"]), dict(file_middlewares[name])
-        for body in (spec.get("headers"), mine.get("headers")):
-            if body:
-                body.pop("accessControlAllowOriginList")  # the public origin differs per deployment
-        assert spec == mine, f"k8s Middleware {name} differs from deploy/traefik/dynamic"
-
-
-def test_ingressroute_routes_like_the_file_provider() -> None:
-    route = k8s_one("IngressRoute", "buildify")
-    assert route["apiVersion"] == "traefik.io/v1alpha1"
-    assert route["spec"]["entryPoints"] == ["web"]
-    k8s_services = {s["metadata"]["name"]: [p["port"] for p in s["spec"]["ports"]] for s in k8s("Service")}
-    middlewares = {m["metadata"]["name"] for m in k8s("Middleware")}
-    ingress = set()
-    for r in route["spec"]["routes"]:
-        assert r["kind"] == "Rule"
-        (target,) = r["services"]
-        assert target["port"] in k8s_services[target["name"]]
-        names = [m["name"] for m in r["middlewares"]]
-        assert set(names) <= middlewares
-        ingress.add((r["match"], r["priority"], target["name"], tuple(names)))
-    files = {
-        (r["rule"], r["priority"], r["service"], tuple(r["middlewares"]))
-        for doc in (CORE_FILE, MODULES_FILE) for r in doc["http"]["routers"].values()
-    }
-    assert ingress == files
 
 
 def test_postgres_for_the_base() -> None:

@@ -77,7 +77,7 @@ async def test_a_manifest_cannot_claim_another_path_or_host(
     r = await core.client.post("/api/v1/modules", json=manifest(**changes), headers=root)
     assert r.status_code == 422, r.text
     assert f"`{field}`" in r.json()["detail"]
-    assert (await core.client.get("/api/v1/gateway/traefik", headers=GATEWAY)).json() == {"http": {}}
+    assert (await core.client.get("/api/v1/gateway/traefik", headers=GATEWAY)).json() == {}
 
 
 @pytest.mark.parametrize("name", ["users", "auth", "modules", "gateway", "admin"])
@@ -100,4 +100,4 @@ def test_rule_values_are_never_pasted_unescaped() -> None:
         prefix_rule("/api/v1/x`) || PathPrefix(`/")
     old = msgspec.convert(manifest(backend={"api_prefix": "/api/v1/financial`) || PathPrefix(`/", "port": 1,
                                             "health_path": "@169.254.169.254/"}), Manifest)
-    assert render([old], upstreams={}, middlewares=[], entry_points=["web"]) == {"http": {}}
+    assert render([old], upstreams={}, middlewares=[], entry_points=["web"]) == {}

@@ -92,6 +92,8 @@ def render(
             **common, "rule": f"Path({rule_value(f'/health/{name}')})", "priority": 110,
             "middlewares": [*middlewares, health_path],
         }
-    # Traefik refuses an empty map ("routers cannot be a standalone element"): leave them out.
-    http = {"routers": routers, "services": services, "middlewares": own_middlewares}
-    return {"http": {key: value for key, value in http.items() if value}}
+    # Traefik refuses an empty map ("routers cannot be a standalone element", and "http cannot be"
+    # when no module is registered yet): leave every empty one out, down to an empty document.
+    parts = {"routers": routers, "services": services, "middlewares": own_middlewares}
+    http = {key: value for key, value in parts.items() if value}
+    return {"http": http} if http else {}
