@@ -17,7 +17,7 @@ from services.warehouse.app.catalog.controllers import ItemController, Warehouse
 from services.warehouse.app.config import WarehouseConfig
 from services.warehouse.app.reservations.controllers import ReservationController
 from services.warehouse.app.schema import MIGRATIONS
-from services.warehouse.app.settings import WarehouseSettings
+from services.warehouse.app.settings import Settings
 from services.warehouse.app.stock.controllers import StockController
 from services.warehouse.app.upcasting import upcasters
 
@@ -35,13 +35,13 @@ def subscribers(parts: ModuleParts[None, WarehouseConfig]) -> list[Router]:
 
 
 def create_app(
-    settings: WarehouseSettings | None = None, *, bus: EventBus | None = None,
+    settings: Settings | None = None, *, bus: EventBus | None = None,
     core_client: httpx.AsyncClient | None = None,
 ) -> Litestar:
     """One app instance (tests make many, passing their own settings, bus and core client)."""
     if settings is None:  # a real process (tests keep pytest's logging)
         configure_logs("warehouse")
-        settings = load_settings(WarehouseSettings, service="warehouse")
+        settings = load_settings(Settings, service="warehouse")
     app = create_module_app(
         service="warehouse", version=VERSION, settings=settings, make_tables=no_tables,
         parse_config=WarehouseConfig.from_resolved,

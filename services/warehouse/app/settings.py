@@ -4,7 +4,7 @@ from modulekit.settings import ModuleSettings
 from services.warehouse.app.schema import DEFAULT_PREFIX
 
 
-class WarehouseSettings(ModuleSettings, frozen=True, kw_only=True):
+class Settings(ModuleSettings, frozen=True, kw_only=True):
     """DATABASE_URL, DATABASE_STRATEGY, MODULE_DATABASE_URL, SCHEMA_PREFIX, CORE_URL, MODULE_API_KEY, ..."""
 
     schema_prefix: str = DEFAULT_PREFIX

@@ -21,7 +21,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from broker import BusSettings, EventBus
 from contracts.api import ResolvedConfig
 from services.warehouse.app.main import create_app
-from services.warehouse.app.settings import WarehouseSettings
+from services.warehouse.app.settings import Settings
 
 CORE_KEY = ed25519.Ed25519PrivateKey.generate()  # stands for core's signing key; the module never sees it
 CORE_KID = "core-test-key"
@@ -81,7 +81,7 @@ class Harness:
     client: httpx.AsyncClient
     bus: EventBus
     core: FakeCore
-    settings: WarehouseSettings
+    settings: Settings
     app: Litestar
 
     @property
@@ -107,7 +107,7 @@ async def make_harness(database_url: str, core: FakeCore) -> AsyncIterator[Harne
     stack = AsyncExitStack()
 
     async def make(strategy: str = "shared", module_url: str | None = None, **overrides: Any) -> Harness:
-        settings = WarehouseSettings(
+        settings = Settings(
             database_url=database_url, database_strategy=strategy,  # type: ignore[arg-type]
             module_database_url=module_url, core_url="http://core", module_api_key=MODULE_KEY,
             bus=FAST, pool_size=12, **overrides,
