@@ -37,7 +37,7 @@ function itemForm(ctx, done) {
   const cost = h('input', { name: 'unit_cost', type: 'number', step: 'any', min: '0', value: '0' });
   const threshold = h('input', { name: 'low_stock_threshold', type: 'number', step: 'any', min: '0', value: '0' });
   const form = h('form', { class: 'card', novalidate: true }, h('h2', { text: 'New item' }), problem.el,
-    h('div', { class: 'form-row' }, field('SKU', sku, 'item-sku'), field('Name', name, 'item-name'),
+    h('div', { class: 'form-row' }, field('SKU', sku, 'item-sku'), field('Item name', name, 'item-name'),
       field('Unit', unit, 'item-unit'), field('Unit cost', cost, 'item-cost'),
       field('Low-stock threshold', threshold, 'item-threshold')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Add item' })));
@@ -64,7 +64,7 @@ function warehouseForm(ctx, done) {
   const name = h('input', { name: 'name', maxlength: '200' });
   const locations = h('input', { name: 'locations', value: 'MAIN', placeholder: 'A1, A2, B1' });
   const form = h('form', { class: 'card', novalidate: true }, h('h2', { text: 'New warehouse' }), problem.el,
-    h('div', { class: 'form-row' }, field('Code', code, 'warehouse-code'), field('Name', name, 'warehouse-name'),
+    h('div', { class: 'form-row' }, field('Warehouse code', code, 'warehouse-code'), field('Warehouse name', name, 'warehouse-name'),
       field('Locations (comma-separated)', locations, 'warehouse-locations')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Add warehouse' })));
   form.addEventListener('submit', async (event) => {
