@@ -5,7 +5,6 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 
 from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
@@ -33,7 +32,7 @@ class AccountController(Controller):
 
     @get("/", guards=[requires(ACCOUNTS_READ)])
     async def list_accounts(
-        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID = Parameter(query="company_id")
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID
     ) -> list[Account]:
         """The company's chart of accounts, by code."""
         await module_enabled(request, company_id)
