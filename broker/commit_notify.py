@@ -54,6 +54,9 @@ class CommitNotifier:
         self._due = False
         self._ready = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
+        # Held while a wake-up is being sent: `flush` waits for it, so a closing bus never cancels
+        # a connect half-way (asyncpg then leaves a "Future exception was never retrieved" behind).
+        self._sending = asyncio.Lock()
         self.max_wait = max_wait
 
     def published(self, conn: Any) -> None:
@@ -96,13 +99,20 @@ class CommitNotifier:
 
     async def flush(self) -> None:
         """Send the wake-up still owed (the bus is closing); without it the relay would find
-        the last events only at its next poll."""
+        the last events only at its next poll. A wake-up already being sent is let finish."""
         if self._pending or self._due:
             self._pending.clear()
             self._due = False
             await self._notify()
+        else:
+            async with self._sending:
+                pass
 
     async def _notify(self) -> None:
+        async with self._sending:
+            await self._send()
+
+    async def _send(self) -> None:
         try:
             if self._conn is None or self._conn.is_closed():
                 # No flush to wait for: the NOTIFY carries no data the relay could lose.

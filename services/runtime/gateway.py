@@ -21,6 +21,12 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Encoded "/", "\\", ";", "%", "?", "#" and NUL in a path are refused (400) at the gateway: no path of ours
+# needs them, and Traefik and a backend could read them differently (Traefik warns until this is set).
+REJECT_ENCODED = dict.fromkeys(
+    ["allowEncodedSlash", "allowEncodedBackSlash", "allowEncodedNullCharacter", "allowEncodedSemicolon",
+     "allowEncodedPercent", "allowEncodedQuestionMark", "allowEncodedHash"], False)
+
 # Paths core serves to the inside only; the gateway answers 403 for them.
 INTERNAL_RULE = "Path(`/metrics`) || PathPrefix(`/metrics/`) || PathPrefix(`/api/v1/gateway/`)"
 # An allow-list no client address is on: Traefik's way of saying "never from outside" (403).
@@ -122,7 +128,7 @@ def traefik_static_config(
     http_provider: bool = True, access_log: bool = True,
 ) -> dict[str, Any]:
     """Traefik's static configuration: entry points, ping, file and HTTP providers, logs."""
-    alias = {"aliasHeadersStrategy": "delete"}
+    alias = {"aliasHeadersStrategy": "delete", "encodedCharacters": REJECT_ENCODED}
     config: dict[str, Any] = {
         "entryPoints": {
             "web": {"address": f"127.0.0.1:{ports.gateway}", "http": dict(alias)},

@@ -1,6 +1,7 @@
 """The relay is woken after the publishing transaction ends, never from inside it."""
 
 import asyncio
+import contextlib
 
 import asyncpg
 
@@ -114,3 +115,47 @@ async def test_the_wake_up_waits_for_the_commit_to_finish(database_url):
         await publisher.close()
         await listener.close()
         await setup.close()
+
+
+async def test_closing_lets_a_wake_up_in_flight_finish_instead_of_cutting_its_connect():
+    """A bus closed right after a publish must not cancel the wake-up's connect half-way: asyncpg
+    then leaves an orphaned future that prints "Future exception was never retrieved" (seen on
+    every `make run`, whose one-shot admin creation publishes and closes at once)."""
+    from broker.commit_notify import CommitNotifier
+
+    connecting, release = asyncio.Event(), asyncio.Event()
+    cut: list[bool] = []
+
+    class Connection:
+        def is_closed(self) -> bool:
+            return False
+
+        async def execute(self, _sql: str) -> None:
+            return None
+
+        async def close(self) -> None:
+            return None
+
+    async def slow_connect() -> Connection:
+        connecting.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            cut.append(True)
+            raise
+        return Connection()
+
+    notifier = CommitNotifier(slow_connect)  # type: ignore[arg-type]
+    runner = asyncio.create_task(notifier.run())
+    notifier.published(None)
+    await wait_until(connecting.is_set, what="the wake-up connecting")
+    flushing = asyncio.create_task(notifier.flush())  # what EventBus.stop() awaits before cancelling
+    # a bounded check that something does NOT happen: flush is still waiting for the connect
+    done, _ = await asyncio.wait({flushing}, timeout=0.2)
+    assert not done, "flush returned while the wake-up was still connecting: the bus would cut it"
+    release.set()
+    await asyncio.wait_for(flushing, 5)
+    runner.cancel()  # then EventBus.stop() cancels the task
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    assert cut == [], "the wake-up's connect was cancelled half-way"

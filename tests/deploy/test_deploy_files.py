@@ -23,7 +23,13 @@ import yaml
 from broker.settings import BusSettings
 from contracts.auth import secret_problem
 from services.runtime.deploy import generate
-from services.runtime.gateway import CONTENT_SECURITY_POLICY, MODULE_PORTS, GatewayPorts, dynamic_config
+from services.runtime.gateway import (
+    CONTENT_SECURITY_POLICY,
+    MODULE_PORTS,
+    GatewayPorts,
+    dynamic_config,
+    traefik_static_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -309,6 +315,9 @@ def test_traefik_static_configuration() -> None:
     assert entry["web"]["address"] == ":80"
     assert entry["traefik"]["address"] not in {":80", ":8080"}, "ping's entry point collides with the gateway"
     assert STATIC["ping"]["entryPoint"] == "traefik"
+    local = traefik_static_config(GatewayPorts(), Path("dynamic.yaml"))["entryPoints"]
+    for name in ("web", "traefik"):  # header aliases and encoded characters handled as `make run` does
+        assert entry[name]["http"] == local[name]["http"], f"traefik.yaml entry point {name}"
     assert STATIC["providers"]["file"] == {"directory": "/etc/traefik/dynamic", "watch": True}
     http = STATIC["providers"]["http"]
     assert http["endpoint"] == f"http://core:{CORE_PORT}/api/v1/gateway/traefik"

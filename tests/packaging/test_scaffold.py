@@ -2,6 +2,7 @@
 and clear refusals for names and ports that cannot work."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -74,3 +75,14 @@ def test_the_command_says_why_it_refuses(tmp_path: Path) -> None:
     made = CliRunner().invoke(app, ["module", "new", "stock", "--port", "8010", "--services", str(services)])
     assert made.exit_code == 0, made.output
     assert json.loads((services / "stock" / "manifest.json").read_text())["backend"]["port"] == 8010
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (only checks the page's syntax)")
+def test_the_page_is_a_valid_es_module(tmp_path: Path) -> None:
+    tree = scaffolded(tmp_path / "tree", "inventory")
+    page = tree / "services" / "inventory" / "frontend" / "module.js"
+    as_module = tmp_path / "module.mjs"  # node parses .mjs as an ES module; imports are not resolved by --check
+    as_module.write_text(page.read_text())
+    result = subprocess.run(["node", "--check", str(as_module)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "from '/ui/kit.js'" in page.read_text(), "pages use the kit's shared helpers, not a copy"
