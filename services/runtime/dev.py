@@ -43,6 +43,9 @@ DEMO_TENANT = {"name": "Acme", "slug": "acme"}
 DEMO_COMPANY = "Acme GmbH"
 DEMO_TENANT_CONFIG = {"currency": "EUR", "tax_rate": 0.20}
 DEMO_COMPANY_CONFIG = {"tax_rate": 0.19, "invoice_prefix": "DE-INV"}
+# The seed's warehouse example: tenant defaults, and the German subsidiary reserving in its own warehouse.
+DEMO_WAREHOUSE_TENANT_CONFIG = {"allow_negative_stock": False, "default_warehouse": "MAIN"}
+DEMO_WAREHOUSE_COMPANY_CONFIG = {"default_warehouse": "BERLIN"}
 PLATFORM_ADMIN = "platform@buildify.local"
 DEMO_ADMIN = "admin@acme.example"
 
@@ -225,8 +228,13 @@ async def bootstrap(core: CoreClient, modules: list[str], secret: Secrets, demo:
                         {"is_enabled": True, "configuration": DEMO_TENANT_CONFIG})
         await core.call("PUT", f"/api/v1/companies/{company['id']}/modules/financial",
                         {"is_enabled": True, "configuration": DEMO_COMPANY_CONFIG})
+    if "warehouse" in modules:
+        await core.call("PUT", f"/api/v1/tenants/{tenant['id']}/modules/warehouse",
+                        {"is_enabled": True, "configuration": DEMO_WAREHOUSE_TENANT_CONFIG})
+        await core.call("PUT", f"/api/v1/companies/{company['id']}/modules/warehouse",
+                        {"is_enabled": True, "configuration": DEMO_WAREHOUSE_COMPANY_CONFIG})
     for name in modules:
-        if name != "financial":
+        if name not in ("financial", "warehouse"):
             await core.call("PUT", f"/api/v1/tenants/{tenant['id']}/modules/{name}",
                             {"is_enabled": True, "configuration": {}})
     users = await core.call("GET", "/api/v1/users")

@@ -9,6 +9,7 @@ import asyncpg
 from broker import schema
 from services.core.app.migrations import migrate as migrate_core
 from services.financial.app.migrations import migrate as migrate_financial
+from services.warehouse.app.migrations import migrate as migrate_warehouse
 
 
 async def migrate_all(url: str) -> None:
@@ -20,3 +21,4 @@ async def migrate_all(url: str) -> None:
         await conn.close()
     await migrate_core(url)
     await migrate_financial(url)
+    await migrate_warehouse(url)

@@ -1,0 +1,1 @@
+"""The warehouse module: items, locations, stock movements and reservations for invoices."""

@@ -84,6 +84,7 @@ OPTIONAL_ENV = {
     "core": {"JWT_PREVIOUS_KEY_FILES", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
              "LOGIN_FAILURE_WINDOW"},
     "financial": {"CONFIG_CACHE_SECONDS", "POOL_SIZE", "RUN_MIGRATIONS", "JWKS_URL", "BUS"},
+    "warehouse": {"CONFIG_CACHE_SECONDS", "POOL_SIZE", "RUN_MIGRATIONS", "JWKS_URL", "BUS"},
 }
 # Always expected, whatever the regex finds (the seed's variables and core's gateway settings).
 REQUIRED_ENV = {

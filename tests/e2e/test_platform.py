@@ -127,4 +127,4 @@ def test_a_second_run_reuses_the_data_and_the_logins(database_url: str, tmp_path
         assert [c["company"]["name"] for c in me["companies"]] == ["Acme GmbH"]  # the demo was not loaded twice
         modules = http.get("/api/v1/me/modules", params={"company_id": me["companies"][0]["company"]["id"]},
                            headers=auth).json()
-        assert [m["name"] for m in modules] == ["financial"]
+        assert [m["name"] for m in modules] == ["financial", "warehouse"]

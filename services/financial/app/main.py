@@ -13,6 +13,7 @@ from modulekit import ModuleParts, create_module_app, load_settings
 from modulekit.logs import configure as configure_logs
 from services.financial.app.accounts import handlers as account_handlers
 from services.financial.app.accounts.controllers import AccountController
+from services.financial.app.cogs import handlers as cogs_handlers
 from services.financial.app.config import FinancialConfig
 from services.financial.app.invoices.controllers import InvoiceController
 from services.financial.app.journal.controllers import JournalController
@@ -25,7 +26,7 @@ FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
 
 def subscribers(parts: ModuleParts[None, FinancialConfig]) -> list[Router]:
-    return [account_handlers.build_router(parts.db, parts.config)]
+    return [account_handlers.build_router(parts.db, parts.config), cogs_handlers.build_router(parts.db)]
 
 
 def create_app(

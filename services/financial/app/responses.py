@@ -55,6 +55,7 @@ class InvoiceLine(Body, frozen=True, kw_only=True):
     quantity: Decimal
     unit_price: Decimal
     amount: Decimal
+    sku: str | None = None  # the warehouse item sold, when the line names one
 
 
 class Invoice(Body, frozen=True, kw_only=True):

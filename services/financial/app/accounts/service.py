@@ -13,11 +13,13 @@ ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
 
 # Codes the module posts to by itself; they are part of every default chart.
 CASH, RECEIVABLE, TAX_PAYABLE, REVENUE = "1000", "1200", "2200", "4000"
+INVENTORY, COGS = "1300", "5000"  # booked when the warehouse issues stock (cogs.handlers)
 
 DEFAULT_CHART: list[tuple[str, str, str]] = [
     ("1000", "Cash", "asset"),
     ("1100", "Bank", "asset"),
     ("1200", "Accounts Receivable", "asset"),
+    ("1300", "Inventory", "asset"),
     ("2000", "Accounts Payable", "liability"),
     ("2200", "Sales Tax Payable", "liability"),
     ("3000", "Owner's Equity", "equity"),

@@ -25,6 +25,7 @@ class InvoiceLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     unit_price: Decimal
     quantity: Decimal = Decimal(1)
     description: str = ""
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None  # a warehouse item sold
 
 
 class InvoiceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -84,7 +85,7 @@ class InvoiceController(Controller):
             raise NotFound(f"no company {data.company_id} in your tenant")
         lines = None
         if data.lines is not None:
-            lines = [service.InvoiceLineIn(x.description, x.quantity, x.unit_price) for x in data.lines]
+            lines = [service.InvoiceLineIn(x.description, x.quantity, x.unit_price, x.sku) for x in data.lines]
         invoice_id = await service.create_invoice(
             db, bus, resolved, customer=data.customer, lines=lines, total=data.total,
             issue_date=data.issue_date, due_date=data.due_date, created_by=principal.user_id,

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from broker import EventBus
-from contracts.financial import InvoiceCreated
+from contracts.financial import InvoiceCreated, InvoiceLine
 from contracts.ids import uuid7
 from services.financial.app.accounts.service import RECEIVABLE, REVENUE, TAX_PAYABLE, create_default_chart
 from services.financial.app.config import FinancialConfig
@@ -29,6 +29,7 @@ class InvoiceLineIn:
     description: str
     quantity: Decimal
     unit_price: Decimal
+    sku: str | None = None
 
 
 def format_number(prefix: str, sequence: int) -> str:
@@ -137,9 +138,9 @@ async def create_invoice(
         )
         await conn.executemany(
             f"INSERT INTO {db.t('invoice_lines')} (id, invoice_id, line_no, description, quantity, unit_price, "
-            "amount) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "amount, sku) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             [
-                (uuid7(), invoice_id, n, line.description, line.quantity, line.unit_price, amount)
+                (uuid7(), invoice_id, n, line.description, line.quantity, line.unit_price, amount, line.sku)
                 for n, (line, amount) in enumerate(priced, start=1)
             ],
         )
@@ -148,6 +149,8 @@ async def create_invoice(
             InvoiceCreated(
                 invoice_id=invoice_id, company_id=company_id, number=number, customer=customer,
                 subtotal=subtotal, tax=tax, total=gross, currency=currency, issue_date=issued, due_date=due,
+                lines=[InvoiceLine(description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                                   amount=amount, sku=line.sku) for line, amount in priced],
             ),
             tenant_id=tenant_id, company_id=company_id, ordering_key=str(invoice_id),
         )
@@ -170,7 +173,7 @@ async def get_invoice(
     if row is None:
         raise NotFound(f"no invoice {invoice_id} in your companies")
     lines = await conn.fetch(
-        f"SELECT description, quantity, unit_price, amount FROM {db.t('invoice_lines')} "
+        f"SELECT description, quantity, unit_price, amount, sku FROM {db.t('invoice_lines')} "
         "WHERE invoice_id = $1 ORDER BY line_no",
         invoice_id,
     )

@@ -36,6 +36,7 @@ export async function renderInvoice({ ctx, can, el }, invoiceId) {
     h('section', { class: 'card' }, meta,
       table([
         { label: 'Description', render: (l) => l.description || '—' },
+        { label: 'SKU', render: (l) => l.sku || '—' },
         { label: 'Quantity', num: true, render: (l) => quantity(l.quantity) },
         { label: 'Unit price', num: true, render: (l) => money(l.unit_price, cur) },
         { label: 'Amount', num: true, render: (l) => money(l.amount, cur) },

@@ -39,13 +39,15 @@ export async function renderInvoices({ ctx, can, el }) {
 
 function lineRow(onRemove) {
   const description = h('input', { name: 'description', placeholder: 'What was sold', 'aria-label': 'Description' });
+  const sku = h('input', { name: 'sku', maxlength: '64', placeholder: 'optional', 'aria-label': 'SKU' });
   const quantity = h('input', { name: 'quantity', type: 'number', step: 'any', min: '0', value: '1', 'aria-label': 'Quantity' });
   const price = h('input', { name: 'unit_price', type: 'number', step: 'any', placeholder: '0.00', 'aria-label': 'Unit price' });
   const remove = h('button', { type: 'button', class: 'btn btn-small', text: 'Remove', 'aria-label': 'Remove line' });
   const row = h('tr', { class: 'invoice-line' },
-    h('td', { class: 'col-description' }, description), h('td', {}, quantity), h('td', {}, price), h('td', {}, remove));
+    h('td', { class: 'col-description' }, description), h('td', {}, sku), h('td', {}, quantity), h('td', {}, price),
+    h('td', {}, remove));
   remove.addEventListener('click', () => onRemove(row));
-  return { row, description, quantity, price };
+  return { row, description, sku, quantity, price };
 }
 
 export async function renderNewInvoice({ ctx, can, el }) {
@@ -81,7 +83,7 @@ export async function renderNewInvoice({ ctx, can, el }) {
       field('Due date (optional)', dueDate, 'invoice-due-date')),
     h('h3', { class: 'section-title', text: 'Lines' }),
     h('table', { class: 'fin-lines' },
-      h('thead', {}, h('tr', {}, ['Description', 'Quantity', 'Unit price', ''].map((t) => h('th', { text: t })))),
+      h('thead', {}, h('tr', {}, ['Description', 'SKU', 'Quantity', 'Unit price', ''].map((t) => h('th', { text: t })))),
       body),
     h('div', { class: 'form-actions' },
       h('button', { type: 'button', class: 'btn', text: 'Add line', onclick: () => addLine().description.focus() }),
@@ -109,6 +111,7 @@ export async function renderNewInvoice({ ctx, can, el }) {
         description: l.description.value.trim(),
         quantity: l.quantity.value === '' ? '1' : l.quantity.value,
         unit_price: l.price.value,
+        ...(l.sku.value.trim() ? { sku: l.sku.value.trim() } : {}),  // a warehouse item: reserves stock
       })),
     };
     if (issueDate.value) payload.issue_date = issueDate.value;

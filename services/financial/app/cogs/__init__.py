@@ -1,0 +1,1 @@
+"""Cost of goods sold, booked when the warehouse issues stock for a paid invoice."""

@@ -1,0 +1,1 @@
+"""The warehouse service (Litestar), built on the module kit."""

@@ -1,0 +1,1 @@
+"""Items, warehouses and locations."""

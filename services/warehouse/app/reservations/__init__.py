@@ -1,0 +1,1 @@
+"""Stock held for invoices, issued when they are paid."""

@@ -1,0 +1,1 @@
+"""Movements and the stock levels derived from them."""
