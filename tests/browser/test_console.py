@@ -73,7 +73,10 @@ def sign_out(page: "sync_api.Page") -> None:
 def run(check: Callable[["sync_api.Page"], None]) -> None:
     problems: list[str] = []
     with browser_page(problems) as page:
-        check(page)
+        try:
+            check(page)
+        except AssertionError as exc:  # what the page reported explains most failures
+            raise AssertionError("\n".join([str(exc), *problems])) from exc
     assert problems == [], "\n".join(problems)
 
 
@@ -92,8 +95,18 @@ def test_the_seed_walkthrough_in_the_browser_alone(platform: RunningPlatform) ->
         page.get_by_label("Search").fill("invoices.read")
         expect(card).to_be_visible()
 
-        # remove with keep: the plan says what stays, then the menu loses the module
+        # purge shows what it deletes and waits for the module's name typed
         card.get_by_role("button", name="Remove Financial Management").click()
+        card.get_by_label("Purge it").check()
+        expect(card.get_by_text("deleted by the module")).to_be_visible()
+        go = card.get_by_role("button", name="Confirm: remove Financial Management")
+        expect(go).to_be_disabled()
+        card.get_by_label("Type financial to confirm the purge").fill("financial")
+        expect(go).to_be_enabled()
+        accessible(page, "remove-plan")
+
+        # remove with keep: the plan says what stays, then the menu loses the module
+        card.get_by_label("Keep it").check()
         expect(card.get_by_text("every row of this tenant")).to_be_visible()
         card.get_by_role("button", name="Confirm: remove Financial Management").click()
         expect(menu.get_by_text("Financial Management")).to_have_count(0)
@@ -207,7 +220,7 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         page.get_by_label("Email").fill("reader@acme.example")
         page.get_by_label("Password").fill("reader passphrase")
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("alert")).to_contain_text("wrong")
+        expect(page.get_by_role("alert")).to_contain_text("This account is disabled")
 
         # a platform administrator registers a manifest: problems are listed per field
         sign_in(page, platform.gateway, "platform@buildify.local", platform.platform_admin_password)

@@ -58,3 +58,4 @@ export function createApi({ token, refresh, onUnauthorized }) {
 export function errorMessage(error) {
   if (error instanceof ApiError) return error.detail;
   return error && error.message ? error.message : String(error);
+}

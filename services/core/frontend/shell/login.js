@@ -28,9 +28,7 @@ export function loginPage(root, message, signIn) {
     button.disabled = true;
     button.textContent = 'Signing in…';
     try {
-      const answer = await this.api.post('/api/v1/auth/login', { email: email.value.trim(), password: password.value });
-      this.storeTokens(answer);
-      await this.openSession();
+      await signIn(email.value.trim(), password.value);
     } catch (e) {
       error.textContent = errorMessage(e);
       error.hidden = false;

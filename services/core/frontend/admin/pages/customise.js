@@ -41,7 +41,10 @@ async function loadState(ctx, name, manifest, scope) {
   }
   const [resolved, company] = await Promise.all([
     ctx.api.get(`/api/v1/companies/${scope}/modules/${encodeURIComponent(name)}/config`),
-    ctx.api.get(`/api/v1/companies/${scope}/modules/${encodeURIComponent(name)}`),
+    ctx.api.get(`/api/v1/companies/${scope}/modules/${encodeURIComponent(name)}`).catch((error) => {
+      if (error.status === 404) return { is_enabled: true, configuration: {} }; // not customised yet
+      throw error;
+    }),
   ]);
   return { values: resolved.values, sources: resolved.sources, overrides: company.configuration,
     features: resolved.enabled_features, company };
@@ -78,7 +81,10 @@ function configForm(ctx, { name, manifest, scope, state, notice, rerender }) {
   const rows = Object.entries(properties).map(([key, schema]) => {
     const input = control(key, schema, state.values[key]);
     const help = [schema.description, schema.minimum !== undefined ? `minimum ${schema.minimum}` : null,
-      schema.maximum !== undefined ? `maximum ${schema.maximum}` : null, schema.pattern ? `pattern ${schema.pattern}` : null]
+      schema.maximum !== undefined ? `maximum ${schema.maximum}` : null,
+      schema.exclusiveMinimum !== undefined ? `above ${schema.exclusiveMinimum}` : null,
+      schema.exclusiveMaximum !== undefined ? `below ${schema.exclusiveMaximum}` : null,
+      schema.pattern ? `pattern ${schema.pattern}` : null]
       .filter(Boolean).join(' · ');
     const field = labelled(schema.title || key, input, { name: key, help: help || undefined });
     fields[key] = { ...field, schema };

@@ -10,7 +10,7 @@ export async function renderRoles({ ctx, el }) {
   const refresh = () => renderRoles({ ctx, el });
   const body = roles.map((role) => h('tr', {},
     h('td', {}, h('strong', { text: role.name }), role.description ? h('div', { class: 'muted', text: role.description }) : null),
-    h('td', {}, role.built_in ? badge('built-in') : badge('tenant role', 'on')),
+    h('td', {}, role.built_in ? badge('built-in', 'off') : badge('tenant role', 'on')),
     h('td', {}, list(role.permissions)),
     h('td', {}, role.built_in ? null : h('div', { class: 'admin-actions' },
       button('Edit', () => place(el, roleForm(ctx, { role, permissions, notice, refresh })), 'btn-small'),
