@@ -4,6 +4,8 @@ from typing import Any
 
 from tests.services.core.conftest import FINANCIAL, Harness, Tenant
 
+MEMBER = {"email": "member@acme.example", "password": "password123"}
+
 
 async def user_id(core: Harness, headers: dict[str, str], email: str) -> str:
     users = (await core.client.get("/api/v1/users", headers=headers)).json()
@@ -86,11 +88,11 @@ async def test_members_and_other_tenants_cannot_change_roles(core: Harness, acme
 
 async def test_a_deactivated_user_can_neither_sign_in_nor_refresh(core: Harness, acme: Tenant) -> None:
     c = core.client
-    login = (await c.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "password123"})).json()
+    login = (await c.post("/api/v1/auth/login", json=MEMBER)).json()
     member = await user_id(core, acme.admin, "member@acme.example")
     r = await c.patch(f"/api/v1/users/{member}", json={"is_active": False}, headers=acme.admin)
     assert r.status_code == 200 and r.json()["is_active"] is False
-    r = await c.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "password123"})
+    r = await c.post("/api/v1/auth/login", json=MEMBER)
     assert r.status_code == 401
     r = await c.post("/api/v1/auth/refresh", json={"refresh_token": login["refresh_token"]})
     assert r.status_code == 401
@@ -118,7 +120,7 @@ async def test_reset_password_replaces_the_old_one_and_ends_sessions(
     core: Harness, acme: Tenant, globex: Tenant
 ) -> None:
     c = core.client
-    login = (await c.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "password123"})).json()
+    login = (await c.post("/api/v1/auth/login", json=MEMBER)).json()
     member = await user_id(core, acme.admin, "member@acme.example")
     r = await c.post(f"/api/v1/users/{member}/password", json={"password": "x"}, headers=acme.admin)
     assert r.status_code == 400
@@ -126,7 +128,7 @@ async def test_reset_password_replaces_the_old_one_and_ends_sessions(
     assert r.status_code == 404
     r = await c.post(f"/api/v1/users/{member}/password", json={"password": "a new passphrase"}, headers=acme.admin)
     assert r.status_code == 204
-    r = await c.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "password123"})
+    r = await c.post("/api/v1/auth/login", json=MEMBER)
     assert r.status_code == 401
     await core.login("member@acme.example", "a new passphrase")
     r = await c.post("/api/v1/auth/refresh", json={"refresh_token": login["refresh_token"]})
