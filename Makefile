@@ -29,7 +29,7 @@ screenshots: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy broker contracts
+	$(BIN)/mypy broker contracts modulekit services/financial services/core
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

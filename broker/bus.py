@@ -17,16 +17,17 @@ import structlog
 
 from broker import metrics, schema
 from broker.cleanup import cleanup
+from broker.commit_notify import CommitNotifier
 from broker.errors import BrokerError, BusUnavailable
+from broker.follower import BroadcastFollower
 from broker.health import BusHealth
-from broker.notifier import Notifier
-from broker.nudge import Nudger
+from broker.listen import NotifyListener
 from broker.postgres import PostgresStore, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
-from broker.signals import Broadcast, wait_signal
-from broker.store import Store, SubscriptionRef
+from broker.store import LogStore, Store, SubscriptionRef
+from broker.wakeup import Wakeups, wait_event
 from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
 from contracts.envelope import Event
@@ -65,8 +66,12 @@ class EventBus:
         self.upcast = upcast
         self.handlers: list[Handler] = []
         self.retired: list[str] = []  # subscription names (within the service) declared gone
-        self.outbox_signal = Broadcast()
-        self.delivery_signal = Broadcast()
+        # Who wakes whom: publishes and NOTIFY bus_outbox wake the relay; relayed batches and
+        # NOTIFY bus_deliveries the worker loops (and callback dispatcher); relayed batches and
+        # NOTIFY bus_events the broadcast follower.
+        self.wake_relay = Wakeups()
+        self.wake_workers = Wakeups()
+        self.wake_follower = Wakeups()
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._store = store
         self._pools: list[asyncpg.Pool] = []
@@ -76,8 +81,9 @@ class EventBus:
         self._tasks: list[asyncio.Task[Any]] = []
         self.relay: Relay | None = None
         self.worker: Worker | None = None
-        self._nudger: Nudger | None = None
-        self._notifiers: list[Notifier] = []
+        self.follower: BroadcastFollower | None = None
+        self._commit_notifier: CommitNotifier | None = None
+        self._listeners: list[NotifyListener] = []
         self._rabbit: Any = None  # broker.rabbit.RabbitTransport when settings.transport == "rabbitmq"
 
     # -- wiring -------------------------------------------------------------------------
@@ -91,6 +97,11 @@ class EventBus:
                     f"{self.service}.{handler.name}: ordered=True is not supported on the RabbitMQ transport "
                     "(a queue keeps no per-key order across retries and consumers); keep this service on "
                     "BUS_TRANSPORT=postgres or drop ordered=True"
+                )
+            if handler.broadcast and self.settings.transport == "rabbitmq":
+                raise BrokerError(
+                    f"{self.service}.{handler.name}: broadcast=True is not supported on the RabbitMQ transport "
+                    "yet; keep this service on BUS_TRANSPORT=postgres or drop broadcast=True"
                 )
             if handler.name in names:
                 raise BrokerError(
@@ -165,13 +176,16 @@ class EventBus:
                 on_publish=self._published,
             )
         await self.sync()
+        if self.follower is not None:
+            await self.follower.start()  # broadcasts logged from now on reach this process
         return self
 
     async def sync(self) -> None:
         """Record the subscriptions of the included routers (idempotent)."""
         if self._synced:
             return
-        self._refs = await self.store.sync_subscriptions(self.service, self.handlers)
+        competing = [h for h in self.handlers if not h.broadcast]
+        self._refs = await self.store.sync_subscriptions(self.service, competing)
         await self._retire_declared()
         if self._rabbit_transport():
             from broker.rabbit import keep_handed_over
@@ -179,7 +193,7 @@ class EventBus:
             # Subscriptions switch to RabbitMQ once their queues are bound (RabbitTransport); those
             # already bound by an earlier run stay switched.
             await keep_handed_over(self.pool, self.settings.amqp_prefix, self._refs)
-        by_name = {self.subscription_name(h): h for h in self.handlers}
+        by_name = {self.subscription_name(h): h for h in competing}
         bound = [Bound(ref=ref, handler=by_name[ref.name]) for ref in self._refs]
         self.worker = Worker(
             self.store,
@@ -192,12 +206,27 @@ class EventBus:
         )
         self.relay = Relay(
             self.store,
-            self.outbox_signal.subscribe(),
+            self.wake_relay.wakeup(),
             batch_size=self.settings.relay_batch,
             poll_interval=self.settings.poll_interval,
-            on_relayed=self.delivery_signal.set,
+            on_relayed=self._relayed,
         )
+        broadcast = [h for h in self.handlers if h.broadcast]
+        position = self.follower.position if self.follower is not None else None
+        self.follower = None
+        if broadcast:
+            if not isinstance(self.store, LogStore):
+                raise BrokerError(f"{self.service}: this bus's store cannot run broadcast subscriptions")
+            self.follower = BroadcastFollower(
+                self.store, self.service, broadcast, upcast=self.upcast, handler_timeout=self.settings.handler_timeout
+            )
+            self.follower.position = position
         self._synced = True
+
+    def _relayed(self) -> None:
+        """This process relayed events: its workers and broadcast follower need not wait for a NOTIFY."""
+        self.wake_workers.set()
+        self.wake_follower.set()
 
     async def _retire_declared(self) -> None:
         """Retire the subscriptions the routers declare gone (once: already retired stays)."""
@@ -274,12 +303,14 @@ class EventBus:
 
     def _published(self, conn: Any) -> None:
         """Wake relays (in any process) once the publishing transaction has ended."""
-        if self._nudger is None:
+        if self._commit_notifier is None:
             dsn = self.outbox_dsn or self.dsn
             assert dsn is not None
-            self._nudger = Nudger(lambda: asyncpg.connect(dsn))
-            self._tasks.append(asyncio.create_task(self._nudger.run(), name=f"{self.service}-nudge"))
-        self._nudger.published(conn)
+            self._commit_notifier = CommitNotifier(lambda: asyncpg.connect(dsn))
+            self._tasks.append(
+                asyncio.create_task(self._commit_notifier.run(), name=f"{self.service}-commit-notify")
+            )
+        self._commit_notifier.published(conn)
 
     # -- running --------------------------------------------------------------------------
 
@@ -294,11 +325,11 @@ class EventBus:
         await self.sync()
         settings = self.settings
         if isinstance(self._store, PostgresStore) and settings.listen:
-            self._start_notifiers()
+            self._start_listeners()
             # Return once LISTEN is in place, so an event published right after start() wakes us
             # (polling would find it anyway, a poll interval later).
-            for notifier in self._notifiers:
-                if not await wait_signal(notifier.connected, 5.0):
+            for listener in self._listeners:
+                if not await wait_event(listener.connected, 5.0):
                     log.warning("LISTEN not established yet; relying on polling until it is", service=self.service)
         rabbit = self._rabbit_transport()
         if rabbit:
@@ -308,7 +339,7 @@ class EventBus:
             self._tasks.extend(await self._rabbit.start())
             # Wait briefly so a healthy start is ready at once; RabbitMQ being down never stops the
             # service: events wait in Postgres and the transport connects when RabbitMQ answers.
-            if not await wait_signal(self._rabbit.ready, self.settings.amqp_start_timeout):
+            if not await wait_event(self._rabbit.ready, self.settings.amqp_start_timeout):
                 log.warning("RabbitMQ not reachable yet; starting without it", service=self.service,
                             error=self._rabbit.last_error)
         if settings.relay and self.relay is not None and run_workers:
@@ -317,19 +348,26 @@ class EventBus:
             await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
             self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit and run_workers:
-            doorbell = self.delivery_signal.doorbell()  # one loop per notification, not all
+            wakeup = self.wake_workers.wakeup()  # shared: one loop per notification, not all
             for n in range(settings.workers):
                 self._tasks.append(
                     asyncio.create_task(
-                        run_worker(self.worker, doorbell, poll_interval=settings.poll_interval),
+                        run_worker(self.worker, wakeup, poll_interval=settings.poll_interval),
                         name=f"{self.service}-worker-{n}",
                     )
                 )
+        if self.follower is not None and run_workers:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.follower.run(self.wake_follower.wakeup(), poll_interval=settings.poll_interval),
+                    name=f"{self.service}-broadcasts",
+                )
+            )
         if isinstance(self._store, PostgresStore) and settings.callbacks:
             dispatcher = CallbackDispatcher(self._store, self.pool, worker_id=self.worker_id + ":callbacks")
             self._tasks.append(
                 asyncio.create_task(
-                    dispatcher.run(self.delivery_signal.subscribe(), poll_interval=settings.poll_interval),
+                    dispatcher.run(self.wake_workers.wakeup(), poll_interval=settings.poll_interval),
                     name=f"{self.service}-callbacks",
                 )
             )
@@ -348,20 +386,22 @@ class EventBus:
             rabbitmq_connected=self._rabbit.connected, forward_failing_attempt=self._rabbit.forward_failing_attempt,
         )
 
-    def _start_notifiers(self) -> None:
+    def _start_listeners(self) -> None:
         assert self.dsn is not None
         bus_dsn = self.dsn
+        bus_channels = {"bus_deliveries": self.wake_workers}
+        if self.follower is not None:
+            bus_channels["bus_events"] = self.wake_follower
         if self.outbox_dsn is None:
-            channels = {"bus_outbox": self.outbox_signal, "bus_deliveries": self.delivery_signal}
-            self._add_notifier(bus_dsn, channels)
+            self._add_listener(bus_dsn, {"bus_outbox": self.wake_relay, **bus_channels})
         else:
-            self._add_notifier(self.outbox_dsn, {"bus_outbox": self.outbox_signal})
-            self._add_notifier(bus_dsn, {"bus_deliveries": self.delivery_signal})
+            self._add_listener(self.outbox_dsn, {"bus_outbox": self.wake_relay})
+            self._add_listener(bus_dsn, bus_channels)
 
-    def _add_notifier(self, dsn: str, channels: dict[str, Broadcast]) -> None:
-        notifier = Notifier(lambda: asyncpg.connect(dsn), channels)
-        self._notifiers.append(notifier)
-        self._tasks.append(asyncio.create_task(notifier.run(), name=f"{self.service}-listen"))
+    def _add_listener(self, dsn: str, channels: dict[str, Wakeups]) -> None:
+        listener = NotifyListener(lambda: asyncpg.connect(dsn), channels)
+        self._listeners.append(listener)
+        self._tasks.append(asyncio.create_task(listener.run(), name=f"{self.service}-listen"))
 
     def mark_served(self, refs: Sequence[SubscriptionRef]) -> None:
         """Count subscriptions this process serves outside its workers (the RabbitMQ
@@ -429,13 +469,13 @@ class EventBus:
         Cancels again until every task has ended: a cancellation can be lost inside a
         library's own timeout handling, and a loop that survived would run on after close.
         """
-        if self._nudger is not None:
+        if self._commit_notifier is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._nudger.flush(), 2.0)
+                await asyncio.wait_for(self._commit_notifier.flush(), 2.0)
         tasks, self._tasks = self._tasks, []
         self._served = []
-        self._nudger = None
-        self._notifiers = []
+        self._commit_notifier = None
+        self._listeners = []
         pending = {task for task in tasks if not task.done()}
         for _ in range(50):
             if not pending:

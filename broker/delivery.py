@@ -60,10 +60,11 @@ class Delivery:
     correlation id and name this event as their cause.
     """
 
-    __slots__ = ("_claimed", "_committed", "_open", "_store", "subscription")
+    __slots__ = ("_claimed", "_committed", "_inbox", "_open", "_store", "subscription")
 
-    def __init__(self, claimed: ClaimedDelivery, subscription: str, store: "Store") -> None:
+    def __init__(self, claimed: ClaimedDelivery, subscription: str, store: "Store", *, inbox: bool = True) -> None:
         self._claimed = claimed
+        self._inbox = inbox  # False for a broadcast: every process runs it, no inbox can hold that
         self._store = store
         self.subscription = subscription
         self._open: Any = None  # the connection of the inbox transaction now open
@@ -135,6 +136,11 @@ class Delivery:
         if self._open is not None:
             yield self._open
             return
+        if not self._inbox:
+            raise BrokerError(
+                f"{self.subscription} is a broadcast subscription: every process runs it, so it has no "
+                "inbox and no effectively-once transaction; open a transaction on your own database"
+            )
         if self._committed:
             raise BrokerError(
                 f"{self.subscription}: this delivery's ctx.transaction() already committed; put the "

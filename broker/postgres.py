@@ -296,6 +296,23 @@ SET last_seen_at = now(), is_active = is_active OR ($2 AND retired_at IS NULL)
 WHERE id = ANY($1::bigint[])
 """
 
+# Broadcast subscriptions follow the events log by snapshot: the events whose inserting
+# transaction the previous snapshot did not see as committed, and this statement's snapshot
+# does. Unlike a sequence, this misses no event whose transaction commits late.
+FOLLOW_START = "SELECT pg_current_snapshot()::text"
+
+FOLLOW = """
+WITH snap AS (SELECT pg_current_snapshot() AS now, $1::text::pg_snapshot AS seen)
+SELECT s.now::text, e.id, e.event_type, e.source, e.tenant_id, e.company_id, e.ordering_key,
+       e.occurred_at, e.correlation_id, e.causation_id, e.version, e.payload::text
+FROM snap s LEFT JOIN LATERAL (
+    SELECT * FROM events e
+    WHERE e.tx_id >= pg_snapshot_xmin(s.seen) AND NOT pg_visible_in_snapshot(e.tx_id, s.seen)
+      AND ('.' || e.event_type) ~ ANY($2::text[])
+) e ON true
+ORDER BY e.tx_id, e.id
+"""
+
 
 def encode_event(event: Event) -> tuple[str, int, str]:
     """(type, version, JSON payload) of an event, refusing what is not a tagged Event."""
@@ -556,6 +573,16 @@ class PostgresStore:
         async with self.work_pool.acquire() as conn:
             value = await conn.fetchval(SECONDS_UNTIL_DUE, [s.id for s in subscriptions])
         return None if value is None else max(0.0, float(value))
+
+    async def follow_start(self) -> object:
+        async with self.work_pool.acquire() as conn:
+            return str(await conn.fetchval(FOLLOW_START))
+
+    async def follow(self, position: object, patterns: Sequence[str]) -> tuple[list[ClaimedDelivery], object]:
+        async with self.work_pool.acquire() as conn:
+            rows = await conn.fetch(FOLLOW, position, [to_regex(p) for p in patterns])
+        events = [ClaimedDelivery(0, 0, 1, *row[1:]) for row in rows if row[1] is not None]
+        return events, rows[0][0]
 
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:

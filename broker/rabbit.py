@@ -46,8 +46,8 @@ from broker.patterns import matches, to_regex, validate_pattern
 from broker.postgres import PostgresStore
 from broker.retry import RetryPolicy
 from broker.router import Handler
-from broker.signals import Doorbell
 from broker.store import SubscriptionRef
+from broker.wakeup import Wakeup
 from broker.webhooks import ADD as ADD_SUBSCRIPTION
 from broker.worker import Bound, Worker, run_worker
 from contracts.envelope import Envelope, Event
@@ -518,7 +518,7 @@ class RabbitTransport:
             self.forwarding.append(worker)
             if not self.run_workers:
                 return
-            doorbell = bus.delivery_signal.doorbell()
+            doorbell = bus.wake_workers.wakeup()
             for n in range(count):
                 tasks.append(asyncio.create_task(
                     run_worker(worker, doorbell, poll_interval=settings.poll_interval), name=f"{bus.service}-{name}-{n}"
@@ -530,7 +530,7 @@ class RabbitTransport:
         bridge = []
         self.forwarding, self.consumer = [], None
         self.messages = messages = MessageStore(self.store, broker, self.prefix)
-        arrived = Doorbell()
+        arrived = Wakeup()
         consuming = Channel(prefetch_count=settings.amqp_prefetch)  # one channel, one prefetch for all queues
         for ref, pattern in zip(refs, patterns, strict=True):
             queue = main_queue(self.prefix, ref.name, pattern)

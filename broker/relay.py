@@ -1,13 +1,14 @@
 """The relay: moves committed outbox rows onto the bus."""
 
-import asyncio
 from collections.abc import Callable
+from typing import NoReturn
 
 import structlog
 
 from broker import metrics
-from broker.signals import wait_signal
+from broker.backoff import run_forever
 from broker.store import RELAY_BUSY, Store
+from broker.wakeup import Wakeup
 
 log = structlog.get_logger("broker.relay")
 
@@ -18,7 +19,7 @@ class Relay:
     def __init__(
         self,
         store: Store,
-        wake: asyncio.Event,
+        wake: Wakeup,
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
@@ -51,19 +52,11 @@ class Relay:
                 self.on_relayed()
         return total
 
-    async def run(self) -> None:
-        """Relay until cancelled. Database errors are logged and retried, never fatal."""
-        delay = 0.1
-        while True:
-            await wait_signal(self.wake, min(self.poll_interval, 0.05) if self.busy else self.poll_interval)
-            self.wake.clear()
-            try:
-                await self.run_once()
-                delay = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("relay failed, retrying", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                self.wake.set()
+    async def run(self) -> NoReturn:
+        """Relay until cancelled: now, then whenever woken or every `poll_interval`.
+        Database errors are logged and retried with backoff, never fatal."""
+        await run_forever(self._relay_then_wait, what="relay", logger="broker.relay")
+
+    async def _relay_then_wait(self) -> None:
+        await self.run_once()
+        await self.wake.wait(min(self.poll_interval, 0.05) if self.busy else self.poll_interval)

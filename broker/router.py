@@ -31,6 +31,7 @@ class Handler:
     ordered: bool = False
     timeout: float | None = None
     wants_context: bool = True
+    broadcast: bool = False
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -89,6 +90,7 @@ class Router:
         ordered: bool = False,
         timeout: float | None = None,
         name: str | None = None,
+        broadcast: bool = False,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Subscribe the decorated coroutine to events whose type matches `pattern`.
 
@@ -100,8 +102,15 @@ class Router:
             timeout: seconds after which a running handler counts as failed and is retried
                 (default: the bus's `BusSettings.handler_timeout`, 120 s).
             name: subscription name within the module (default: the function's name).
+            broadcast: every running process of the service gets every matching event (cache
+                invalidation across replicas) instead of one of them: delivered only to the
+                processes alive at the time, once, with no retries, dead letters or inbox
+                (a failing handler is logged); `priority`, `retry`, `ordered` and `timeout`
+                do not apply.
         """
         validate_pattern(pattern)
+        if broadcast and (ordered or retry is not None):
+            raise ValueError("a broadcast subscription has no retries and no order: drop retry= and ordered=")
         if not 0 <= priority <= 10:
             raise ValueError("priority runs from 0 (lowest) to 10 (highest)")
 
@@ -120,6 +129,7 @@ class Router:
                     ordered=ordered,
                     timeout=timeout,
                     wants_context=wants_context,
+                    broadcast=broadcast,
                 )
             )
             return func

@@ -7,7 +7,7 @@ so both stores pass the same behaviour suite.
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from broker.delivery import ClaimedDelivery
@@ -66,3 +66,17 @@ class Store(Protocol):
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None: ...
 
     def inbox_transaction(self, subscription: str, event_id: UUID) -> AbstractAsyncContextManager[Any]: ...
+
+
+@runtime_checkable
+class LogStore(Store, Protocol):
+    """A store whose events log processes can follow, for broadcast subscriptions (broker.follower)."""
+
+    async def follow_start(self) -> object:
+        """A position in the events log: `follow` from it returns the events logged after now."""
+        ...
+
+    async def follow(self, position: object, patterns: Sequence[str]) -> tuple[list[ClaimedDelivery], object]:
+        """The events logged after `position` whose type matches one of `patterns`, in log
+        order, and the position after them."""
+        ...

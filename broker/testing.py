@@ -22,8 +22,8 @@ from broker.patterns import matches
 from broker.postgres import encode_event, subscription_name
 from broker.router import Handler
 from broker.settings import BusSettings
-from broker.signals import Broadcast
 from broker.store import SubscriptionRef
+from broker.wakeup import Wakeups
 from contracts.envelope import Event
 from contracts.ids import uuid7
 
@@ -84,8 +84,8 @@ class MemoryStore:
     deliveries: dict[int, MemoryDelivery] = field(default_factory=dict)
     dead_letters: list[MemoryDeadLetter] = field(default_factory=list)
     inbox: set[tuple[str, UUID]] = field(default_factory=set)
-    outbox_signal: Broadcast | None = None
-    delivery_signal: Broadcast | None = None
+    wake_relay: Wakeups | None = None  # set on publish
+    wake_workers: Wakeups | None = None  # set when a relayed event created deliveries
     # The service's own transactions, for handlers that write to its database: an async
     # context manager factory yielding a connection (e.g. `db.transaction`).
     transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None
@@ -124,8 +124,8 @@ class MemoryStore:
                     "payload": payload,
                 }
             )
-        if self.outbox_signal is not None:
-            self.outbox_signal.set()
+        if self.wake_relay is not None:
+            self.wake_relay.set()
         return ids
 
     async def sync_subscriptions(self, module: str, handlers: Sequence[Handler]) -> list[SubscriptionRef]:
@@ -156,8 +156,8 @@ class MemoryStore:
                         delivery_id, sub.id, row["id"], row["ordering_key"] if sub.ordered else None
                     )
                     fanned = True
-        if fanned and self.delivery_signal is not None:
-            self.delivery_signal.set()
+        if fanned and self.wake_workers is not None:
+            self.wake_workers.set()
         return len(batch)
 
     def _blocked(self, d: MemoryDelivery) -> bool:
@@ -258,6 +258,23 @@ class MemoryStore:
         ]
         return max(0.0, min(pending) - time.monotonic()) if pending else None
 
+    async def follow_start(self) -> object:
+        return len(self.events)
+
+    async def follow(self, position: object, patterns: Sequence[str]) -> tuple[list[ClaimedDelivery], object]:
+        """The relayed events after `position` (an index: the memory log is never trimmed)."""
+        assert isinstance(position, int)
+        logged = list(self.events.values())
+        events = [
+            ClaimedDelivery(
+                0, 0, 1, e["id"], e["event_type"], e["source"], e["tenant_id"], e["company_id"], e["ordering_key"],
+                e["occurred_at"], e["correlation_id"], e["causation_id"], e["version"], e["payload"],
+            )
+            for e in logged[position:]
+            if any(matches(pattern, e["event_type"]) for pattern in patterns)
+        ]
+        return events, len(logged)
+
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
         """The inbox as on PostgreSQL: recorded only when the block commits; the block runs
@@ -273,8 +290,8 @@ class MemoryStore:
             yield tx
             if tx.staged:
                 self.outbox.extend(tx.staged)
-                if self.outbox_signal is not None:
-                    self.outbox_signal.set()
+                if self.wake_relay is not None:
+                    self.wake_relay.set()
         self.inbox.add(key)
 
 
@@ -291,8 +308,8 @@ def memory_bus(
     """
     store = MemoryStore(source=service, transaction=transaction)
     bus = EventBus(service=service, store=store, settings=settings)
-    store.outbox_signal = bus.outbox_signal
-    store.delivery_signal = bus.delivery_signal
+    store.wake_relay = bus.wake_relay
+    store.wake_workers = bus.wake_workers
     return bus
 
 
@@ -311,6 +328,8 @@ async def run_until_idle(bus: EventBus, *, timeout: float = 10.0) -> int:
     while True:
         moved = await bus.relay.run_once()
         ran = await bus.worker.run_once()
+        if bus.follower is not None:
+            ran += await bus.follower.run_once()
         handled += ran
         if moved or ran:
             continue

@@ -31,8 +31,8 @@ from broker.errors import Reject
 from broker.patterns import to_regex
 from broker.retry import RetryPolicy
 from broker.router import Handler
-from broker.signals import wait_signal
 from broker.store import Store, SubscriptionRef
+from broker.wakeup import Wakeup
 from broker.worker import Bound, Worker
 from contracts.envelope import Envelope
 
@@ -260,7 +260,7 @@ class CallbackDispatcher:
             bound.append(Bound(ref=ref, handler=handler))
         return Worker(self.store, bound, worker_id=self.worker_id)
 
-    async def run(self, wake: asyncio.Event, *, poll_interval: float = 1.0, refresh: float = 5.0) -> None:
+    async def run(self, wake: Wakeup, *, poll_interval: float = 1.0, refresh: float = 5.0) -> None:
         """Deliver until cancelled; new callback subscriptions are picked up between batches,
         at most `refresh` seconds after they are added."""
         try:
@@ -270,7 +270,6 @@ class CallbackDispatcher:
                 if time.monotonic() - loaded > refresh:
                     worker, loaded = await self.load(), time.monotonic()
                 try:
-                    wake.clear()
                     if await worker.run_once():
                         continue
                 except asyncio.CancelledError:
@@ -278,6 +277,6 @@ class CallbackDispatcher:
                 except Exception:
                     await asyncio.sleep(poll_interval)
                     continue
-                await wait_signal(wake, min(poll_interval, refresh))
+                await wake.wait(min(poll_interval, refresh))
         finally:
             await self.client.aclose()

@@ -9,17 +9,18 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import structlog
 
 from broker import context, metrics
+from broker.backoff import run_forever
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
 from broker.router import Handler, event_classes
-from broker.signals import Doorbell
 from broker.store import Store, SubscriptionRef
+from broker.wakeup import Wakeup
 from contracts.envelope import Envelope
 
 log = structlog.get_logger("broker.worker")
@@ -283,29 +284,23 @@ class Worker:
         return settle
 
 
-async def run_worker(worker: Worker, wake: Doorbell, *, poll_interval: float = 1.0) -> None:
+async def run_worker(worker: Worker, wake: Wakeup, *, poll_interval: float = 1.0) -> NoReturn:
     """Run `worker` until cancelled: claim while there is work, then sleep until woken, until
     a retry it scheduled is due, or `poll_interval` at most (which also finds deliveries whose
     lease ran out, and retries other workers scheduled). Errors are logged, never fatal."""
-    delay = 0.1
-    while True:
-        try:
-            handled = await worker.run_once()
-            if handled >= worker.batch_size:
-                wake.set()  # a full batch: there may be more, let an idle loop help
-            if handled:
-                continue
-            timeout = poll_interval
-            if worker.retry_due is not None:
-                timeout = min(timeout, worker.retry_due - time.monotonic())
-                if timeout <= 0:
-                    worker.retry_due = None
-                    continue
-            await wake.wait(timeout)
-            delay = 0.1
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("worker failed, retrying", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+
+    async def claim_then_wait() -> None:
+        handled = await worker.run_once()
+        if handled >= worker.batch_size:
+            wake.set()  # a full batch: there may be more, let an idle loop help
+        if handled:
+            return
+        timeout = poll_interval
+        if worker.retry_due is not None:
+            timeout = min(timeout, worker.retry_due - time.monotonic())
+            if timeout <= 0:
+                worker.retry_due = None
+                return
+        await wake.wait(timeout)
+
+    await run_forever(claim_then_wait, what="worker", logger="broker.worker")

@@ -19,6 +19,12 @@ CREATE INDEX IF NOT EXISTS events_type_recorded ON events (event_type, recorded_
 CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_at);
 CREATE INDEX IF NOT EXISTS events_expires ON events (expires_at);
 CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant_id, recorded_at);
+-- The transaction that logged the event, for broadcast subscriptions to follow the log by
+-- snapshot (broker.follower). Set by a default, not in the ADD (a volatile default there
+-- would rewrite the table); events logged before have none and are never broadcast.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS tx_id xid8;
+ALTER TABLE events ALTER COLUMN tx_id SET DEFAULT pg_current_xact_id();
+CREATE INDEX IF NOT EXISTS events_tx ON events (tx_id);
 
 CREATE TABLE IF NOT EXISTS event_subscriptions (
     id               bigserial PRIMARY KEY,
@@ -132,3 +138,18 @@ DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
 CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
     REFERENCING NEW TABLE AS new_deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION bus_deliveries_notify();
+
+-- Wake the processes that follow the log for broadcast subscriptions (they LISTEN only if
+-- they have some): events nobody competes for create no deliveries, so no bus_deliveries.
+CREATE OR REPLACE FUNCTION bus_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_events) THEN
+        PERFORM pg_notify('bus_events', '');
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS bus_events_notify ON events;
+CREATE TRIGGER bus_events_notify AFTER INSERT ON events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION bus_events_notify();

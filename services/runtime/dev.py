@@ -273,8 +273,8 @@ class Platform:
         }
         self._spawn(python_service("core", options.core_port, core_env))
         for name in modules:
-            env = {**base_env, "CORE_PLATFORM_URL": core_url, "MODULE_API_KEY": secret.module_keys[name],
-                   "JWT_JWKS_URL": f"{core_url}/api/v1/auth/jwks",
+            env = {**base_env, "CORE_URL": core_url, "MODULE_API_KEY": secret.module_keys[name],
+                   "JWKS_URL": f"{core_url}/api/v1/auth/jwks",
                    "DATABASE_STRATEGY": "shared"}
             self._spawn(python_service(name, options.module_ports[name], env))
         timeout = options.startup_timeout

@@ -119,7 +119,7 @@ async def test_bus_recovers_after_its_connections_are_killed(database_url):
         )
         await admin.close()
         assert killed >= 2  # the pool's connections and the LISTEN connection
-        await wait_until(lambda: all(n.reconnects and n.connected.is_set() for n in bus._notifiers),
+        await wait_until(lambda: all(n.reconnects and n.connected.is_set() for n in bus._listeners),
                          what="LISTEN connection re-established")
         await bus.publish(None, Pinged(n=2))
         await wait_until(lambda: seen == [1, 2], timeout=15)

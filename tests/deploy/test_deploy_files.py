@@ -7,6 +7,7 @@ each service's `Settings.from_env` reads, broker's BusSettings, and the local ru
 (services/runtime/gateway.py: middleware names, order, CSP). A drift in any of them fails here.
 """
 
+import importlib
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 
@@ -74,20 +76,24 @@ ENV_READ = re.compile(r"""(?:os\.environ|\benv)\.get\(\s*["']([A-Z][A-Z0-9_]*)["
 OPTIONAL_ENV = {
     "core": {"JWT_PREVIOUS_KEY_FILES", "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS",
              "LOGIN_FAILURE_WINDOW"},
-    "financial": {"JWT_ALGORITHMS", "FINANCIAL_CONFIG_CACHE_SECONDS"},
+    "financial": {"CONFIG_CACHE_SECONDS", "POOL_SIZE", "RUN_MIGRATIONS", "JWKS_URL", "BUS"},
 }
 # Always expected, whatever the regex finds (the seed's variables and core's gateway settings).
 REQUIRED_ENV = {
     "core": {"DATABASE_URL", "JWT_ALGORITHM", "JWT_PRIVATE_KEY_FILE", "MODULE_API_KEYS", "MODULE_UPSTREAMS",
              "GATEWAY_CONFIG_KEY", "GATEWAY_MIDDLEWARES"},
-    "module": {"DATABASE_STRATEGY", "DATABASE_URL", "MODULE_DATABASE_URL", "CORE_PLATFORM_URL", "MODULE_API_KEY",
-               "EVENT_BUS_CONNECTION_STRING", "JWT_JWKS_URL"},
+    "module": {"DATABASE_STRATEGY", "DATABASE_URL", "MODULE_DATABASE_URL", "CORE_URL", "MODULE_API_KEY",
+               "EVENT_BUS_CONNECTION_STRING", "JWKS_URL"},
 }
 # Deployed to core although core's settings.py does not read them yet (another change adds them).
 CORE_GATEWAY_ENV = {"MODULE_UPSTREAMS", "GATEWAY_CONFIG_KEY", "GATEWAY_MIDDLEWARES"}
 
 
 def env_read_by(service: str) -> set[str]:
+    """Core's `os.environ.get` names; a module's settings Struct fields, upper-cased (the kit's loader)."""
+    if service != "core":
+        settings = importlib.import_module(f"services.{service}.app.settings").Settings
+        return {f.encode_name.upper() for f in msgspec.structs.fields(settings)}
     text = (ROOT / "services" / service / "app" / "settings.py").read_text()
     return set(ENV_READ.findall(text))
 
@@ -129,7 +135,7 @@ def test_the_regex_finds_what_settings_read() -> None:
     # Guards the guard: if settings.py changes style (e.g. os.getenv), this fails instead of passing vacuously.
     assert {"DATABASE_URL", "JWT_PRIVATE_KEY_FILE", "MODULE_API_KEYS"} <= env_read_by("core")
     for name in MODULE_NAMES:
-        assert {"DATABASE_URL", "DATABASE_STRATEGY", "CORE_PLATFORM_URL", "MODULE_API_KEY"} <= env_read_by(name)
+        assert {"DATABASE_URL", "DATABASE_STRATEGY", "CORE_URL", "MODULE_API_KEY"} <= env_read_by(name)
 
 
 # -- compose ---------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ def test_compose_secrets_and_upstreams_agree() -> None:
     upstreams = parse_pairs(core["MODULE_UPSTREAMS"])
     assert upstreams == {n: f"http://{n}:{PORTS[n]}" for n in MODULE_NAMES}
     for name in MODULE_NAMES:
-        assert compose_env(name)["CORE_PLATFORM_URL"] == f"http://core:{CORE_PORT}"
+        assert compose_env(name)["CORE_URL"] == f"http://core:{CORE_PORT}"
 
 
 def test_k8s_secrets_and_upstreams_agree() -> None:
@@ -238,7 +244,7 @@ def test_k8s_secrets_and_upstreams_agree() -> None:
     upstreams = parse_pairs(core["MODULE_UPSTREAMS"])
     assert upstreams == {n: f"http://{n}.buildify.svc.cluster.local:{PORTS[n]}" for n in MODULE_NAMES}
     for name in MODULE_NAMES:
-        assert k8s_env(name)["CORE_PLATFORM_URL"] == f"http://core.buildify.svc.cluster.local:{CORE_PORT}"
+        assert k8s_env(name)["CORE_URL"] == f"http://core.buildify.svc.cluster.local:{CORE_PORT}"
 
 
 @pytest.mark.security
@@ -593,6 +599,6 @@ def test_only_core_holds_the_signing_key_and_modules_get_its_jwks_url() -> None:
                                      (k8s_env(name), "k8s", f"http://core.buildify.svc.cluster.local:{CORE_PORT}")):
             assert not {k for k in env if k in {"JWT_SECRET_KEY", "JWT_PRIVATE_KEY_FILE", "JWT_PREVIOUS_KEY_FILES"}}, \
                 f"{where} {name} holds signing material"
-            assert env["JWT_JWKS_URL"] == f"{core_url}/api/v1/auth/jwks", f"{where} {name}"
+            assert env["JWKS_URL"] == f"{core_url}/api/v1/auth/jwks", f"{where} {name}"
         assert not COMPOSE_SERVICES[name].get("secrets"), f"compose {name} mounts a secret"
         assert "core-signing-key" not in mounted_secrets(name), f"k8s {name} mounts core's key"

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.types import ControllerRouterHandler
 
 from broker.asyncapi import build_document
 from contracts.catalog import event_classes
@@ -72,4 +73,4 @@ async def asyncapi_json(core: CoreContext) -> dict[str, Any]:
     return await current_document(core)
 
 
-ASYNCAPI = [asyncapi, asyncapi_json]
+ASYNCAPI: list[ControllerRouterHandler] = [asyncapi, asyncapi_json]

@@ -14,10 +14,10 @@ from typing import Any, Literal
 import msgspec
 from litestar import Request, Response, get
 
+from modulekit.errors import Problem
 from services.core.app.auth.principal import principal_from_request
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import CoreError
 
 
 class Check(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +113,7 @@ def health_handler(checks: dict[str, HealthCheck]) -> Any:
         if request.headers.get("authorization"):
             try:
                 admin = (await principal_from_request(request)).platform_admin
-            except CoreError:
+            except Problem:
                 admin = False
         if admin:
             full = await detailed(core)

@@ -1,4 +1,8 @@
-"""Core's domain tables (Piccolo); the schema itself lives in migrations/*.sql."""
+"""Core's domain tables (Piccolo); the schema itself lives in migrations/*.sql.
+
+The registry's tables (tenant_modules, company_modules, module_config_audit) are queried in SQL by
+`modules/`, so they have no Piccolo class here.
+"""
 
 from piccolo.columns import JSONB, UUID, Boolean, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -58,42 +62,3 @@ class Module(Table, tablename="modules", db=engine):
     manifest = JSONB()
     registered_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
-
-
-class TenantModule(Table, tablename="tenant_modules", db=engine):
-    id = UUID(primary_key=True)
-    tenant_id = ForeignKey(Tenant)
-    module_id = ForeignKey(Module)
-    is_enabled = Boolean(default=True)
-    configuration = JSONB(default={})
-    enabled_at = Timestamptz(null=True, default=None)
-    created_at = Timestamptz(default=TimestamptzNow())
-    updated_at = Timestamptz(null=True, default=None)
-
-
-class CompanyModule(Table, tablename="company_modules", db=engine):
-    """The seed's `company_modules`: a company's customisation of a tenant's module."""
-
-    id = UUID(primary_key=True)
-    company_id = ForeignKey(Company)
-    tenant_module_id = ForeignKey(TenantModule)
-    is_enabled = Boolean(default=True)
-    configuration = JSONB(null=True, default=None)
-    enabled_features = JSONB(null=True, default=None)
-    disabled_features = JSONB(null=True, default=None)
-    customized_at = Timestamptz(null=True, default=None)
-    customized_by_user_id = UUID(null=True, default=None)
-    created_at = Timestamptz(default=TimestamptzNow())
-    updated_at = Timestamptz(null=True, default=None)
-
-
-class ModuleConfigAudit(Table, tablename="module_config_audit", db=engine):
-    id = UUID(primary_key=True)
-    tenant_id = UUID()
-    company_id = UUID(null=True, default=None)
-    module_name = Varchar(length=40)
-    action = Varchar(length=40)
-    actor_user_id = UUID(null=True, default=None)
-    before = JSONB(default={})
-    after = JSONB(default={})
-    changed_at = Timestamptz(default=TimestamptzNow())

@@ -13,4 +13,4 @@ async def unique_as_conflict(field: str, value: object) -> AsyncIterator[None]:
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"`{field}` {value!r} is already taken.", extra={"field": field}) from exc
+        raise Conflict(f"`{field}` {value!r} is already taken.", field=field) from exc

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from litestar import Response, get
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
@@ -22,4 +23,4 @@ async def index() -> Response[bytes]:
 app_files = create_static_files_router(path="/app", directories=[FRONTEND], name="web-app",
                                        include_in_schema=False)
 
-WEB_APP = [index, app_files]
+WEB_APP: list[ControllerRouterHandler] = [index, app_files]

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from modulekit.errors import FieldProblem
 from services.financial.app.errors import InvalidInput
 
 
@@ -10,8 +11,7 @@ def add_days(start: date, days: int, *, what: str) -> date:
     try:
         return start + timedelta(days=days)
     except OverflowError:
-        raise InvalidInput(
-            f"{what}: {start.isoformat()} plus {days} days is past the last date this service can store "
-            "(9999-12-31); give an earlier date or the other date explicitly",
-            extra={"field": what.split(" ")[0].strip("`")},
-        ) from None
+        message = (f"{what}: {start.isoformat()} plus {days} days is past the last date this service can store "
+                   "(9999-12-31); give an earlier date or the other date explicitly")
+        field = what.split(" ")[0].strip("`")
+        raise InvalidInput(message, errors=[FieldProblem(field=field, message=message)]) from None

@@ -1,7 +1,7 @@
 // The financial module's frontend: loaded by the core shell with import(), one instance per company.
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { h } from './ui.js';
+import { h } from '/ui/kit.js';
 import { renderDashboard } from './pages/dashboard.js';
 import { renderInvoices, renderNewInvoice } from './pages/invoices.js';
 import { renderInvoice } from './pages/invoice.js';

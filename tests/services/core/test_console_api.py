@@ -31,7 +31,7 @@ async def test_rename_and_archive_a_company_then_restore_it(core: Harness, acme:
 async def test_renaming_onto_a_sibling_name_is_a_conflict_naming_the_field(core: Harness, acme: Tenant) -> None:
     r = await core.client.patch(f"/api/v1/companies/{acme.other_company_id}", json={"name": "acme GmbH"},
                                 headers=acme.admin)
-    assert r.status_code == 409 and r.json()["extra"]["field"] == "name"
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "name"
 
 
 async def test_company_changes_are_refused_to_members_and_hidden_from_other_tenants(
@@ -72,7 +72,7 @@ async def test_change_a_users_roles_in_a_company(core: Harness, root: dict[str, 
     assert [m["company_id"] for m in r.json()["companies"]] == [acme.company_id]
     r = await c.put(f"/api/v1/users/{member}/companies/{acme.company_id}", json={"roles": ["nope"]},
                     headers=acme.admin)
-    assert r.status_code == 422 and r.json()["extra"]["field"] == "roles"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "roles"
 
 
 async def test_members_and_other_tenants_cannot_change_roles(core: Harness, acme: Tenant, globex: Tenant) -> None:
@@ -155,7 +155,7 @@ async def test_edit_a_tenant_role_and_its_holders_get_the_new_permissions(
     me = (await c.get("/api/v1/me", headers=acme.member)).json()
     assert "financial.invoices.write" in me["permissions"]
     r = await c.patch(f"/api/v1/roles/{clerk['id']}", headers=acme.admin, json={"permissions": ["nonsense.x"]})
-    assert r.status_code == 422 and r.json()["extra"]["field"] == "permissions"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permissions"
 
 
 async def test_delete_a_role_only_when_nobody_holds_it(core: Harness, acme: Tenant) -> None:
@@ -164,7 +164,7 @@ async def test_delete_a_role_only_when_nobody_holds_it(core: Harness, acme: Tena
     member = await user_id(core, acme.admin, "member@acme.example")
     await c.put(f"/api/v1/users/{member}/companies/{acme.company_id}", json={"roles": ["clerk"]}, headers=acme.admin)
     r = await c.delete(f"/api/v1/roles/{clerk['id']}", headers=acme.admin)
-    assert r.status_code == 409 and r.json()["extra"]["held"] == 1
+    assert r.status_code == 409 and "held 1 time" in r.json()["detail"]
     await c.put(f"/api/v1/users/{member}/companies/{acme.company_id}", json={"roles": ["member"]}, headers=acme.admin)
     r = await c.delete(f"/api/v1/roles/{clerk['id']}", headers=acme.admin)
     assert r.status_code == 204

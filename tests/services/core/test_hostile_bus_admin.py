@@ -56,7 +56,7 @@ async def test_a_tenant_runs_one_replay_at_a_time(core: Harness, acme: Tenant, g
     body = {"selection": {"pattern": "core.#"}, "all_subscriptions": True}
     r = await core.client.post("/api/v1/admin/bus/replays", headers=acme.admin, json=body)
     assert r.status_code == 429, r.text
-    assert r.headers["retry-after"] and r.json()["code"] == "replay_running"
+    assert r.headers["retry-after"] and r.json()["type"] == "urn:buildify:problem:replay-running"
     r = await core.client.post("/api/v1/admin/bus/replays", headers=globex.admin, json=body)
     assert r.status_code == 202, r.text  # another tenant is not held up
     await wait_until(lambda: running.get(globex.id) == 0, what="globex's replay finished and was counted off")

@@ -14,7 +14,8 @@ JSON = {"content-type": "application/json"}
 def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == status, r.text
     body = r.json()
-    assert set(body) >= {"status_code", "detail", "code"} and body["status_code"] == status
+    assert r.headers["content-type"] == "application/problem+json"
+    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == status
     for word in words:
         assert word in body["detail"], body["detail"]
 

@@ -65,9 +65,8 @@ async def test_guessing_one_account_s_password_is_throttled_with_retry_after(cor
         assert r.status_code == 401
     r = await c.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "password123"})
     assert r.status_code == 429, r.text
-    assert r.json()["code"] == "too_many_attempts"
+    assert r.json()["type"] == 'urn:buildify:problem:too-many-attempts'
     assert 0 < int(r.headers["retry-after"]) <= 300
-    assert r.json()["extra"]["retry_after"] == int(r.headers["retry-after"])
     # other accounts from elsewhere are not locked out by it
     r = await c.post("/api/v1/auth/login", json={"email": "admin@acme.example", "password": "password123"},
                      headers={"X-Forwarded-For": "203.0.113.9"})

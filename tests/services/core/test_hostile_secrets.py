@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from contracts.auth import AUDIENCE, DEV_JWT_SECRET, ISSUER
+from modulekit.settings import load_settings
 from services.core.app.settings import Settings as CoreSettings
 from services.financial.app.settings import Settings as FinancialSettings
 
@@ -54,7 +55,7 @@ def test_financial_refuses_to_start_with_a_weak_secret(monkeypatch: pytest.Monke
                                                        value: str | None) -> None:
     environment(monkeypatch, {**FINANCIAL_ENV, variable: value})
     with pytest.raises(ValueError, match="refuses to start") as refused:
-        FinancialSettings.from_env()
+        load_settings(FinancialSettings, service="financial")
     assert variable in str(refused.value)
 
 
@@ -62,12 +63,12 @@ def test_both_start_with_strong_secrets_and_in_explicit_dev_mode(monkeypatch: py
     environment(monkeypatch, CORE_ENV)
     assert CoreSettings.from_env().jwt_private_key_path == KEY_FILE
     environment(monkeypatch, FINANCIAL_ENV)
-    assert FinancialSettings.from_env().module_api_key == STRONG
+    assert load_settings(FinancialSettings, service="financial").module_api_key == STRONG
     environment(monkeypatch, {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_PRIVATE_KEY_FILE": None,
                               "MODULE_API_KEYS": None, "MODULE_API_KEY": None, "GATEWAY_CONFIG_KEY": None,
                               "BUILDIFY_DEV_MODE": "1"})
     assert CoreSettings.from_env().dev_mode
-    assert FinancialSettings.from_env().jwks_url.endswith("/api/v1/auth/jwks")
+    assert load_settings(FinancialSettings, service="financial").keys_url.endswith("/api/v1/auth/jwks")
 
 
 def test_a_token_forged_with_the_old_default_secret_is_useless(database_url: str) -> None:

@@ -44,7 +44,7 @@ async def test_tokens_without_exp_expired_badly_signed_or_unsigned_are_refused(c
     for name, token in cases.items():
         r = await core.client.get("/api/v1/me", headers=bearer(token))
         assert r.status_code == 401, (name, r.text)
-        assert r.json()["code"] == "not_authenticated", name
+        assert r.json()["type"] == "urn:buildify:problem:not-authenticated", name
 
 
 async def test_claims_for_another_tenant_grant_nothing(core: Harness, acme: Tenant, globex: Tenant) -> None:

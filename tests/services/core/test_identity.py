@@ -25,7 +25,7 @@ async def test_login_token_carries_access_claims(core: Harness, acme: Tenant) ->
 
 async def test_wrong_password_and_missing_token_answer_401(core: Harness, acme: Tenant) -> None:
     r = await core.client.post("/api/v1/auth/login", json={"email": "member@acme.example", "password": "nope"})
-    assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+    assert r.status_code == 401 and r.json()["type"] == "urn:buildify:problem:not-authenticated"
     r = await core.client.get("/api/v1/me")
     assert r.status_code == 401
     r = await core.client.get("/api/v1/me", headers={"Authorization": "Bearer not.a.jwt"})

@@ -46,7 +46,7 @@ async def test_other_tenants_ids_answer_404_on_every_endpoint(
     for method, url, body in endpoints(globex):
         r = await c.request(method, url, json=body, headers=headers)
         assert r.status_code == 404, (method, url, r.status_code, r.text)
-        assert r.json()["code"] == "not_found"
+        assert r.json()["type"] == "urn:buildify:problem:not-found"
     assert await db.fetch("SELECT * FROM tenant_modules ORDER BY id") == before
     assert await db.fetchval("SELECT count(*) FROM users WHERE email LIKE 'intruder%'") == 0
 

@@ -7,9 +7,9 @@ import asyncpg
 from broker import EventBus
 from broker.testing import memory_bus, run_until_idle
 from contracts.core import CompanyCreated
+from modulekit.database import Database
 from services.financial.app.accounts import handlers
 from services.financial.app.accounts.service import DEFAULT_CHART
-from services.financial.app.db import Database
 from tests.services.financial.conftest import FAST, Harness, auth
 
 

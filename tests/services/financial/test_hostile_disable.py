@@ -61,7 +61,7 @@ async def test_after_disabling_nothing_works_for_that_company(shared: Harness) -
     ]:
         r = await getattr(shared.client, method)(url, headers=headers, **kwargs)
         assert r.status_code == 403, (url, r.text)
-        assert r.json()["code"] == "module_disabled", (url, r.text)
+        assert r.json()["type"] == "urn:buildify:problem:module-disabled", (url, r.text)
 
 
 async def count_rows(h: Harness, tenant_id: UUID) -> dict[str, int]:

@@ -15,7 +15,8 @@ JSON = {"content-type": "application/json"}
 def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
     assert r.status_code == status, r.text
     body = r.json()
-    assert set(body) >= {"status_code", "detail", "code"} and body["status_code"] == status
+    assert r.headers["content-type"] == "application/problem+json"
+    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == status
     for word in words:
         assert word in body["detail"], body["detail"]
 
@@ -57,10 +58,10 @@ def test_database_errors_do_not_reach_the_client() -> None:
     import asyncpg
     import msgspec
 
-    from services.financial.app.error_mapper import database_error
+    from modulekit.problems import database_error
 
     exc = asyncpg.exceptions.StringDataRightTruncationError("value too long for type character varying(200)")
     response = database_error(SimpleNamespace(url=SimpleNamespace(path="/x")), exc)  # type: ignore[arg-type]
     body = msgspec.to_builtins(response.content)
-    assert response.status_code == 400 and body["code"] == "invalid_input"
+    assert response.status_code == 400 and body["type"] == "urn:buildify:problem:invalid-input"
     assert "character varying" not in body["detail"]

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from contracts.auth import AUDIENCE, ISSUER
-from services.financial.app.auth import TokenVerifier
-from services.financial.app.errors import NotAuthenticated
+from modulekit.errors import Unauthorized
+from modulekit.tokens import TokenVerifier
 
 pytestmark = pytest.mark.security
 
@@ -64,7 +64,7 @@ async def test_unknown_key_ids_cause_at_most_one_refetch(jwks: tuple[str, list[i
     assert (await verifier.verify(signed("core-1"))).email == "a@b.example"
     before = len(fetches)
     for _ in range(25):
-        with pytest.raises(NotAuthenticated):
+        with pytest.raises(Unauthorized):
             await verifier.verify(signed(f"attacker-{uuid.uuid4()}"))
     assert len(fetches) - before <= 1, f"{len(fetches) - before} JWKS fetches for 25 unknown key ids"
 
@@ -74,11 +74,11 @@ async def test_after_the_interval_a_new_key_id_is_looked_up_once_more(jwks: tupl
     url, fetches = jwks
     now = [100.0]
     verifier = TokenVerifier(httpx.AsyncClient(), url, refetch_interval=30, clock=lambda: now[0])
-    with pytest.raises(NotAuthenticated):
+    with pytest.raises(Unauthorized):
         await verifier.verify(signed("core-2"))
     PUBLISHED.append("core-2")  # core rotates a key in
     before = len(fetches)
-    with pytest.raises(NotAuthenticated, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="unknown signing key"):
         await verifier.verify(signed("core-2"))  # within the interval: refused without a fetch
     assert len(fetches) == before
     now[0] += 31

@@ -5,18 +5,19 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import fields
 from typing import Any
 
 import httpx
 import jwt
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import OKPAlgorithm
 
-from services.financial.app.auth import TokenVerifier
-from services.financial.app.errors import NotAuthenticated
+from modulekit.errors import Unauthorized
+from modulekit.settings import load_settings
+from modulekit.tokens import ASYMMETRIC, TokenVerifier
 from services.financial.app.settings import Settings
 from tests.services.financial.conftest import ALL, CORE_KEY, CORE_KID, FakeCore, Harness, token
 from tests.services.financial.helpers import company
@@ -31,21 +32,21 @@ def b64(raw: bytes) -> str:
 
 
 def test_the_module_s_settings_carry_no_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    names = {f.name for f in fields(Settings)}
+    names = {f.name for f in msgspec.structs.fields(Settings)}
     assert not {n for n in names if "secret" in n or "private" in n}, names
-    for name in ("BUILDIFY_DEV_MODE", "JWT_JWKS_URL", "JWT_ALGORITHMS"):
+    for name in ("BUILDIFY_DEV_MODE", "JWKS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/x")
     monkeypatch.setenv("MODULE_API_KEY", STRONG)
     monkeypatch.setenv("JWT_SECRET_KEY", STRONG)  # left over from an old deployment: not read
-    monkeypatch.setenv("CORE_PLATFORM_URL", "http://core:8000")
-    settings = Settings.from_env()
+    monkeypatch.setenv("CORE_URL", "http://core:8000")
+    settings = load_settings(Settings)
     assert STRONG not in {str(getattr(settings, n)) for n in names if n != "module_api_key"}
-    assert settings.jwks_url == "http://core:8000/api/v1/auth/jwks"
-    assert not [a for a in settings.jwt_algorithms if a.upper().startswith("HS")]
-    monkeypatch.setenv("JWT_ALGORITHMS", "HS256")
+    assert settings.keys_url == "http://core:8000/api/v1/auth/jwks"
+    assert not [a for a in ASYMMETRIC if a.upper().startswith("HS")]  # no setting can add a shared-secret one
+    monkeypatch.setenv("MODULE_API_KEY", "changeme")
     with pytest.raises(ValueError, match="refuses to start"):
-        Settings.from_env()
+        load_settings(Settings)
 
 
 async def test_tokens_signed_by_any_key_but_core_s_are_refused(shared: Harness) -> None:
@@ -89,6 +90,6 @@ async def test_a_key_core_lists_as_previous_verifies_and_not_once_removed(core: 
     assert (await verifier.verify(signed)).tenant_id == tenant_id
     core.extra_keys.clear()
     now[0] += 301
-    with pytest.raises(NotAuthenticated):
+    with pytest.raises(Unauthorized):
         await verifier.verify(signed)
     assert (await verifier.verify(token(tenant_id, {company_id: ALL}))).tenant_id == tenant_id

@@ -31,7 +31,7 @@ def free_port() -> int:
 def served_financial(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     core = FakeCore()
     tenant_id, company_id = core.add_company()
-    settings = Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
+    settings = Settings(database_url=database_url, core_url="http://core", module_api_key=MODULE_KEY,
                         bus=FAST, pool_size=4)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core")
     port = free_port()

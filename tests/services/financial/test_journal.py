@@ -34,7 +34,7 @@ async def test_balanced_entry_is_posted_and_unbalanced_refused(harness: Harness)
     bad = await harness.client.post(URL, json=entry(company_id, ("1000", "250.00", "0"), ("3000", "0", "249.99")),
                                     headers=headers)
     assert bad.status_code == 422
-    assert "does not balance" in bad.json()["detail"] and bad.json()["code"] == "unbalanced_entry"
+    assert "does not balance" in bad.json()["detail"] and bad.json()["type"] == "urn:buildify:problem:unbalanced-entry"
 
     unknown = await harness.client.post(URL, json=entry(company_id, ("9999", "1", "0"), ("3000", "0", "1")),
                                         headers=headers)

@@ -25,7 +25,7 @@ def manifest() -> Manifest:
 def financial_app(database_url: str) -> tuple[Litestar, EventBus]:
     """The app as a process builds it, without starting it."""
     bus = EventBus(service="financial", dsn=database_url, settings=FAST)
-    app = create_app(Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
+    app = create_app(Settings(database_url=database_url, core_url="http://core", module_api_key=MODULE_KEY,
                               bus=FAST), bus=bus)
     return app, bus
 

@@ -30,7 +30,7 @@ async def test_status_moves_open_partially_paid_paid(harness: Harness) -> None:
     over = await pay(harness, inv["id"], "100.01", headers)
     assert over.status_code == 409
     assert "exceeds the 100.00 EUR still owed" in over.json()["detail"]
-    assert over.json()["code"] == "overpayment"
+    assert over.json()["type"] == "urn:buildify:problem:overpayment"
 
     last = await pay(harness, inv["id"], "100.00", headers)
     assert last.status_code == 201

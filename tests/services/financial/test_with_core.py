@@ -33,7 +33,7 @@ async def test_company_created_in_core_gets_accounts_and_german_invoices(databas
             httpx.AsyncClient(transport=httpx.ASGITransport(app=core_app), base_url="http://core"))
         fin_bus = EventBus(service="financial", dsn=database_url, settings=FAST)
         fin_app = create_financial(
-            Settings(database_url=database_url, core_platform_url="http://core", module_api_key=MODULE_KEY,
+            Settings(database_url=database_url, core_url="http://core", module_api_key=MODULE_KEY,
                      bus=FAST, pool_size=3),
             bus=fin_bus, core_client=core,
         )

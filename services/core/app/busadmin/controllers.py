@@ -20,18 +20,18 @@ from litestar.params import Body, Parameter
 
 from broker import BusUnavailable, InvalidPattern, ops
 from contracts.ids import uuid7
+from modulekit import errors as kit
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
-from services.core.app.errors import Conflict, CoreError, Forbidden, Invalid, NotFound
+from services.core.app.errors import Conflict, CoreProblem, Forbidden, Invalid, NotFound, Waiting
 
 T = TypeVar("T")
 
 
-class Unavailable(CoreError):
+class Unavailable(CoreProblem, kit.Unavailable):
     """The bus database does not answer."""
 
-    status_code = 503
-    code = "bus_unavailable"
+    code = "bus-unavailable"
 
 
 # What one tenant administrator may ask of the shared bus (platform administrators are not capped).
@@ -53,14 +53,13 @@ class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     rate: Annotated[float, msgspec.Meta(gt=0, le=MAX_RATE)] | None = None
 
 
-class ReplayLimited(CoreError):
+class ReplayLimited(Waiting, kit.TooManyRequests):
     """Your tenant already has a replay running; wait for it to finish."""
 
-    status_code = 429
-    code = "replay_running"
+    code = "replay-running"
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 10) -> None:
-        super().__init__(detail, extra={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
+        super().__init__(detail, retry_after=retry_after)
 
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
@@ -114,7 +113,7 @@ async def call(operation: Awaitable[T]) -> T:
     except (ops.UnknownSubscription, ops.UnknownEvent, ops.UnknownDeadLetter, ops.UnknownReplay) as exc:
         raise NotFound(str(exc)) from exc
     except InvalidPattern as exc:
-        raise Invalid(f"`pattern`: {exc}", extra={"field": "pattern"}) from exc
+        raise Invalid(f"`pattern`: {exc}", field="pattern") from exc
     except ops.OutOfScope as exc:
         raise Forbidden(str(exc)) from exc
     except (ops.EmptySelection, ops.InactiveSubscription) as exc:
@@ -163,23 +162,22 @@ class BusAdminController(Controller):
     async def replay(
         self,
         data: Annotated[ReplayRequest, Body(examples=[Example(
-            summary="Yesterday's invoices into one subscription, as a dry run",
-            value={"selection": {"pattern": "financial.invoice.*", "since": "2026-11-25T00:00:00Z",
-                                 "until": "2026-11-26T00:00:00Z"},
+            summary="Company events into financial's default-accounts handler again, as a dry run",
+            value={"selection": {"pattern": "core.company.created"},
                    "subscription": "financial.create_default_accounts", "dry_run": True},
         )])],
         principal: Principal,
         core: CoreContext,
-    ) -> Any:
+    ) -> ops.ReplayResult | ReplayStarted:
         tenant = scope_of(principal)
         if not data.subscription and not data.all_subscriptions:
             raise Invalid("Name a `subscription`, or set `all_subscriptions` to replay into every matching one.",
-                          extra={"field": "subscription"})
+                          field="subscription")
         rate = data.rate
         if tenant is not None:
             if rate is not None and rate > TENANT_MAX_RATE:
                 raise Invalid(f"`rate`: at most {TENANT_MAX_RATE:g} events per second for a tenant's replay.",
-                              extra={"field": "rate", "max": TENANT_MAX_RATE})
+                              field="rate")
             rate = rate or TENANT_MAX_RATE
         kwargs: dict[str, Any] = {"actor": actor_of(principal), "subscription": data.subscription,
                                   "rate": rate, "tenant": tenant}
@@ -241,8 +239,9 @@ class BusAdminController(Controller):
     async def purge(
         self,
         data: Annotated[DeadLetterAction, Body(examples=[Example(
-            summary="Letters of a retired test tenant's events",
-            value={"selection": {"tenant_id": "0191d7a4-0000-7000-8000-000000000001"}, "dry_run": True},
+            summary="One subscription's letters about company events, as a dry run",
+            value={"selection": {"subscription": "financial.create_default_accounts",
+                                 "pattern": "core.company.created"}, "dry_run": True},
         )])],
         principal: Principal,
         core: CoreContext,
@@ -263,6 +262,6 @@ class BusAdminController(Controller):
         """Redrive or purge: refuse an empty selection unless `all`, scope to the caller's tenant."""
         if data.selection.is_empty and not data.all:
             raise Invalid("Choose dead letters (subscription, error, pattern or ids), or set `all` to act on all.",
-                          extra={"field": "selection"})
+                          field="selection")
         return await call(action(core.bus.pool, data.selection, actor=actor_of(principal), dry_run=data.dry_run,
                                  tenant=scope_of(principal)))

@@ -31,13 +31,13 @@ class CompanyAdminController(CompanyController):
         company = await visible_company(company_id, principal)
         principal.require("core.companies.manage", company.id, company.tenant_id)
         if data.name is None and data.archived is None:
-            raise Invalid("Send `name` or `archived`.", extra={"field": "name"})
+            raise Invalid("Send `name` or `archived`.", field="name")
         name = data.name.strip() if data.name is not None else None
         if name is not None and name != company.name:
             if not name:
-                raise Invalid("`name` must not be blank.", extra={"field": "name"})
+                raise Invalid("`name` must not be blank.", field="name")
             if await Company.exists().where((Company.tenant_id == company.tenant_id) & (Company.name == name)):
-                raise Conflict(f"`name` {name!r} is already a company of this tenant.", extra={"field": "name"})
+                raise Conflict(f"`name` {name!r} is already a company of this tenant.", field="name")
             company.name = name
         if data.archived is not None and data.archived != (company.archived_at is not None):
             company.archived_at = datetime.now(UTC) if data.archived else None

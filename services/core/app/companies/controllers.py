@@ -66,11 +66,11 @@ class CompanyController(Controller):
         core: CoreContext,
     ) -> CompanyOut:
         if not principal.sees_tenant(data.tenant_id) or not await Tenant.exists().where(Tenant.id == data.tenant_id):
-            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", extra={"field": "tenant_id"})
+            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", field="tenant_id")
         if not principal.is_admin_of(data.tenant_id):
             raise Forbidden("Only the tenant's administrators create companies.")
         if await Company.exists().where((Company.tenant_id == data.tenant_id) & (Company.name == data.name)):
-            raise Conflict(f"`name` {data.name!r} is already a company of this tenant.", extra={"field": "name"})
+            raise Conflict(f"`name` {data.name!r} is already a company of this tenant.", field="name")
         company = Company(id=uuid7(), tenant_id=data.tenant_id, name=data.name, currency=data.currency)
         async with unique_as_conflict("name", data.name), Company._meta.db.transaction() as tx:
             await company.save()

@@ -11,14 +11,14 @@ from services.core.app.context import CoreContext
 from services.core.app.db import engine
 from services.core.app.errors import Forbidden, NotAuthenticated
 from services.core.app.gateway.routes import render
-from services.core.app.modules.registry import _load
+from services.core.app.modules.records import load_json
 
 
 async def registered_manifests() -> list[Manifest]:
     """Every registered module's manifest, by name."""
     async with engine.transaction() as tx:
         rows = await tx.connection.fetch("SELECT manifest FROM modules ORDER BY name")
-    return [msgspec.convert(_load(row["manifest"], {}), Manifest) for row in rows]
+    return [msgspec.convert(load_json(row["manifest"], {}), Manifest) for row in rows]
 
 
 async def enabled_manifests() -> list[Manifest]:
@@ -28,7 +28,7 @@ async def enabled_manifests() -> list[Manifest]:
             "SELECT m.manifest FROM modules m WHERE EXISTS ("
             " SELECT 1 FROM tenant_modules t WHERE t.module_id = m.id AND t.is_enabled) ORDER BY m.name"
         )
-    return [msgspec.convert(_load(row["manifest"], {}), Manifest) for row in rows]
+    return [msgspec.convert(load_json(row["manifest"], {}), Manifest) for row in rows]
 
 
 @get(

@@ -11,13 +11,15 @@ from litestar.params import Body, Parameter
 
 from contracts.api import ResolvedConfig
 from contracts.manifest import Manifest
+from modulekit.problems import reject_bad_input
 from services.core.app.auth.principal import ModuleCaller, Principal, module_from_request, principal_from_request
 from services.core.app.companies.controllers import visible_company
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
-from services.core.app.errors import Conflict, Forbidden, NotFound, reject_bad_input
+from services.core.app.errors import Conflict, Forbidden, NotFound
 from services.core.app.modules.manifests import parse_manifest
-from services.core.app.modules.registry import Actor, ModuleRegistry, module_out
+from services.core.app.modules.records import Actor, module_out
+from services.core.app.modules.registry import ModuleRegistry
 from services.core.app.modules.schemas import (
     AuditEntry,
     CompanyModuleIn,
@@ -105,7 +107,8 @@ class ModuleController(Controller):
     @get("/modules/{name:str}", summary="One registered module")
     async def get_module(self, name: str, principal: Principal, core: CoreContext) -> ModuleOut:
         async with engine.transaction() as tx:
-            return module_out(await registry(core).get(tx.connection, name))
+            row = await registry(core).get(tx.connection, name)
+        return module_out(row)
 
     @get("/tenants/{tenant_id:uuid}/modules", summary="The tenant's modules and their tenant-tier settings")
     async def list_tenant_modules(self, tenant_id: UUID, principal: Principal, core: CoreContext
@@ -154,8 +157,8 @@ class ModuleController(Controller):
         actor = Actor(principal.user_id)
         if mode == "purge" and not confirm and not dry_run:
             plan = await reg.remove_for_tenant(tenant_id, name, mode, perform=False, actor=actor)
-            raise Conflict("Purging deletes data: repeat with `confirm=true` after reading the plan.",
-                           extra={"field": "confirm", "plan": {"deletes": plan.deletes, "keeps": plan.keeps}})
+            raise Conflict("Purging deletes data: repeat with `confirm=true` after reading the plan: it deletes "
+                           + "; ".join(plan.deletes) + ", and keeps " + "; ".join(plan.keeps) + ".", field="confirm")
         return await reg.remove_for_tenant(tenant_id, name, mode, perform=not dry_run, actor=actor)
 
     @get("/tenants/{tenant_id:uuid}/modules/{name:str}/audit", summary="Configuration history of a module")

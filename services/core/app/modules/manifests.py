@@ -8,8 +8,9 @@ import msgspec
 from broker import InvalidPattern, validate_pattern
 from contracts.envelope import is_valid_event_type
 from contracts.manifest import MODULE_NAME, Manifest
+from modulekit.errors import FieldProblem
 from services.core.app.errors import Invalid
-from services.core.app.modules import jsonschema, semver
+from services.core.app.modules import config_schema, versions
 
 
 def _type_problems(raw: dict[str, Any]) -> list[str]:
@@ -65,8 +66,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     if not re.match(MODULE_NAME, m.name):
         problems.append(f"`name`: {m.name!r} must be lower-case letters, digits or _ (2-40, starting with a letter)")
     try:
-        semver.parse(m.version)
-    except semver.BadVersion as exc:
+        versions.check_version(m.version)
+    except versions.BadVersion as exc:
         problems.append(f"`version`: {exc}")
     problems += _backend_problems(m)
     if m.backend.port is None and m.backend.upstream is None:
@@ -90,15 +91,15 @@ def _semantic_problems(m: Manifest) -> list[str]:
             problems.append(f"`events.consumes[{i}]`: {exc}")
     if m.requires.platform is not None:
         try:
-            semver.validate_range(m.requires.platform)
-        except semver.BadVersion as exc:
+            versions.check_range(m.requires.platform)
+        except versions.BadVersion as exc:
             problems.append(f"`requires.platform`: {exc}")
     for dep, spec in m.requires.modules.items():
         if dep == m.name:
             problems.append(f"`requires.modules.{dep}`: a module cannot require itself")
         try:
-            semver.validate_range(spec)
-        except semver.BadVersion as exc:
+            versions.check_range(spec)
+        except versions.BadVersion as exc:
             problems.append(f"`requires.modules.{dep}`: {exc}")
     schema = m.config_schema
     if schema.get("type") != "object":
@@ -106,14 +107,8 @@ def _semantic_problems(m: Manifest) -> list[str]:
     elif not isinstance(schema.get("properties", {}), dict):
         problems.append("`config_schema.properties`: must be an object")
     else:
-        for path, message in jsonschema.pattern_problems(schema, "config_schema"):
-            problems.append(f"`{path}`: {message}")
-        for key, prop in schema.get("properties", {}).items():
-            if not isinstance(prop, dict):
-                problems.append(f"`config_schema.properties.{key}`: must be a JSON Schema object")
-            elif "default" in prop:
-                for path, message in jsonschema.validate(prop["default"], prop, key):
-                    problems.append(f"`config_schema.properties.{key}.default`: {path} {message}")
+        found = config_schema.schema_problems(schema) or config_schema.default_problems(schema)
+        problems += [f"`{path}`: {message}" for path, message in found]
     if m.frontend is not None:
         known = set(names)
         for i, entry in enumerate(m.frontend.menu):
@@ -122,14 +117,20 @@ def _semantic_problems(m: Manifest) -> list[str]:
     return problems
 
 
+def _field_problem(problem: str) -> FieldProblem:
+    """"`backend.port`: must be ..." as a field problem (the field without its backticks)."""
+    field, _, message = problem.partition(": ")
+    return FieldProblem(field=field.strip("`"), message=message)
+
+
 def parse_manifest(body: bytes) -> Manifest:
     """The manifest in `body`, or Invalid listing every problem found."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise Invalid(f"The manifest (body) is not valid JSON: {exc}.", extra={"problems": [str(exc)]}) from exc
+        raise Invalid(f"The manifest (body) is not valid JSON: {exc}.", field="body") from exc
     if not isinstance(raw, dict):
-        raise Invalid("The manifest (body) must be a JSON object.", extra={"problems": ["body: must be an object"]})
+        raise Invalid("The manifest (body) must be a JSON object.", field="body")
     problems = _type_problems(raw)
     manifest: Manifest | None = None
     if not problems:
@@ -138,6 +139,6 @@ def parse_manifest(body: bytes) -> Manifest:
     if problems or manifest is None:
         raise Invalid(
             f"The manifest has {len(problems)} problem(s): " + "; ".join(problems),
-            extra={"problems": problems},
+            errors=[_field_problem(p) for p in problems],
         )
     return manifest

@@ -63,19 +63,19 @@ class RoleController(Controller):
         principal: Principal,
     ) -> RoleOut:
         if not principal.sees_tenant(data.tenant_id) or not await Tenant.exists().where(Tenant.id == data.tenant_id):
-            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", extra={"field": "tenant_id"})
+            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", field="tenant_id")
         if not principal.is_admin_of(data.tenant_id):
             raise Forbidden("Only the tenant's administrators create roles.")
         if await Role.exists().where((Role.name == data.name) & Role.tenant_id.is_null()):
             raise Conflict(f"`name` {data.name!r} is a built-in role's name; choose another (a tenant role may not "
-                           "shadow a built-in one).", extra={"field": "name"})
+                           "shadow a built-in one).", field="name")
         known = await catalogue()
         bad = [p for p in data.permissions if not is_valid_pattern(p, known)]
         if bad:
             raise Invalid(f"`permissions`: unknown permission(s) {', '.join(bad)}.",
-                          extra={"field": "permissions", "unknown": bad})
+                          field="permissions")
         if await Role.exists().where((Role.name == data.name) & (Role.tenant_id == data.tenant_id)):
-            raise Conflict(f"`name` {data.name!r} is already a role of this tenant.", extra={"field": "name"})
+            raise Conflict(f"`name` {data.name!r} is already a role of this tenant.", field="name")
         role = Role(id=uuid7(), tenant_id=data.tenant_id, name=data.name, description=data.description,
                     permissions=list(data.permissions))
         async with unique_as_conflict("name", data.name):

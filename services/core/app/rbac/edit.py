@@ -45,7 +45,7 @@ class RoleEditController(Controller):
             bad = [p for p in data.permissions if not is_valid_pattern(p, known)]
             if bad:
                 raise Invalid(f"`permissions`: unknown permission(s) {', '.join(bad)}.",
-                              extra={"field": "permissions", "unknown": bad})
+                              field="permissions")
             role.permissions = list(dict.fromkeys(data.permissions))  # type: ignore[assignment]  # JSONB column
         if data.description is not None:
             role.description = data.description
@@ -61,5 +61,5 @@ class RoleEditController(Controller):
         held = await UserCompanyRole.count().where(UserCompanyRole.role_id == role.id)
         if held:
             raise Conflict(f"Role {role.name!r} is held {held} time(s): change those users' roles first.",
-                           extra={"field": "role", "held": held})
+                           field="role")
         await Role.delete().where(Role.id == role.id)

@@ -58,7 +58,7 @@ class TenantController(Controller):
         if not principal.platform_admin:
             raise Forbidden("Only platform administrators create tenants (`core.tenants.manage`).")
         if await Tenant.exists().where(Tenant.slug == data.slug):
-            raise Conflict(f"`slug` {data.slug!r} is already taken.", extra={"field": "slug"})
+            raise Conflict(f"`slug` {data.slug!r} is already taken.", field="slug")
         tenant = Tenant(id=uuid7(), name=data.name, slug=data.slug)
         async with unique_as_conflict("slug", data.slug), Tenant._meta.db.transaction() as tx:
             await tenant.save()

@@ -69,7 +69,7 @@ class UserAdminController(UserController):
         company = await visible_company(company_id, principal)
         user = await visible_user(user_id, principal)
         if user.tenant_id != company.tenant_id:
-            raise Invalid(f"User {user_id} is not of this company's tenant.", extra={"field": "user_id"})
+            raise Invalid(f"User {user_id} is not of this company's tenant.", field="user_id")
         principal.require("core.users.manage", company.id, company.tenant_id)
         if user.id == principal.user_id and not principal.is_admin_of(company.tenant_id):
             raise Forbidden("You cannot change your own roles.")

@@ -36,10 +36,16 @@ export function setFieldError(field, message) {
   else field.input.removeAttribute('aria-invalid');
 }
 
-// The field an error answer names (`extra.field`, or "`name`: ..." at the start of the detail).
+// The per-field problems of an RFC 9457 answer (`errors: [{field, message}]`), or [].
+export function fieldProblems(error) {
+  const found = error && error.body && Array.isArray(error.body.errors) ? error.body.errors : [];
+  return found.filter((p) => p && typeof p.field === 'string');
+}
+
+// The field an error answer names (its first `errors[].field`, or "`name`: ..." at the start of the detail).
 export function problemField(error) {
-  const extra = error && error.body && error.body.extra;
-  if (extra && typeof extra.field === 'string') return extra.field;
+  const found = fieldProblems(error);
+  if (found.length) return found[0].field;
   const match = /^`([^`]+)`/.exec(errorText(error));
   return match ? match[1] : null;
 }

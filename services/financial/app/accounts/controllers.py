@@ -5,16 +5,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 
+from modulekit.auth import authenticate, principal_of, requires
+from modulekit.config import module_enabled
 from services.financial.app.accounts import service
-from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
-from services.financial.app.common import claims_of
-from services.financial.app.config_client import ConfigClient
-from services.financial.app.db import Database
+from services.financial.app.config import FinancialConfigClient
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden
 from services.financial.app.money import check_currency
 from services.financial.app.permissions import ACCOUNTS_READ, ACCOUNTS_WRITE
+from services.financial.app.responses import Account, out
 
 
 class AccountIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -30,36 +30,35 @@ class AccountController(Controller):
     guards = [authenticate]
     tags = ["accounts"]
 
-    @get("/")
+    @get("/", guards=[requires(ACCOUNTS_READ)])
     async def list_accounts(
-        self, request: Request[Any, Any, Any], db: Database, company_id: UUID = Parameter(query="company_id")
-    ) -> list[dict[str, Any]]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID
+    ) -> list[Account]:
         """The company's chart of accounts, by code."""
-        require(claims_of(request), ACCOUNTS_READ, company_id)
         await module_enabled(request, company_id)
-        async with db.connection() as conn:
-            return [dict(r) for r in await service.list_accounts(conn, db, company_id)]
+        async with db.snapshot() as conn:
+            return [out(Account, r) for r in await service.list_accounts(conn, db, company_id)]
 
     @get("/{account_id:uuid}")
-    async def get_account(self, request: Request[Any, Any, Any], db: Database, account_id: UUID) -> dict[str, Any]:
-        claims = claims_of(request)
-        async with db.connection() as conn:
-            row = await service.get_account(conn, db, account_id, tenant_of(claims))
-        require(claims, ACCOUNTS_READ, row["company_id"], hide=True)
+    async def get_account(self, request: Request[Any, Any, Any], db: FinancialDb, account_id: UUID) -> Account:
+        principal = principal_of(request)
+        async with db.snapshot() as conn:
+            row = await service.get_account(conn, db, account_id, principal.tenant_id)
+        principal.require(ACCOUNTS_READ, row["company_id"], hide=True)
         await module_enabled(request, row["company_id"])
-        return dict(row)
+        return out(Account, row)
 
     @post("/")
     async def create_account(
-        self, request: Request[Any, Any, Any], db: Database, config: ConfigClient, data: AccountIn
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, config: FinancialConfigClient, data: AccountIn
+    ) -> Account:
         """Add an account to the chart; the code must be new in the company."""
-        claims = claims_of(request)
-        require(claims, ACCOUNTS_WRITE, data.company_id)
+        principal = principal_of(request)
+        principal.require(ACCOUNTS_WRITE, data.company_id)
         await module_enabled(request, data.company_id)
         if data.currency:
             currency = check_currency(data.currency)
-            tenant_id = claims.tenant_id
+            tenant_id = principal.claims.tenant_id
         else:
             resolved = await config.get(data.company_id)
             currency, tenant_id = resolved.currency, resolved.tenant_id
@@ -70,4 +69,4 @@ class AccountController(Controller):
                 conn, db, tenant_id=tenant_id, company_id=data.company_id, code=data.code,
                 name=data.name, kind=data.type, currency=currency,
             )
-        return dict(row)
+        return out(Account, row)

@@ -6,15 +6,15 @@ from broker import Delivery, Reject, Retry, Router
 from contracts.core import CompanyCreated, ModuleConfigured, ModuleEnabled
 from contracts.core import ModuleDisabled as ModuleWasDisabled
 from services.financial.app.accounts.service import adopt_currency, create_default_chart
-from services.financial.app.config_client import ConfigClient
-from services.financial.app.db import Database
-from services.financial.app.errors import CoreUnavailable, InvalidInput, ModuleDisabled, NotFound
+from services.financial.app.config import FinancialConfigClient
+from services.financial.app.db import FinancialDb
+from services.financial.app.errors import DependencyUnavailable, InvalidInput, ModuleDisabled, NotFound
 from services.financial.app.money import check_currency
 
 PURGE_ORDER = ("payments", "invoice_lines", "invoices", "transaction_lines", "transactions", "accounts")
 
 
-async def purge_tenant(conn: Any, db: Database, tenant_id: Any) -> dict[str, int]:
+async def purge_tenant(conn: Any, db: FinancialDb, tenant_id: Any) -> dict[str, int]:
     """Delete every row of the tenant in this module's tables; the counts deleted per table."""
     await conn.execute("SET LOCAL buildify.purge = 'on'")  # lets the immutability trigger allow it
     companies = [r["company_id"] for r in await conn.fetch(
@@ -37,7 +37,7 @@ async def purge_tenant(conn: Any, db: Database, tenant_id: Any) -> dict[str, int
     return counts
 
 
-def build_router(db: Database, config: ConfigClient | None = None) -> Router:
+def build_router(db: FinancialDb, config: FinancialConfigClient | None = None) -> Router:
     """Handlers bound to this app's database and (when given) its core client."""
     router = Router()
 
@@ -59,7 +59,7 @@ def build_router(db: Database, config: ConfigClient | None = None) -> Router:
             return (await config.get(company_id)).currency
         except (NotFound, ModuleDisabled):
             return None
-        except CoreUnavailable as exc:
+        except DependencyUnavailable as exc:
             raise Retry(str(exc), after=5) from exc
 
     @router.on("core.company.created", priority=8)

@@ -6,7 +6,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.ids import uuid7
-from services.financial.app.db import Database
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Conflict, InvalidInput, NotFound
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
@@ -31,7 +31,7 @@ COLUMNS = "id, tenant_id, company_id, code, name, type, currency, is_active, is_
 
 
 async def create_default_chart(
-    conn: asyncpg.Connection, db: Database, *, tenant_id: UUID, company_id: UUID, currency: str
+    conn: asyncpg.Connection, db: FinancialDb, *, tenant_id: UUID, company_id: UUID, currency: str
 ) -> int:
     """Insert the default chart for a company; accounts already there are kept, so running
     it again (a redelivery, an invoice racing the event) changes nothing. Returns rows added."""
@@ -48,7 +48,7 @@ async def create_default_chart(
     return added
 
 
-async def adopt_currency(conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str) -> int:
+async def adopt_currency(conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str) -> int:
     """Move the default accounts of a company to `currency` while nothing is booked on them yet.
 
     The chart is made when core announces the company, often before the module is configured
@@ -63,13 +63,13 @@ async def adopt_currency(conn: asyncpg.Connection, db: Database, company_id: UUI
     return int(result.split()[-1])
 
 
-async def list_accounts(conn: asyncpg.Connection, db: Database, company_id: UUID) -> list[asyncpg.Record]:
+async def list_accounts(conn: asyncpg.Connection, db: FinancialDb, company_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE company_id = $1 ORDER BY code", company_id
     )
 
 
-async def get_account(conn: asyncpg.Connection, db: Database, account_id: UUID, tenant_id: UUID | None) -> Any:
+async def get_account(conn: asyncpg.Connection, db: FinancialDb, account_id: UUID, tenant_id: UUID | None) -> Any:
     row = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
         account_id, tenant_id,
@@ -80,7 +80,7 @@ async def get_account(conn: asyncpg.Connection, db: Database, account_id: UUID, 
 
 
 async def create_account(
-    conn: asyncpg.Connection, db: Database, *, tenant_id: UUID, company_id: UUID,
+    conn: asyncpg.Connection, db: FinancialDb, *, tenant_id: UUID, company_id: UUID,
     code: str, name: str, kind: str, currency: str,
 ) -> asyncpg.Record:
     if kind not in ACCOUNT_TYPES:
@@ -100,12 +100,3 @@ async def create_account(
         raise Conflict(f"company {company_id} already has an account with code {code}")
     return row
 
-
-async def accounts_by_code(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, codes: list[str]
-) -> dict[str, UUID]:
-    rows = await conn.fetch(
-        f"SELECT code, id FROM {db.t('accounts')} WHERE company_id = $1 AND code = ANY($2::text[])",
-        company_id, codes,
-    )
-    return {r["code"]: r["id"] for r in rows}

@@ -10,14 +10,15 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
-from services.financial.app.common import claims_of
-from services.financial.app.config_client import ConfigClient
-from services.financial.app.db import Database
+from modulekit.auth import authenticate, principal_of, requires
+from modulekit.config import module_enabled
+from services.financial.app.config import FinancialConfigClient
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import NotFound
 from services.financial.app.invoices import service
 from services.financial.app.money import round_money
 from services.financial.app.permissions import INVOICES_READ, INVOICES_WRITE
+from services.financial.app.responses import Invoice, out
 
 
 class InvoiceLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,23 +44,23 @@ def plain(value: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
-def present(invoice: dict[str, Any]) -> dict[str, Any]:
+def present(invoice: dict[str, Any]) -> Invoice:
     cur = invoice["currency"]
     money = {k: round_money(invoice[k], cur) for k in ("subtotal", "tax", "total", "amount_paid")}
     lines = [{**line, "unit_price": plain(line["unit_price"]), "quantity": plain(line["quantity"]),
               "amount": round_money(line["amount"], cur)} for line in invoice["lines"]]
-    return {**invoice, **money, "tax_rate": plain(invoice["tax_rate"]),
-            "amount_due": money["total"] - money["amount_paid"], "lines": lines}
+    return out(Invoice, {**invoice, **money, "tax_rate": plain(invoice["tax_rate"]),
+                         "amount_due": money["total"] - money["amount_paid"], "lines": lines})
 
 
 async def load_invoice(
-    request: Request[Any, Any, Any], db: Database, invoice_id: UUID, permission: str
+    request: Request[Any, Any, Any], db: FinancialDb, invoice_id: UUID, permission: str
 ) -> dict[str, Any]:
     """The invoice if it is in the caller's tenant and companies (404 otherwise, revealing nothing)."""
-    claims = claims_of(request)
-    async with db.connection() as conn:
-        invoice = await service.get_invoice(conn, db, invoice_id, tenant_of(claims))
-    require(claims, permission, invoice["company_id"], hide=True)
+    principal = principal_of(request)
+    async with db.snapshot() as conn:
+        invoice = await service.get_invoice(conn, db, invoice_id, principal.tenant_id)
+    principal.require(permission, invoice["company_id"], hide=True)
     await module_enabled(request, invoice["company_id"])
     return invoice
 
@@ -71,36 +72,36 @@ class InvoiceController(Controller):
 
     @post("/")
     async def create_invoice(
-        self, request: Request[Any, Any, Any], db: Database, bus: EventBus, config: ConfigClient, data: InvoiceIn
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, bus: EventBus, config: FinancialConfigClient,
+        data: InvoiceIn,
+    ) -> Invoice:
         """Number, tax and currency come from the company's configuration in core."""
-        claims = claims_of(request)
-        require(claims, INVOICES_WRITE, data.company_id)
+        principal = principal_of(request)
+        principal.require(INVOICES_WRITE, data.company_id)
         await module_enabled(request, data.company_id)
         resolved = await config.get(data.company_id)
-        if claims.tenant_id is not None and resolved.tenant_id != claims.tenant_id:
+        if principal.claims.tenant_id is not None and resolved.tenant_id != principal.claims.tenant_id:
             raise NotFound(f"no company {data.company_id} in your tenant")
         lines = None
         if data.lines is not None:
             lines = [service.InvoiceLineIn(x.description, x.quantity, x.unit_price) for x in data.lines]
         invoice_id = await service.create_invoice(
             db, bus, resolved, customer=data.customer, lines=lines, total=data.total,
-            issue_date=data.issue_date, due_date=data.due_date, created_by=claims.sub,
+            issue_date=data.issue_date, due_date=data.due_date, created_by=principal.user_id,
         )
-        async with db.connection() as conn:
+        async with db.snapshot() as conn:
             return present(await service.get_invoice(conn, db, invoice_id, None))
 
-    @get("/")
+    @get("/", guards=[requires(INVOICES_READ)])
     async def list_invoices(
-        self, request: Request[Any, Any, Any], db: Database, company_id: UUID, status: str | None = None,
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, status: str | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        require(claims_of(request), INVOICES_READ, company_id)
+    ) -> list[Invoice]:
         await module_enabled(request, company_id)
-        async with db.connection() as conn:
+        async with db.snapshot() as conn:
             ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
             return [present(await service.get_invoice(conn, db, i, None)) for i in ids]
 
     @get("/{invoice_id:uuid}")
-    async def get_invoice(self, request: Request[Any, Any, Any], db: Database, invoice_id: UUID) -> dict[str, Any]:
+    async def get_invoice(self, request: Request[Any, Any, Any], db: FinancialDb, invoice_id: UUID) -> Invoice:
         return present(await load_invoice(request, db, invoice_id, INVOICES_READ))

@@ -13,9 +13,9 @@ from broker import EventBus
 from contracts.financial import InvoiceCreated
 from contracts.ids import uuid7
 from services.financial.app.accounts.service import RECEIVABLE, REVENUE, TAX_PAYABLE, create_default_chart
-from services.financial.app.config_client import FinancialConfig
+from services.financial.app.config import FinancialConfig
 from services.financial.app.dates import add_days
-from services.financial.app.db import Database
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import InvalidInput, NotFound
 from services.financial.app.journal.service import LineIn, post_entry
 from services.financial.app.money import ZERO, exact_money, round_money
@@ -36,7 +36,7 @@ def format_number(prefix: str, sequence: int) -> str:
     return f"{prefix.rstrip('-')}-{sequence:06d}" if prefix else f"{sequence:06d}"
 
 
-async def next_number(conn: asyncpg.Connection, db: Database, company_id: UUID) -> int:
+async def next_number(conn: asyncpg.Connection, db: FinancialDb, company_id: UUID) -> int:
     """Take the next number under a row lock held until the transaction ends: a rolled-back
     invoice gives its number back, and concurrent invoices queue, so there are no gaps."""
     return int(
@@ -91,7 +91,7 @@ def price_lines(
 
 
 async def create_invoice(
-    db: Database,
+    db: FinancialDb,
     bus: EventBus,
     config: FinancialConfig,
     *,
@@ -161,7 +161,7 @@ INVOICE_COLUMNS = (
 
 
 async def get_invoice(
-    conn: asyncpg.Connection, db: Database, invoice_id: UUID, tenant_id: UUID | None
+    conn: asyncpg.Connection, db: FinancialDb, invoice_id: UUID, tenant_id: UUID | None
 ) -> dict[str, Any]:
     row = await conn.fetchrow(
         f"SELECT {INVOICE_COLUMNS} FROM {db.t('invoices')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
@@ -178,7 +178,7 @@ async def get_invoice(
 
 
 async def list_invoices(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, *, status: str | None, limit: int, offset: int
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, *, status: str | None, limit: int, offset: int
 ) -> list[UUID]:
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {status!r}")

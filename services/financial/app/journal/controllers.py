@@ -9,13 +9,14 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
-from services.financial.app.common import claims_of
-from services.financial.app.db import Database
+from modulekit.auth import authenticate, principal_of, requires
+from modulekit.config import module_enabled
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
 from services.financial.app.journal import service
 from services.financial.app.money import ZERO, check_currency, round_money
 from services.financial.app.permissions import TRANSACTIONS_READ, TRANSACTIONS_WRITE
+from services.financial.app.responses import JournalEntry, out
 
 
 class JournalLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -39,13 +40,13 @@ class ReversalIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     description: str | None = None
 
 
-def present(entry: dict[str, Any]) -> dict[str, Any]:
+def present(entry: dict[str, Any]) -> JournalEntry:
     currency = entry["currency"]
     lines = [
         {**line, "debit": round_money(line["debit"], currency), "credit": round_money(line["credit"], currency)}
         for line in entry["lines"]
     ]
-    return {**entry, "lines": lines, "total": sum((line["debit"] for line in lines), ZERO)}
+    return out(JournalEntry, {**entry, "lines": lines, "total": sum((line["debit"] for line in lines), ZERO)})
 
 
 class JournalController(Controller):
@@ -54,12 +55,14 @@ class JournalController(Controller):
     tags = ["journal"]
 
     @post("/")
-    async def post_entry(self, request: Request[Any, Any, Any], db: Database, data: JournalEntryIn) -> dict[str, Any]:
+    async def post_entry(
+        self, request: Request[Any, Any, Any], db: FinancialDb, data: JournalEntryIn
+    ) -> JournalEntry:
         """Post a balanced entry (debits = credits) on the company's accounts."""
-        claims = claims_of(request)
-        require(claims, TRANSACTIONS_WRITE, data.company_id)
+        principal = principal_of(request)
+        principal.require(TRANSACTIONS_WRITE, data.company_id)
         await module_enabled(request, data.company_id)
-        if claims.tenant_id is None:
+        if principal.claims.tenant_id is None:
             raise Forbidden("a platform admin without a tenant cannot post entries")
         if len(data.description) > 1000:
             raise InvalidInput("description takes at most 1000 characters")
@@ -67,49 +70,47 @@ class JournalController(Controller):
                                 credit=x.credit, description=x.description) for x in data.lines]
         async with db.transaction() as conn:
             entry_id = await service.post_entry(
-                conn, db, tenant_id=claims.tenant_id, company_id=data.company_id,
+                conn, db, tenant_id=principal.claims.tenant_id, company_id=data.company_id,
                 entry_date=data.entry_date or date.today(), description=data.description,
-                currency=check_currency(data.currency), lines=lines, created_by=claims.sub,
+                currency=check_currency(data.currency), lines=lines, created_by=principal.user_id,
             )
-            return present(await service.get_entry(conn, db, entry_id, claims.tenant_id))
+            return present(await service.get_entry(conn, db, entry_id, principal.claims.tenant_id))
 
-    @get("/")
+    @get("/", guards=[requires(TRANSACTIONS_READ)])
     async def list_entries(
-        self, request: Request[Any, Any, Any], db: Database, company_id: UUID,
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID,
         date_from: date | None = None, date_to: date | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        claims = claims_of(request)
-        require(claims, TRANSACTIONS_READ, company_id)
+    ) -> list[JournalEntry]:
         await module_enabled(request, company_id)
-        async with db.connection() as conn:
+        async with db.snapshot() as conn:
             ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
                                              limit=limit, offset=offset)
             return [present(await service.get_entry(conn, db, i, None)) for i in ids]
 
     @get("/{entry_id:uuid}")
-    async def get_entry(self, request: Request[Any, Any, Any], db: Database, entry_id: UUID) -> dict[str, Any]:
-        claims = claims_of(request)
-        async with db.connection() as conn:
-            entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
-        require(claims, TRANSACTIONS_READ, entry["company_id"], hide=True)
+    async def get_entry(self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID) -> JournalEntry:
+        principal = principal_of(request)
+        async with db.snapshot() as conn:
+            entry = await service.get_entry(conn, db, entry_id, principal.tenant_id)
+        principal.require(TRANSACTIONS_READ, entry["company_id"], hide=True)
         await module_enabled(request, entry["company_id"])
         return present(entry)
 
     @post("/{entry_id:uuid}/reverse")
     async def reverse_entry(
-        self, request: Request[Any, Any, Any], db: Database, entry_id: UUID, data: ReversalIn | None = None
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID, data: ReversalIn | None = None
+    ) -> JournalEntry:
         """Cancel a posted entry the accountant's way: a new entry with the sides swapped."""
-        claims = claims_of(request)
+        principal = principal_of(request)
         body = data or ReversalIn()
         async with db.transaction() as conn:
-            entry = await service.get_entry(conn, db, entry_id, tenant_of(claims))
-            require(claims, TRANSACTIONS_WRITE, entry["company_id"], hide=True)
+            entry = await service.get_entry(conn, db, entry_id, principal.tenant_id)
+            principal.require(TRANSACTIONS_WRITE, entry["company_id"], hide=True)
             await module_enabled(request, entry["company_id"])
             new_id = await service.reverse_entry(
                 conn, db, entry, entry_date=body.entry_date or date.today(), description=body.description,
-                created_by=claims.sub,
+                created_by=principal.user_id,
             )
             return present(await service.get_entry(conn, db, new_id, None))
 

@@ -10,13 +10,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from services.financial.app.auth import authenticate, module_enabled, require, tenant_of
-from services.financial.app.common import claims_of
-from services.financial.app.db import Database
+from modulekit.auth import authenticate, principal_of, requires
+from modulekit.config import module_enabled
+from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
 from services.financial.app.money import round_money
 from services.financial.app.payments import service
 from services.financial.app.permissions import PAYMENTS_READ, PAYMENTS_WRITE
+from services.financial.app.responses import Payment, out
 
 
 class PaymentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -27,9 +28,9 @@ class PaymentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     reference: str = ""
 
 
-def present(row: Any) -> dict[str, Any]:
+def present(row: Any) -> Payment:
     payment = dict(row)
-    return {**payment, "amount": round_money(payment["amount"], payment["currency"])}
+    return out(Payment, {**payment, "amount": round_money(payment["amount"], payment["currency"])})
 
 
 class PaymentController(Controller):
@@ -39,33 +40,32 @@ class PaymentController(Controller):
 
     @post("/")
     async def record_payment(
-        self, request: Request[Any, Any, Any], db: Database, bus: EventBus, data: PaymentIn
-    ) -> dict[str, Any]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, bus: EventBus, data: PaymentIn
+    ) -> Payment:
         """Full or partial payment of an invoice; more than is owed is refused."""
-        claims = claims_of(request)
+        principal = principal_of(request)
         invoice = await load_invoice(request, db, data.invoice_id, PAYMENTS_WRITE)
         payment_id = await service.record_payment(
             db, bus, invoice=invoice, amount=data.amount, paid_on=data.paid_on, method=data.method,
-            reference=data.reference, created_by=claims.sub,
+            reference=data.reference, created_by=principal.user_id,
         )
-        async with db.connection() as conn:
+        async with db.snapshot() as conn:
             return present(await service.get_payment(conn, db, payment_id, None))
 
-    @get("/")
+    @get("/", guards=[requires(PAYMENTS_READ)])
     async def list_payments(
-        self, request: Request[Any, Any, Any], db: Database, company_id: UUID, invoice_id: UUID | None = None,
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, invoice_id: UUID | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        require(claims_of(request), PAYMENTS_READ, company_id)
+    ) -> list[Payment]:
         await module_enabled(request, company_id)
-        async with db.connection() as conn:
+        async with db.snapshot() as conn:
             return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
 
     @get("/{payment_id:uuid}")
-    async def get_payment(self, request: Request[Any, Any, Any], db: Database, payment_id: UUID) -> dict[str, Any]:
-        claims = claims_of(request)
-        async with db.connection() as conn:
-            row = await service.get_payment(conn, db, payment_id, tenant_of(claims))
-        require(claims, PAYMENTS_READ, row["company_id"], hide=True)
+    async def get_payment(self, request: Request[Any, Any, Any], db: FinancialDb, payment_id: UUID) -> Payment:
+        principal = principal_of(request)
+        async with db.snapshot() as conn:
+            row = await service.get_payment(conn, db, payment_id, principal.tenant_id)
+        principal.require(PAYMENTS_READ, row["company_id"], hide=True)
         await module_enabled(request, row["company_id"])
         return present(row)

@@ -11,7 +11,7 @@ from broker import EventBus
 from contracts.financial import InvoicePaid, PaymentReceived
 from contracts.ids import uuid7
 from services.financial.app.accounts.service import CASH, RECEIVABLE
-from services.financial.app.db import Database
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import InvalidInput, NotFound, Overpayment
 from services.financial.app.journal.service import LineIn, post_entry
 from services.financial.app.money import exact_money
@@ -23,7 +23,7 @@ PAYMENT_COLUMNS = (
 
 
 async def record_payment(
-    db: Database,
+    db: FinancialDb,
     bus: EventBus,
     *,
     invoice: dict[str, Any],
@@ -54,7 +54,6 @@ async def record_payment(
             raise Overpayment(
                 f"payment of {amount} {currency} exceeds the {owed.quantize(amount)} {currency} still owed "
                 f"on invoice {row['number']}",
-                extra={"outstanding": str(owed.quantize(amount))},
             )
         paid = row["amount_paid"] + amount
         status = "paid" if paid == row["total"] else "partially_paid"
@@ -92,7 +91,7 @@ async def record_payment(
     return payment_id
 
 
-async def get_payment(conn: asyncpg.Connection, db: Database, payment_id: UUID, tenant_id: UUID | None) -> Any:
+async def get_payment(conn: asyncpg.Connection, db: FinancialDb, payment_id: UUID, tenant_id: UUID | None) -> Any:
     row = await conn.fetchrow(
         f"SELECT {PAYMENT_COLUMNS} FROM {db.t('payments')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
         payment_id, tenant_id,
@@ -103,7 +102,7 @@ async def get_payment(conn: asyncpg.Connection, db: Database, payment_id: UUID, 
 
 
 async def list_payments(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, invoice_id: UUID | None, limit: int, offset: int
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, invoice_id: UUID | None, limit: int, offset: int
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {PAYMENT_COLUMNS} FROM {db.t('payments')} WHERE company_id = $1 "

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.financial.app.db import Database
+from services.financial.app.db import FinancialDb
 from services.financial.app.errors import InvalidInput
 from services.financial.app.money import ZERO, round_money
 
@@ -24,7 +24,7 @@ def check_range(date_from: date | None, date_to: date | None) -> None:
 
 
 async def _balances(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str,
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str,
     date_from: date | None, date_to: date | None,
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
@@ -41,7 +41,7 @@ async def _balances(
 
 
 async def trial_balance(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str,
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str,
     date_from: date | None, date_to: date | None,
 ) -> dict[str, Any]:
     """Net debit or credit per account; the two totals are equal when the journal is sound."""
@@ -60,7 +60,7 @@ async def trial_balance(
 
 
 async def income_statement(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str,
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str,
     date_from: date | None, date_to: date | None,
 ) -> dict[str, Any]:
     """Revenue minus expenses over the range."""
@@ -80,7 +80,7 @@ async def income_statement(
 
 
 async def balance_sheet(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str, as_of: date | None
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str, as_of: date | None
 ) -> dict[str, Any]:
     """Assets = liabilities + equity (with earnings not yet closed) at `as_of`."""
     sections: dict[str, list[dict[str, Any]]] = {"asset": [], "liability": [], "equity": []}
@@ -105,7 +105,7 @@ async def balance_sheet(
 
 
 async def receivables_aging(
-    conn: asyncpg.Connection, db: Database, company_id: UUID, currency: str, as_of: date
+    conn: asyncpg.Connection, db: FinancialDb, company_id: UUID, currency: str, as_of: date
 ) -> dict[str, Any]:
     """What customers owe at `as_of`, by days past the due date."""
     rows = await conn.fetch(

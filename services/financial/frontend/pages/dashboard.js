@@ -1,5 +1,5 @@
 // Dashboard: key figures and the chart of accounts with each account's balance.
-import { h, money, table, pageHeader, errorText } from '../ui.js';
+import { h, money, table, pageHeader, errorText } from '/ui/kit.js';
 
 const DEBIT_NATURE = new Set(['asset', 'expense']);
 

@@ -1,5 +1,5 @@
 // One invoice: its lines and totals, its payments, and the form that records a payment.
-import { h, money, quantity, percent, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '../ui.js';
+import { h, money, quantity, percent, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '/ui/kit.js';
 
 export async function renderInvoice({ ctx, can, el }, invoiceId) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading the invoice…' }));

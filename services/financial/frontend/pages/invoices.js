@@ -1,6 +1,6 @@
 // Invoices: the list, and the form that creates one (customer and lines; number, tax and currency
 // come from the company's configuration on the server).
-import { h, money, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '../ui.js';
+import { h, money, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '/ui/kit.js';
 
 export async function renderInvoices({ ctx, can, el }) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading invoices…' }));

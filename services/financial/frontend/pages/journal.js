@@ -1,5 +1,5 @@
 // The journal: posted entries, newest first, with their debit and credit lines.
-import { h, money, day, table, pageHeader, errorText } from '../ui.js';
+import { h, money, day, table, pageHeader, errorText } from '/ui/kit.js';
 
 export async function renderJournal({ ctx, el }) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading the journal…' }));

@@ -1,5 +1,5 @@
 // Payments received by the company.
-import { h, money, day, table, pageHeader, errorText } from '../ui.js';
+import { h, money, day, table, pageHeader, errorText } from '/ui/kit.js';
 
 export async function renderPayments({ ctx, el }) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading payments…' }));

@@ -1,5 +1,5 @@
 // Reports: trial balance, income statement and balance sheet, as computed by the server from the journal.
-import { h, money, table, pageHeader, errorText, field } from '../ui.js';
+import { h, money, table, pageHeader, errorText, field } from '/ui/kit.js';
 
 const REPORTS = [
   ['trial-balance', 'Trial balance'],

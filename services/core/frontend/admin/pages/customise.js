@@ -2,7 +2,9 @@
 // each key with its resolved value and tier (default / tenant / company), override or reset per key;
 // features as toggles; the configuration history below.
 
-import { h, alertBox, badge, button, labelled, pageHeader, setFieldError, showAlert, table, uid, when } from '../ui.js';
+import {
+  h, alertBox, badge, button, fieldProblems, labelled, pageHeader, setFieldError, showAlert, table, uid, when,
+} from '../ui.js';
 import { parse, problems } from '../schema.js';
 
 const TENANT = 'tenant';
@@ -132,8 +134,10 @@ function configForm(ctx, { name, manifest, scope, state, notice, rerender }) {
       ctx.notify('Configuration saved.', 'success');
       await rerender();
     } catch (error) {
-      const keys = error.body && error.body.extra && error.body.extra.keys;
-      if (keys) for (const [key, message] of Object.entries(keys)) if (fields[key]) setFieldError(fields[key], `${key} ${message}`);
+      for (const { field, message } of fieldProblems(error)) {
+        const key = field.replace(/^configuration\./, '');
+        if (fields[key]) setFieldError(fields[key], `${key} ${message}`);
+      }
       showAlert(notice, error.detail || String(error));
     }
   });

@@ -1,13 +1,7 @@
 // Platform administrators register or upgrade a module from its manifest (pasted or uploaded); the
 // server's validation problems are listed per manifest field.
 
-import { h, alertBox, labelled, pageHeader, showAlert } from '../ui.js';
-
-// "`backend.api_prefix`: must be ..." -> ["backend.api_prefix", "must be ..."]
-function splitProblem(text) {
-  const match = /^`([^`]+)`:?\s*(.*)$/s.exec(text);
-  return match ? [match[1], match[2]] : ['manifest', text];
-}
+import { h, alertBox, fieldProblems, labelled, pageHeader, showAlert } from '../ui.js';
 
 export async function renderRegister({ ctx, el }) {
   const notice = alertBox();
@@ -40,17 +34,15 @@ export async function renderRegister({ ctx, el }) {
         ? `${m.display_name} ${m.version} registered${result.previous_version ? ` (was ${result.previous_version})` : ''}.`
         : `${m.display_name} ${m.version} was already registered with this manifest.`, 'success');
     } catch (e) {
-      const found = (e.body && e.body.extra && e.body.extra.problems) || [];
+      const found = fieldProblems(e);
       if (!found.length) {
         showAlert(notice, e.detail || String(e));
         return;
       }
       problems.replaceChildren(h('h2', { text: `${found.length} problem(s) in the manifest` }),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Field' }), h('th', { text: 'Problem' }))),
-          h('tbody', {}, found.map((p) => {
-            const [where, message] = splitProblem(p);
-            return h('tr', {}, h('td', {}, h('code', { text: where })), h('td', { text: message }));
-          }))));
+          h('tbody', {}, found.map((p) => h('tr', {}, h('td', {}, h('code', { text: p.field })),
+            h('td', { text: p.message }))))));
       problems.hidden = false;
       problems.focus?.();
     }

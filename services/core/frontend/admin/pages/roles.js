@@ -1,7 +1,7 @@
 // Roles: built-in ones (read-only) and the tenant's own, whose permissions are picked per module.
 
 import {
-  h, alertBox, badge, button, clearProblems, labelled, list, pageHeader, showAlert, showProblem, table, uid,
+  h, alertBox, badge, button, clearProblems, labelled, list, pageHeader, problemField, showAlert, showProblem, table, uid,
 } from '../ui.js';
 
 export async function renderRoles({ ctx, el }) {
@@ -89,7 +89,7 @@ function roleForm(ctx, { role, permissions, notice, refresh }) {
       ctx.notify(`Role ${role ? role.name : name.input.value.trim()} saved.`, 'success');
       await refresh();
     } catch (error) {
-      if (error.body && error.body.extra && error.body.extra.field === 'permissions') {
+      if (problemField(error) === 'permissions') {
         permissionsError.textContent = error.detail;
         permissionsError.hidden = false;
       } else {

@@ -1,4 +1,4 @@
-"""Wake the relay after a publishing transaction ends, not inside it.
+"""A publishing process wakes the relays (of any process) after its transaction ends, not inside it.
 
 A NOTIFY inside the publisher's transaction would make PostgreSQL serialise the commits of
 all publishing transactions (notifying commits take one global lock through their WAL flush),
@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-log = structlog.get_logger("broker.nudge")
+log = structlog.get_logger("broker.commit_notify")
 
 CHANNEL = "bus_outbox"
 
@@ -45,7 +45,7 @@ def transaction_ended(conn: Any, marker: object | None) -> bool:
     return marker is not None and current is not None and current is not marker
 
 
-class Nudger:
+class CommitNotifier:
     """Sends `NOTIFY bus_outbox` once the transactions that published have ended."""
 
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_wait: float = 0.05) -> None:

@@ -6,8 +6,8 @@ import httpx
 from litestar import Litestar, post
 
 from broker import BusSettings, Delivery, EventBus, Router
-from broker.http import metrics_app, request_id_middleware
 from broker.testing import run_until_idle
+from modulekit.http import metrics_app, request_id_middleware
 from tests.broker.events import Pinged, Ponged
 
 QUIET = BusSettings(workers=0, relay=False, cleanup_interval=0)
@@ -62,7 +62,7 @@ async def test_handler_logs_are_json_lines_with_the_correlation_id(database_url,
     import structlog
 
     from broker import Retry
-    from broker.logs import configure
+    from modulekit.logs import configure
 
     configure("logs-test", json=True)
     try:

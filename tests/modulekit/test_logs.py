@@ -9,7 +9,7 @@ from contextlib import redirect_stdout
 import pytest
 import structlog
 
-from broker.logs import configure
+from modulekit.logs import configure
 
 pytestmark = pytest.mark.security
 

@@ -1,5 +1,5 @@
-// Small DOM and formatting helpers of the financial module (no dependency on the core shell's code,
-// so the module can move to its own repository). Text only goes in through textContent.
+// The shared DOM and formatting helpers of every module's pages, served once by core at /ui/kit.js
+// (modules import it from there, so none carries a copy). Text only goes in through textContent.
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);

@@ -1,0 +1,156 @@
+"""One error hierarchy for every service, answered as RFC 9457 `application/problem+json`.
+
+A `Problem`'s docstring is the sentence a person reads when no detail is given; its `code`
+becomes the problem `type` (`urn:buildify:problem:<code>`), which clients match on instead
+of the sentence. Services subclass these for their own facts (`class Overpayment(Conflict)`).
+"""
+
+from typing import ClassVar
+
+import msgspec
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:buildify:problem:"
+
+
+def problem_type(code: str) -> str:
+    """The `type` URI of a problem code, e.g. `problem_type("not-found")`."""
+    return TYPE_PREFIX + code
+
+
+class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """What is wrong with one input field (`field` is a dotted path, `body` for the whole body)."""
+
+    field: str
+    message: str
+
+
+class ProblemBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Every 4xx/5xx answer of every service (RFC 9457); `errors` only for invalid input."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+class Problem(Exception):
+    """The request could not be completed."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    code: ClassVar[str] = "bad-request"
+
+    def __init__(self, detail: str | None = None, *, errors: list[FieldProblem] | None = None) -> None:
+        self.detail = detail or (type(self).__doc__ or "").strip()
+        self.errors = errors
+        super().__init__(self.detail)
+
+    @property
+    def type(self) -> str:
+        return problem_type(self.code)
+
+    def body(self) -> ProblemBody:
+        return ProblemBody(type=self.type, title=self.title, status=self.status, detail=self.detail,
+                           errors=self.errors)
+
+
+class InvalidInput(Problem):
+    """The request is not valid."""
+
+    status = 400
+    title = "Invalid input"
+    code = "invalid-input"
+
+
+class MalformedBody(InvalidInput):
+    """The request body is not well-formed JSON."""
+
+    title = "Malformed body"
+    code = "malformed-body"
+
+
+class Unauthorized(Problem):
+    """A valid bearer token from core is required."""
+
+    status = 401
+    title = "Not authenticated"
+    code = "not-authenticated"
+
+
+class Forbidden(Problem):
+    """You lack the permission this operation needs."""
+
+    status = 403
+    title = "Forbidden"
+    code = "forbidden"
+
+
+class ModuleDisabled(Forbidden):
+    """The module is not enabled for this company."""
+
+    title = "Module disabled"
+    code = "module-disabled"
+
+
+class NotFound(Problem):
+    """No such record in your companies."""
+
+    status = 404
+    title = "Not found"
+    code = "not-found"
+
+
+class MethodNotAllowed(Problem):
+    """This path does not answer that method."""
+
+    status = 405
+    title = "Method not allowed"
+    code = "method-not-allowed"
+
+
+class Conflict(Problem):
+    """That conflicts with the current state of the record."""
+
+    status = 409
+    title = "Conflict"
+    code = "conflict"
+
+
+class Unprocessable(Problem):
+    """The request is well-formed but breaks a rule of the data."""
+
+    status = 422
+    title = "Unprocessable"
+    code = "unprocessable"
+
+
+class TooManyRequests(Problem):
+    """Too many requests; slow down and try again."""
+
+    status = 429
+    title = "Too many requests"
+    code = "too-many-requests"
+
+
+class Unavailable(Problem):
+    """A service this request needs is unreachable; try again shortly."""
+
+    status = 503
+    title = "Unavailable"
+    code = "unavailable"
+
+
+class DependencyUnavailable(Unavailable):
+    """Core could not be reached or answered unusably; try again shortly."""
+
+    code = "core-unavailable"
+
+
+class InternalError(Problem):
+    """The service failed unexpectedly; the error was logged."""
+
+    status = 500
+    title = "Internal error"
+    code = "internal-error"
