@@ -4,7 +4,7 @@
 import { Shell } from './shell/shell.js';
 import { errorMessage } from './shell/api.js';
 
-export { h } from './shell/dom.js';
+export { h } from '/ui/kit.js';
 export { ApiError, errorMessage } from './shell/api.js';
 export { ModuleLoader } from './shell/loader.js';
 

@@ -32,7 +32,7 @@ def test_the_shell_keeps_to_the_csp() -> None:
 def test_the_shell_is_split_into_small_es_modules_all_served() -> None:
     """main.js only starts the shell; its pieces and the admin console are served from subfolders."""
     files = sorted(p for folder in ("shell", "admin") for p in (FRONTEND / folder).rglob("*.js"))
-    assert {p.name for p in files} >= {"shell.js", "api.js", "loader.js", "login.js", "dom.js", "module.js"}
+    assert {p.name for p in files} >= {"shell.js", "api.js", "loader.js", "login.js", "module.js"}
     assert len((FRONTEND / "main.js").read_text().splitlines()) < 40
     with TestClient(Litestar(route_handlers=WEB_APP)) as client:
         for path in files:

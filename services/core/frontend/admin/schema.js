@@ -1,5 +1,5 @@
-// The browser's copy of core's config_schema checks (services/core/app/modules/jsonschema.py): the same
-// keywords and the same sentences, so a form refuses what the server would refuse before it is sent.
+// The browser's copy of core's config_schema checks (services/core/app/modules/config_schema.py): the same
+// keywords, so a form refuses what the server would refuse before it is sent (the server checks again).
 
 const TYPES = {
   string: (v) => typeof v === 'string',

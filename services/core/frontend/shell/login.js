@@ -1,6 +1,6 @@
 // The sign-in page. `signIn(email, password)` resolves once signed in, or throws with the server's sentence.
 
-import { h } from './dom.js';
+import { h } from '/ui/kit.js';
 import { errorMessage } from './api.js';
 
 export function loginPage(root, message, signIn) {

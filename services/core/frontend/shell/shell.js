@@ -2,7 +2,7 @@
 // frontend is an ES module loaded with import() from its manifest's `frontend.entry`; core's own
 // pages (administration, operations) are loaded the same way for administrators.
 
-import { h } from './dom.js';
+import { h } from '/ui/kit.js';
 import { ApiError, createApi, errorMessage } from './api.js';
 import { ModuleLoader } from './loader.js';
 import { loginPage } from './login.js';
