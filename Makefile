@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean install wheels
+.PHONY: run test lint bench demo clean install wheels screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+# The console's pages as docs/screenshots/*.png (the browser tests save them while they check each page).
+screenshots: $(STAMP)
+	BUILDIFY_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser/test_console.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,7 +16,7 @@ from services.core.app.auth.principal import provide_principal
 from services.core.app.auth.throttle import LoginThrottle
 from services.core.app.auth.tokens import TokenService
 from services.core.app.busadmin.controllers import BusAdminController
-from services.core.app.companies.controllers import CompanyController
+from services.core.app.companies.changes import CompanyAdminController
 from services.core.app.context import CoreContext
 from services.core.app.db import Database
 from services.core.app.errors import EXCEPTION_HANDLERS
@@ -24,9 +24,10 @@ from services.core.app.gateway.controllers import traefik_config
 from services.core.app.health import DEFAULT_CHECKS, health_handler
 from services.core.app.modules.controllers import ModuleController
 from services.core.app.rbac.controllers import RoleController
+from services.core.app.rbac.edit import RoleEditController
 from services.core.app.settings import Settings
 from services.core.app.tenants.controllers import TenantController
-from services.core.app.users.controllers import UserController
+from services.core.app.users.admin import UserAdminController
 from services.core.app.webapp import WEB_APP
 
 
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     database = Database(settings.database_url, settings.db_pool_size)
     return Litestar(
         route_handlers=[
-            AuthController, TenantController, CompanyController, UserController, RoleController,
+            AuthController, TenantController, CompanyAdminController, UserAdminController, RoleController,
+            RoleEditController,
             ModuleController, BusAdminController, health_handler(dict(DEFAULT_CHECKS)), traefik_config,
             asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app), *ASYNCAPI, *WEB_APP, ui_kit_files,
         ],

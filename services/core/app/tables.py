@@ -24,6 +24,7 @@ class Company(Table, tablename="companies", db=engine):
     name = Varchar(length=200)
     currency = Varchar(length=3, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    archived_at = Timestamptz(null=True, default=None)
 
 
 class User(Table, tablename="users", db=engine):

@@ -123,6 +123,18 @@ MATRIX: dict[tuple[str, str], Callable[[Target], Case]] = {
         "email": "intruder@x.example", "password": "password123", "tenant_id": v["tenant"],
         "company_ids": [v["company"]], "roles": ["member"]}, ADMIN_ONLY),
     ("GET", "/api/v1/users/{user_id:uuid}"): lambda v: (f"/api/v1/users/{v['user']}", None, HIDDEN),
+    ("PATCH", "/api/v1/companies/{company_id:uuid}"): lambda v: (f"/api/v1/companies/{v['company']}",
+                                                                  {"name": "Intruder", "archived": True}, HIDDEN),
+    ("PUT", "/api/v1/users/{user_id:uuid}/companies/{company_id:uuid}"):
+        lambda v: (f"/api/v1/users/{v['user']}/companies/{v['company']}", {"roles": []}, HIDDEN),
+    ("PATCH", "/api/v1/users/{user_id:uuid}"): lambda v: (f"/api/v1/users/{v['user']}", {"is_active": False}, HIDDEN),
+    ("POST", "/api/v1/users/{user_id:uuid}/password"):
+        lambda v: (f"/api/v1/users/{v['user']}/password", {"password": "intruder passphrase"}, HIDDEN),
+    # the company scope has no victim role: its company id stands for a role id that is not the caller's
+    ("PATCH", "/api/v1/roles/{role_id:uuid}"):
+        lambda v: (f"/api/v1/roles/{v.get('role', v['company'])}", {"permissions": ["*"]}, HIDDEN),
+    ("DELETE", "/api/v1/roles/{role_id:uuid}"):
+        lambda v: (f"/api/v1/roles/{v.get('role', v['company'])}", None, HIDDEN),
     ("GET", "/api/v1/roles"): lambda v: (f"/api/v1/roles?tenant_id={v['tenant']}", None, LISTED),
     ("POST", "/api/v1/roles"): lambda v: ("/api/v1/roles", {"name": "intruder", "tenant_id": v["tenant"],
                                                             "permissions": ["*"]}, ADMIN_ONLY),

@@ -149,7 +149,8 @@ class AuthController(Controller):
         tenant = await Tenant.objects().where(Tenant.id == principal.tenant_id).first() \
             if principal.tenant_id else None
         ids = [UUID(c) for c in principal.companies]
-        rows = await Company.objects().where(Company.id.is_in(ids)).order_by(Company.name) if ids else []
+        rows = await Company.objects().where(Company.id.is_in(ids) & Company.archived_at.is_null()) \
+            .order_by(Company.name) if ids else []  # an archived company leaves the picker
         claims = principal.claims()
         return Me(
             user=MeUser(id=principal.user_id, email=principal.email, platform_admin=principal.platform_admin,

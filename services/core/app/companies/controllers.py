@@ -31,11 +31,13 @@ class CompanyOut(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     currency: str | None
     created_at: datetime
+    archived_at: datetime | None = None
 
 
 def company_out(row: Company) -> CompanyOut:
     return CompanyOut(
-        id=row.id, tenant_id=row.tenant_id, name=row.name, currency=row.currency, created_at=row.created_at
+        id=row.id, tenant_id=row.tenant_id, name=row.name, currency=row.currency, created_at=row.created_at,
+        archived_at=row.archived_at,
     )
 
 
@@ -82,8 +84,11 @@ class CompanyController(Controller):
 
     @get("/", summary="Companies you can see (those where you hold `core.companies.read`)")
     async def list_companies(self, principal: Principal, tenant_id: UUID | None = None,
-                             limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> list[CompanyOut]:
+                             limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
+                             include_archived: bool = False) -> list[CompanyOut]:
         query = Company.objects().order_by(Company.created_at, Company.id).limit(limit).offset(offset)
+        if not include_archived:
+            query = query.where(Company.archived_at.is_null())
         if tenant_id is not None:
             query = query.where(Company.tenant_id == tenant_id)
         if not principal.platform_admin:

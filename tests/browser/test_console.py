@@ -1,0 +1,235 @@
+"""The administration console (issue 16) in Chromium through the gateway, under the CSP, checked by axe-core.
+
+The seed's walkthrough in the browser alone: remove financial from the demo tenant (keeping its data),
+enable it again with EUR / 0.20 after reading the plan, customise the German subsidiary with 0.19 /
+DE-INV, see each value's tier, and find the new configuration on the next invoice. Then people: a role,
+a user holding it who sees only what it allows, a company that shows at once, and a platform
+administrator registering a manifest with problems shown per field.
+
+`make screenshots` runs these tests with BUILDIFY_SCREENSHOTS=docs/screenshots to refresh the images.
+"""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP, platform  # noqa: F401  (fixture)
+from tests.e2e.platform import RunningPlatform
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+expect = sync_api.expect
+SHOTS = Path(os.environ["BUILDIFY_SCREENSHOTS"]) if os.environ.get("BUILDIFY_SCREENSHOTS") else None
+AXE = Axe()
+
+
+@contextmanager
+def browser_page(problems: list[str]) -> Iterator["sync_api.Page"]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.add_init_script(REPORT_CSP)
+            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
+                    if m.type == "error" and "status of 4" not in m.text else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def accessible(page: "sync_api.Page", name: str) -> None:
+    """axe-core finds no serious or critical violation on the page as shown; optionally keep a screenshot."""
+    results = AXE.run(page)
+    bad = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not bad, f"{name}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in bad)
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: "sync_api.Page") -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def run(check: Callable[["sync_api.Page"], None]) -> None:
+    problems: list[str] = []
+    with browser_page(problems) as page:
+        try:
+            check(page)
+        except AssertionError as exc:  # what the page reported explains most failures
+            raise AssertionError("\n".join([str(exc), *problems])) from exc
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_seed_walkthrough_in_the_browser_alone(platform: RunningPlatform) -> None:  # noqa: F811
+    def walk(page: "sync_api.Page") -> None:
+        sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+        menu = page.get_by_role("navigation", name="Main menu")
+        menu.get_by_role("link", name="Marketplace").click()
+        card = page.get_by_role("listitem", name="Financial Management")
+        expect(card).to_contain_text("financial.invoice.created")  # events published, from the manifest
+        accessible(page, "marketplace")
+
+        # search filters the catalogue
+        page.get_by_label("Search").fill("no such module")
+        expect(card).to_have_count(0)
+        page.get_by_label("Search").fill("invoices.read")
+        expect(card).to_be_visible()
+
+        # purge shows what it deletes and waits for the module's name typed
+        card.get_by_role("button", name="Remove Financial Management").click()
+        card.get_by_label("Purge it").check()
+        expect(card.get_by_text("deleted by the module")).to_be_visible()
+        go = card.get_by_role("button", name="Confirm: remove Financial Management")
+        expect(go).to_be_disabled()
+        card.get_by_label("Type financial to confirm the purge").fill("financial")
+        expect(go).to_be_enabled()
+        accessible(page, "remove-plan")
+
+        # remove with keep: the plan says what stays, then the menu loses the module
+        card.get_by_label("Keep it").check()
+        expect(card.get_by_text("every row of this tenant")).to_be_visible()
+        card.get_by_role("button", name="Confirm: remove Financial Management").click()
+        expect(menu.get_by_text("Financial Management")).to_have_count(0)
+
+        # enable with EUR / 0.20: the browser refuses a bad value first, the plan comes before the change
+        card = page.get_by_role("listitem", name="Financial Management")
+        card.get_by_role("button", name="Enable Financial Management").click()
+        card.get_by_label("Financial Management currency").fill("euro")
+        card.get_by_role("button", name="Show the plan").click()
+        expect(card.get_by_role("alert")).to_contain_text("currency must match")
+        card.get_by_label("Financial Management currency").fill("EUR")
+        card.get_by_label("Financial Management tax_rate").fill("0.20")
+        card.get_by_role("button", name="Show the plan").click()
+        plan = card.get_by_role("region", name="Plan")
+        expect(plan).to_contain_text("Plan: enable financial")
+        expect(plan).to_contain_text("financial.invoices.write")
+        expect(plan).to_contain_text('currency = "EUR" (tenant)')
+        expect(plan).to_contain_text("core.company.created")
+        accessible(page, "enable-plan")
+        card.get_by_role("button", name="Confirm: enable Financial Management").click()
+        expect(menu.get_by_text("Financial Management")).to_be_visible()
+
+        # customise the German subsidiary: 0.19 / DE-INV as company overrides; tiers shown per key
+        menu.get_by_role("link", name="Marketplace").click()
+        page.get_by_role("link", name="Customise Financial Management").click()
+        expect(page.get_by_label("Scope")).to_have_value(re.compile(r"^[0-9a-f-]{36}$"))
+        row = page.locator("tr[data-key=tax_rate]")
+        expect(row).to_contain_text("tenant")
+        expect(row).to_contain_text("resolved: 0.2")
+        page.get_by_label("tax_rate", exact=True).fill("1.5")
+        page.get_by_role("button", name="Save overrides").click()
+        expect(row.locator(".field-error")).to_have_text("tax_rate must be < 1")
+        page.get_by_label("tax_rate", exact=True).fill("0.19")
+        page.get_by_label("invoice_prefix", exact=True).fill("DE-INV")
+        page.get_by_role("button", name="Save overrides").click()
+        expect(page.locator("tr[data-key=tax_rate]")).to_contain_text("company")
+        expect(page.locator("tr[data-key=invoice_prefix]")).to_contain_text('resolved: "DE-INV"')
+        expect(page.locator("tr[data-key=currency]")).to_contain_text("tenant")
+        expect(page.locator("tr[data-key=payment_terms_days]")).to_contain_text("default")
+        history = page.get_by_role("region", name="Configuration history")
+        expect(history).to_contain_text("tax_rate: null → 0.19")
+        expect(history).to_contain_text(platform.admin_email)
+        accessible(page, "customise")
+
+        # the invoice form now numbers DE-INV-… and taxes 19 % in EUR
+        menu.get_by_role("link", name="Invoices").click()
+        page.get_by_role("link", name="New invoice").click()
+        page.get_by_label("Customer").fill("Globex AG")
+        page.get_by_label("Description").fill("Consulting")
+        page.get_by_label("Quantity").fill("10")
+        page.get_by_label("Unit price").fill("100")
+        page.get_by_role("button", name="Create invoice").click()
+        expect(page.locator("#invoice-number")).to_have_text(re.compile(r"^DE-INV-\d+"))
+        expect(page.locator(".fin-totals")).to_contain_text("Tax (19%)")
+        expect(page.locator("#invoice-currency")).to_have_text("EUR")
+
+    run(walk)
+
+
+def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) -> None:  # noqa: F811
+    def walk(page: "sync_api.Page") -> None:
+        sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+        menu = page.get_by_role("navigation", name="Main menu")
+
+        # a tenant role that reads invoices, its permissions picked per module
+        menu.get_by_role("link", name="Roles").click()
+        page.get_by_role("button", name="New role").click()
+        form = page.get_by_role("form", name="New role")
+        form.get_by_label("Name").fill("invoice-reader")
+        form.get_by_role("group", name="financial").get_by_label("financial.invoices.read").check()
+        form.get_by_role("group", name="core").get_by_label("core.companies.read").check()
+        accessible(page, "roles")
+        form.get_by_role("button", name="Save role").click()
+        expect(page.get_by_role("region", name="Roles")).to_contain_text("invoice-reader")
+
+        # a user holding it in Acme GmbH
+        menu.get_by_role("link", name="Users").click()
+        create = page.get_by_role("form", name="Create a user")
+        create.get_by_label("Email").fill("reader@acme.example")
+        create.get_by_label("Initial password").fill("reader passphrase")
+        create.get_by_label("Company", exact=True).select_option(label="Acme GmbH")
+        create.get_by_label("Role in that company").select_option("invoice-reader")
+        create.get_by_role("button", name="Create user").click()
+        users = page.get_by_role("region", name="Users of the tenant")
+        expect(users).to_contain_text("Acme GmbH: invoice-reader")
+        accessible(page, "users")
+
+        # a company created here is in the picker at once (no new sign-in)
+        menu.get_by_role("link", name="Companies").click()
+        page.get_by_label("New company name").fill("Acme SARL")
+        page.get_by_role("button", name="Create company").click()
+        expect(page.locator("#company-select option", has_text="Acme SARL")).to_have_count(1)
+        accessible(page, "companies")
+        sign_out(page)
+
+        # the reader sees invoices and nothing the role does not allow
+        sign_in(page, platform.gateway, "reader@acme.example", "reader passphrase")
+        menu = page.get_by_role("navigation", name="Main menu")
+        expect(menu.get_by_role("link", name="Invoices")).to_be_visible()
+        for hidden in ("Payments", "Reports", "Marketplace", "Users", "Event bus"):
+            expect(menu.get_by_role("link", name=hidden)).to_have_count(0)
+        sign_out(page)
+
+        # the administrator deactivates the reader, who can no longer sign in
+        sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+        page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Users").click()
+        row = page.get_by_role("row", name=re.compile("reader@acme.example"))
+        row.get_by_role("button", name="Deactivate").click()
+        expect(page.get_by_role("row", name=re.compile("reader@acme.example"))).to_contain_text("deactivated")
+        sign_out(page)
+        page.get_by_label("Email").fill("reader@acme.example")
+        page.get_by_label("Password").fill("reader passphrase")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("This account is disabled")
+
+        # a platform administrator registers a manifest: problems are listed per field
+        sign_in(page, platform.gateway, "platform@buildify.local", platform.platform_admin_password)
+        page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Register a module").click()
+        page.get_by_label("Manifest (JSON)").fill('{"name": "demo_mod", "display_name": "Demo", "version": "1.0.0", '
+                                                  '"backend": {"api_prefix": "/api/v1/other"}}')
+        page.get_by_role("button", name="Register module").click()
+        problems = page.get_by_role("region", name="Problems")
+        expect(problems.locator("code", has_text="backend.api_prefix")).to_be_visible()
+        accessible(page, "register")
+
+    run(walk)
