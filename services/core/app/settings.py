@@ -2,7 +2,7 @@
 reads them; tests build their own."""
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
 import msgspec
 
@@ -34,7 +34,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         module_health_timeout: seconds core waits for a module's /health when aggregating.
         login_failures_per_account / _per_address / login_failure_window: failed logins allowed per account
             and per client address within the window (seconds) before login answers 429 with Retry-After.
-        dev_mode: BUILDIFY_DEV_MODE=1 lets core start with development defaults (a generated signing key).
     """
 
     database_url: str
@@ -46,14 +45,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     module_api_keys: dict[str, str] = msgspec.field(default_factory=dict)
     bus: BusSettings = msgspec.field(default_factory=BusSettings)
     db_pool_size: int = 10
-    platform_version: str = PLATFORM_VERSION
+    platform_version: ClassVar[str] = PLATFORM_VERSION  # the code's version, never configured
     module_upstreams: dict[str, str] = msgspec.field(default_factory=dict)
     gateway_config_key: Secret = ""
     gateway_middlewares: list[str] = msgspec.field(
         default_factory=lambda: ["security-headers@file", "rate-limit@file"])
     gateway_entry_points: list[str] = msgspec.field(default_factory=lambda: ["web"])
     module_health_timeout: float = 2.0
-    dev_mode: bool = False  # set from BUILDIFY_DEV_MODE by from_env (contracts.auth.is_dev_mode)
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_failure_window: float = 300.0
@@ -70,14 +68,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Core's settings from the environment: every missing or invalid variable named at once, and
-        missing, published or short secrets refused outside BUILDIFY_DEV_MODE."""
+        missing, published or short secrets refused outside BUILDIFY_DEV_MODE (=1 lets core start with
+        development defaults, such as a generated signing key)."""
         settings = load_settings(cls, env, service="core")
-        dev_mode = is_dev_mode(env)
         problems = settings.secret_problems()
-        if problems and not dev_mode:
+        if problems and not is_dev_mode(env):
             raise SettingsError(
                 "core refuses to start: " + "; ".join(problems) + ". Give each a random value of at least 32 bytes "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or set BUILDIFY_DEV_MODE=1 "
                 "on a development machine."
             )
-        return msgspec.structs.replace(settings, dev_mode=dev_mode)
+        return settings

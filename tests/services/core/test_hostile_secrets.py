@@ -67,7 +67,7 @@ def test_both_start_with_strong_secrets_and_in_explicit_dev_mode(monkeypatch: py
     environment(monkeypatch, {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_PRIVATE_KEY_FILE": None,
                               "MODULE_API_KEYS": None, "MODULE_API_KEY": None, "GATEWAY_CONFIG_KEY": None,
                               "BUILDIFY_DEV_MODE": "1"})
-    assert CoreSettings.from_env().dev_mode
+    assert CoreSettings.from_env().jwt_private_key_path is None  # dev mode: a generated key
     assert load_settings(FinancialSettings, service="financial").keys_url.endswith("/api/v1/auth/jwks")
 
 
