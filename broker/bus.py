@@ -15,14 +15,14 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from broker import metrics, schema
-from broker.cleanup import cleanup
+from broker import housekeeping, metrics
 from broker.commit_notify import CommitNotifier
-from broker.errors import BrokerError, BusUnavailable
+from broker.context import EnvelopeFields
+from broker.errors import BrokerError
 from broker.follower import BroadcastFollower
 from broker.health import BusHealth
 from broker.listen import NotifyListener
-from broker.postgres import PostgresStore, subscription_name
+from broker.postgres import PostgresStore, connect_store, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
@@ -125,6 +125,11 @@ class EventBus:
         return store.pool
 
     @property
+    def rabbit(self) -> Any:
+        """The RabbitMQ transport (`broker.rabbit.RabbitTransport`) once started on it, else None."""
+        return self._rabbit
+
+    @property
     def subscriptions(self) -> list[SubscriptionRef]:
         return list(self._refs)
 
@@ -135,40 +140,8 @@ class EventBus:
         """Connect, install the bus tables if missing, and record this service's subscriptions."""
         if self._store is None:
             assert self.dsn is not None
-            size = self.settings.pool_size
-            try:
-                pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60)
-                self._pools.append(pool)
-                work_pool = await asyncpg.create_pool(
-                    self.dsn, min_size=1, max_size=size, command_timeout=60,
-                    server_settings={"synchronous_commit": "off"},
-                )
-                self._pools.append(work_pool)
-                outbox_pool = pool
-                if self.outbox_dsn:
-                    outbox_pool = await asyncpg.create_pool(
-                        self.outbox_dsn, min_size=1, max_size=self.settings.pool_size, command_timeout=60
-                    )
-                    self._pools.append(outbox_pool)
-            except (OSError, asyncpg.PostgresError) as exc:
-                await self._close_pools()
-                raise BusUnavailable(f"cannot reach the bus database: {exc}") from exc
-            async with pool.acquire() as conn:
-                if outbox_pool is pool:
-                    await schema.install(conn, unlogged_events=self.settings.unlogged_events)
-                else:
-                    await schema.install_bus(conn, unlogged_events=self.settings.unlogged_events)
-            if outbox_pool is not pool:
-                async with outbox_pool.acquire() as conn:
-                    await schema.install_outbox(conn)
-            self._store = PostgresStore(
-                pool,
-                source=self.service,
-                work_pool=work_pool,
-                outbox_pool=outbox_pool,
-                shared_database=outbox_pool is pool,
-                retention_seconds=self.settings.retention,
-                on_publish=self._published,
+            self._store, self._pools = await connect_store(
+                self.dsn, self.outbox_dsn, self.settings, source=self.service, on_publish=self._published
             )
         await self.sync()
         if self.follower is not None:
@@ -260,16 +233,8 @@ class EventBus:
         The event exists for subscribers only if that transaction commits. Pass `conn=None`
         to publish in a transaction of its own. Returns the event id (a UUIDv7).
         """
-        ids = await self.publish_many(
-            conn,
-            [event],
-            tenant_id=tenant_id,
-            company_id=company_id,
-            ordering_key=ordering_key,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-        return ids[0]
+        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
+        return (await self._publish(conn, [event], fields))[0]
 
     async def publish_many(
         self,
@@ -283,15 +248,11 @@ class EventBus:
         causation_id: UUID | None = None,
     ) -> list[UUID]:
         """Publish several events with one statement (same envelope fields for all)."""
-        ids = await self.store.publish(
-            conn,
-            events,
-            tenant_id=tenant_id,
-            company_id=company_id,
-            ordering_key=ordering_key,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
+        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
+        return await self._publish(conn, events, fields)
+
+    async def _publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
+        ids = await self.store.publish(conn, events, fields)
         for event in events:
             metrics.published.labels(type(event).__struct_config__.tag, self.service).inc()
         return ids
@@ -340,8 +301,10 @@ class EventBus:
         if settings.relay and self.relay is not None and run_workers:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         if isinstance(self._store, PostgresStore):
-            await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
-            self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name=f"{self.service}-heartbeat"))
+            await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())
+            beat = housekeeping.every(settings.heartbeat_interval, lambda: housekeeping.heartbeat(self),
+                                      what="subscription heartbeat")
+            self._tasks.append(asyncio.create_task(beat, name=f"{self.service}-heartbeat"))
         if self.worker is not None and self._refs and not rabbit and run_workers:
             wakeup = self.wake_workers.wakeup()  # shared: one loop per notification, not all
             for n in range(settings.workers):
@@ -367,8 +330,11 @@ class EventBus:
                 )
             )
         if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
-            self._tasks.append(asyncio.create_task(self._cleanup_loop(), name=f"{self.service}-cleanup"))
-            self._tasks.append(asyncio.create_task(self._gauges_loop(), name=f"{self.service}-gauges"))
+            clean = housekeeping.every(settings.cleanup_interval, lambda: housekeeping.clean_up(self), what="cleanup")
+            gauges = housekeeping.every(housekeeping.GAUGES_INTERVAL, lambda: housekeeping.refresh_gauges(self),
+                                        what="backlog gauges", now=True)
+            self._tasks.append(asyncio.create_task(clean, name=f"{self.service}-cleanup"))
+            self._tasks.append(asyncio.create_task(gauges, name=f"{self.service}-gauges"))
 
     def health(self) -> BusHealth:
         """What the service's /health shows of its bus: `degraded` with reasons when events wait."""
@@ -403,60 +369,9 @@ class EventBus:
         forwarder) in its heartbeat."""
         self._served.extend(refs)
 
-    def _serving(self) -> list[SubscriptionRef]:
+    def serving(self) -> list[SubscriptionRef]:
+        """The subscriptions this process serves, for its heartbeat."""
         return (self._refs if self.settings.workers > 0 else []) + self._served
-
-    async def _heartbeat_loop(self) -> None:
-        """Say every `heartbeat_interval` s that this process serves its subscriptions, so
-        `stats` can tell an active subscription that nothing serves any more."""
-        assert isinstance(self._store, PostgresStore)
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_interval)
-            try:
-                await self._store.heartbeat(self._serving(), activate=not self._rabbit_transport())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("subscription heartbeat failed", error=str(exc))
-
-    async def _gauges_loop(self) -> None:
-        """Keep the backlog gauges of /metrics current (one stats query every 15 s)."""
-        from broker import ops
-
-        while True:
-            if self._rabbit is not None:
-                self._rabbit.refresh_gauges()
-            try:
-                snapshot = await ops.stats(self.pool, unserved_after=3 * self.settings.heartbeat_interval)
-                ops.export_gauges(snapshot)
-                if snapshot.unserved:
-                    log.warning(
-                        "active subscriptions that no running process serves: their events wait "
-                        "(start a process that serves them, or retire them)",
-                        subscriptions=snapshot.unserved,
-                    )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("backlog gauges not refreshed", error=str(exc))
-            await asyncio.sleep(15)
-
-    async def _cleanup_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.cleanup_interval)
-            try:
-                store = self.store
-                assert isinstance(store, PostgresStore)
-                result = await cleanup(
-                    self.pool, done_retention=self.settings.done_retention,
-                    inbox_retention=self.settings.retention, inbox_pool=store.outbox_pool,
-                )
-                if result.events or result.deliveries or result.inbox:
-                    log.info("cleanup", events=result.events, deliveries=result.deliveries, inbox=result.inbox)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("cleanup failed", error=str(exc))
 
     async def stop(self) -> None:
         """Stop background tasks; a handler cut short is redelivered after its lease.

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from broker.context import EnvelopeFields
 from broker.errors import BrokerError
 from contracts.envelope import Envelope, Event
 
@@ -164,13 +165,9 @@ class Delivery:
         ordering_key: str | None = None,
     ) -> UUID:
         """Publish a follow-up event caused by this one (same tenant and company by default)."""
-        ids = await self._store.publish(
-            conn,
-            [event],
-            tenant_id=tenant_id or self.tenant_id,
-            company_id=company_id or self.company_id,
-            ordering_key=ordering_key,
-            correlation_id=self.correlation_id or self.event_id,
-            causation_id=self.event_id,
+        fields = EnvelopeFields(
+            tenant_id=tenant_id or self.tenant_id, company_id=company_id or self.company_id,
+            ordering_key=ordering_key, correlation_id=self.correlation_id or self.event_id, causation_id=self.event_id,
         )
+        ids = await self._store.publish(conn, [event], fields)
         return ids[0]

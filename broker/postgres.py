@@ -4,6 +4,8 @@ Every hot-path operation is one statement over a batch (arrays through `unnest`)
 on this kind of machine the Python side, not PostgreSQL, sets the pace.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,12 +16,14 @@ import asyncpg
 import msgspec
 import structlog
 
-from broker import context, metrics
+from broker import metrics, schema
+from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
-from broker.errors import AlreadyHandled, InvalidEvent
+from broker.errors import AlreadyHandled, BusUnavailable, InvalidEvent
 from broker.patterns import to_regex
 from broker.queries import query
 from broker.router import Handler
+from broker.settings import BusSettings
 from broker.store import RELAY_BUSY, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
@@ -99,31 +103,18 @@ class PostgresStore:
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-    ) -> list[UUID]:
+    async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         if not events:
             return []
         encoded = [encode_event(event) for event in events]
         ids = [uuid7() for _ in events]
         now = datetime.now(UTC)
-        correlation_id = correlation_id or context.correlation_id.get()
-        causation_id = causation_id or context.causation_id.get()
+        fields = fields.in_context()
         if conn is None:
             async with self.outbox_pool.acquire() as own, own.transaction():
-                await self._insert(own, ids, encoded, now, tenant_id, company_id, ordering_key,
-                                   correlation_id, causation_id)
+                await self._insert(own, ids, encoded, now, fields)
         else:
-            await self._insert(conn, ids, encoded, now, tenant_id, company_id, ordering_key,
-                               correlation_id, causation_id)
+            await self._insert(conn, ids, encoded, now, fields)
         if self.on_publish is not None:
             self.on_publish(conn)
         return ids
@@ -134,17 +125,13 @@ class PostgresStore:
         ids: list[UUID],
         encoded: list[tuple[str, int, str]],
         now: datetime,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
+        fields: EnvelopeFields,
     ) -> None:
         if len(ids) == 1:
             event_type, version, payload = encoded[0]
             await conn.execute(
-                query("insert_one"), ids[0], event_type, self.source, tenant_id, company_id, ordering_key,
-                now, correlation_id or ids[0], causation_id, version, payload,
+                query("insert_one"), ids[0], event_type, self.source, fields.tenant_id, fields.company_id,
+                fields.ordering_key, now, fields.correlation_id or ids[0], fields.causation_id, version, payload,
             )
             return
         n = len(ids)
@@ -153,12 +140,12 @@ class PostgresStore:
             ids,
             [e[0] for e in encoded],
             [self.source] * n,
-            [tenant_id] * n,
-            [company_id] * n,
-            [ordering_key] * n,
+            [fields.tenant_id] * n,
+            [fields.company_id] * n,
+            [fields.ordering_key] * n,
             [now] * n,
-            [correlation_id or event_id for event_id in ids],
-            [causation_id] * n,
+            [fields.correlation_id or event_id for event_id in ids],
+            [fields.causation_id] * n,
             [e[1] for e in encoded],
             [e[2] for e in encoded],
         )
@@ -313,3 +300,50 @@ class PostgresStore:
             if not recorded:
                 raise AlreadyHandled()
             yield conn
+
+
+async def connect_store(
+    dsn: str,
+    outbox_dsn: str | None,
+    settings: BusSettings,
+    *,
+    source: str,
+    on_publish: Callable[[Any], None] | None = None,
+) -> tuple[PostgresStore, list[asyncpg.Pool]]:
+    """Open the pools a bus needs, install the bus tables if missing, and return the store on
+    them with the pools (for the bus to close). BusUnavailable if the database does not answer."""
+    size = settings.pool_size
+    pools: list[asyncpg.Pool] = []
+    connected = False
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60)
+        pools.append(pool)
+        work_pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=size, command_timeout=60, server_settings={"synchronous_commit": "off"},
+        )
+        pools.append(work_pool)
+        outbox_pool = pool
+        if outbox_dsn:
+            outbox_pool = await asyncpg.create_pool(outbox_dsn, min_size=1, max_size=size, command_timeout=60)
+            pools.append(outbox_pool)
+        connected = True
+        async with pool.acquire() as conn:
+            if outbox_pool is pool:
+                await schema.install(conn, unlogged_events=settings.unlogged_events)
+            else:
+                await schema.install_bus(conn, unlogged_events=settings.unlogged_events)
+        if outbox_pool is not pool:
+            async with outbox_pool.acquire() as conn:
+                await schema.install_outbox(conn)
+    except BaseException as exc:  # close what was opened, whatever went wrong
+        for opened in pools:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(opened.close(), 5)
+        if not connected and isinstance(exc, OSError | asyncpg.PostgresError):
+            raise BusUnavailable(f"cannot reach the bus database: {exc}") from exc
+        raise
+    store = PostgresStore(
+        pool, source=source, work_pool=work_pool, outbox_pool=outbox_pool, shared_database=outbox_pool is pool,
+        retention_seconds=settings.retention, on_publish=on_publish,
+    )
+    return store, pools

@@ -1,8 +1,9 @@
 """Named SQL queries, kept in `.sql` files beside the code (broker/sql/queries/).
 
 A file holds several queries, each headed by `-- name: <name>`; comments above a header
-belong to the query below it. A query may include a shared piece of another one (in any file)
-as `{{name}}`, so a filter written once serves every statement that filters the same way.
+belong to the query below it. A query (or a schema file, see `expand`) may include a shared piece of another one, in
+any file, as `{{name}}`, so a filter written once serves every statement that filters the
+same way.
 Files are read once per process.
 """
 
@@ -53,9 +54,19 @@ def _expand(name: str, raw: dict[str, str], seen: tuple[str, ...]) -> str:
     return _INCLUDE.sub(include, raw[name])
 
 
+def expand(text: str) -> str:
+    """`text` (e.g. a schema file) with its `{{name}}` includes expanded."""
+    return _INCLUDE.sub(lambda match: query(match.group(1)).strip("\n"), text)
+
+
 def query(name: str) -> str:
     """The text of the query `name`, its includes expanded."""
     queries = _all()
     if name not in queries:
         raise UnknownQuery(f"no query named {name!r} in broker/sql/queries")
     return queries[name]
+
+
+def names() -> list[str]:
+    """Every query's name, for tests that check them all against a database."""
+    return sorted(_all())

@@ -11,6 +11,8 @@ from typing import Any
 
 import structlog
 
+from broker.queries import expand
+
 log = structlog.get_logger("broker.schema")
 
 _LOCK_KEY = 0x42_75_69_6C_64  # "Build": serialises concurrent installs
@@ -25,7 +27,7 @@ CREATE TABLE IF NOT EXISTS bus_schema (
 
 
 def _sql(name: str) -> str:
-    return resources.files("broker").joinpath("sql", name).read_text()
+    return expand(resources.files("broker").joinpath("sql", name).read_text())
 
 
 async def _apply(conn: Any, part: str, sql: str) -> bool:

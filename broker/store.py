@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
 from broker.router import Handler
 from contracts.envelope import Event
@@ -30,17 +31,7 @@ class SubscriptionRef:
 class Store(Protocol):
     """Where outbox, deliveries, dead letters and the inbox live."""
 
-    async def publish(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-    ) -> list[UUID]: ...
+    async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]: ...
 
     async def sync_subscriptions(self, module: str, handlers: Sequence[Handler]) -> list[SubscriptionRef]: ...
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from broker import context
 from broker.bus import EventBus
+from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled
 from broker.patterns import matches
@@ -91,20 +91,9 @@ class MemoryStore:
     transaction: Callable[[], AbstractAsyncContextManager[Any]] | None = None
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
-    async def publish(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-    ) -> list[UUID]:
+    async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         ids = []
-        correlation_id = correlation_id or context.correlation_id.get()
-        causation_id = causation_id or context.causation_id.get()
+        fields = fields.in_context()
         for event in events:
             event_type, version, payload = encode_event(event)
             event_id = uuid7()
@@ -114,12 +103,12 @@ class MemoryStore:
                     "id": event_id,
                     "event_type": event_type,
                     "source": self.source,
-                    "tenant_id": tenant_id,
-                    "company_id": company_id,
-                    "ordering_key": ordering_key,
+                    "tenant_id": fields.tenant_id,
+                    "company_id": fields.company_id,
+                    "ordering_key": fields.ordering_key,
                     "occurred_at": datetime.now(UTC),
-                    "correlation_id": correlation_id or event_id,
-                    "causation_id": causation_id,
+                    "correlation_id": fields.correlation_id or event_id,
+                    "causation_id": fields.causation_id,
                     "version": version,
                     "payload": payload,
                 }

@@ -76,6 +76,12 @@ def decode(claimed: ClaimedDelivery, handler: Handler, upcast: Upcaster | None =
         raise UndecodableEvent(describe_decode_failure(claimed, handler, str(exc))) from exc
 
 
+def _about(claimed: ClaimedDelivery, bound: Bound) -> dict[str, Any]:
+    """The log fields that say which delivery a line is about."""
+    return {"subscription": bound.ref.name, "event_id": str(claimed.event_id), "event_type": claimed.event_type,
+            "attempt": claimed.attempt}
+
+
 def _summary(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc, limit=-8))[-4000:]
 
@@ -249,15 +255,7 @@ class Worker:
             reason = f"gave up after {claimed.attempt} attempt(s); last error: {error}"
             return self._dead(claimed, bound, reason, exc)
         delay = policy.delay(claimed.attempt) if after is None else after
-        log.warning(
-            "delivery failed, will retry",
-            subscription=bound.ref.name,
-            event_id=str(claimed.event_id),
-            event_type=claimed.event_type,
-            attempt=claimed.attempt,
-            retry_in=round(delay, 3),
-            error=error,
-        )
+        log.warning("delivery failed, will retry", **_about(claimed, bound), retry_in=round(delay, 3), error=error)
         metrics.retried.labels(claimed.event_type, bound.ref.name).inc()
 
         async def settle() -> None:
@@ -268,14 +266,7 @@ class Worker:
         return settle
 
     def _dead(self, claimed: ClaimedDelivery, bound: Bound, reason: str, exc: BaseException) -> Callable[[], Any]:
-        log.error(
-            "delivery dead-lettered",
-            subscription=bound.ref.name,
-            event_id=str(claimed.event_id),
-            event_type=claimed.event_type,
-            attempt=claimed.attempt,
-            reason=reason,
-        )
+        log.error("delivery dead-lettered", **_about(claimed, bound), reason=reason)
         metrics.dead_lettered.labels(claimed.event_type, bound.ref.name).inc()
 
         async def settle() -> None:

@@ -1,5 +1,6 @@
 """`buildify-events dlq`: list, show, redrive and purge dead letters."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -60,18 +61,34 @@ def dlq_show_command(
     console.print(f"event: buildify-events show {letter.event_id}")
 
 
-def _act(
-    action: str, selection: ops.DeadLetterFilter, *, everything: bool, dry_run: bool, actor: str | None,
-    database_url: str | None, as_json: bool,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _How:
+    """How to redrive or purge: the options both commands take."""
+
+    everything: bool
+    dry_run: bool
+    actor: str | None
+    database_url: str | None
+    as_json: bool
+
+
+def _how(
+    everything: Everything = False, dry_run: DryRun = False, actor: Actor = None, database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> _How:
+    """--all, --dry-run, --actor, --database-url, --json."""
+    return _How(everything, dry_run, actor, database_url, as_json)
+
+
+def _act(action: str, selection: ops.DeadLetterFilter, how: _How) -> None:
     """Redrive or purge the selection and say what happened."""
-    if selection.is_empty and not everything:
+    if selection.is_empty and not how.everything:
         fail(f"say which dead letters to {action}: ids, --subscription, --error, --tenant or --type "
              "(or --all for every open letter)", EXIT_BAD_INPUT)
     operation = ops.dlq_redrive if action == "redrive" else ops.dlq_purge
-    who = actor_or_me(actor)
-    result = run(database_url, lambda conn: operation(conn, selection, actor=who, dry_run=dry_run))
-    if as_json:
+    who = actor_or_me(how.actor)
+    result = run(how.database_url, lambda conn: operation(conn, selection, actor=who, dry_run=how.dry_run))
+    if how.as_json:
         emit_json(result)
         return
     console = out()
@@ -88,36 +105,22 @@ def _act(
 
 @dlq_app.command("redrive")
 @option_group("selection", selected_letters)
-def dlq_redrive_command(
-    ids: LetterIds = None,
-    selection: ops.DeadLetterFilter = ops.DeadLetterFilter(),
-    everything: Everything = False,
-    dry_run: DryRun = False,
-    actor: Actor = None,
-    database_url: DatabaseUrl = None,
-    as_json: AsJson = False,
-) -> None:
+@option_group("how", _how)
+def dlq_redrive_command(selection: ops.DeadLetterFilter, how: _How, ids: LetterIds = None) -> None:
     """Deliver the chosen dead letters again (same event id, from attempt 1), recording who did it."""
-    selection = msgspec.structs.replace(selection, ids=tuple(ids or ()))
-    _act("redrive", selection, everything=everything, dry_run=dry_run, actor=actor, database_url=database_url,
-         as_json=as_json)
+    _act("redrive", msgspec.structs.replace(selection, ids=tuple(ids or ())), how)
 
 
 @dlq_app.command("purge")
 @option_group("selection", selected_letters)
+@option_group("how", _how)
 def dlq_purge_command(
+    selection: ops.DeadLetterFilter,
+    how: _How,
     ids: LetterIds = None,
-    selection: ops.DeadLetterFilter = ops.DeadLetterFilter(),
     include_redriven: Annotated[
         bool, typer.Option("--include-redriven", help="Also delete letters already redriven.")
     ] = False,
-    everything: Everything = False,
-    dry_run: DryRun = False,
-    actor: Actor = None,
-    database_url: DatabaseUrl = None,
-    as_json: AsJson = False,
 ) -> None:
     """Discard the chosen dead letters for good (recorded in the audit table)."""
-    selection = msgspec.structs.replace(selection, ids=tuple(ids or ()), include_redriven=include_redriven)
-    _act("purge", selection, everything=everything, dry_run=dry_run, actor=actor, database_url=database_url,
-         as_json=as_json)
+    _act("purge", msgspec.structs.replace(selection, ids=tuple(ids or ()), include_redriven=include_redriven), how)

@@ -11,7 +11,7 @@ import msgspec
 from broker.ops.connection import Db, connection
 from broker.ops.errors import EmptySelection, UnknownDeadLetter
 from broker.ops.results import DeadLetter, DlqActionResult, letter_of
-from broker.ops.selections import DeadLetterFilter, describe_letters, scoped_letters
+from broker.ops.selections import DeadLetterFilter, describe_letters, scoped
 from broker.ops.subscriptions import subscription_ids
 from broker.queries import query
 
@@ -20,7 +20,7 @@ async def dlq_list(
     db: Db, selection: DeadLetterFilter | None = None, *, limit: int = 50, tenant: UUID | None = None
 ) -> list[DeadLetter]:
     """Dead letters, newest first: what failed, where, after how many attempts and why."""
-    selection = scoped_letters(selection or DeadLetterFilter(), tenant)
+    selection = scoped(selection or DeadLetterFilter(), tenant)
     async with connection(db) as conn:
         rows = await conn.fetch(query("dlq_list"), *selection.params(), limit)
     return [letter_of(r) for r in rows]
@@ -46,7 +46,7 @@ async def _dlq_action(
     tenant: UUID | None,
     sample_size: int,
 ) -> DlqActionResult:
-    selection = scoped_letters(selection, tenant)
+    selection = scoped(selection, tenant)
     if action == "redrive":
         selection = msgspec.structs.replace(selection, include_redriven=False)
     params = selection.params()

@@ -6,7 +6,7 @@ from uuid import UUID
 from broker.ops.connection import Db, connection, json_of
 from broker.ops.errors import UnknownEvent
 from broker.ops.results import DeliveryInfo, EventDetail, EventSummary, TailedEvent, letter_of, summary_of
-from broker.ops.selections import EventFilter, scoped_events
+from broker.ops.selections import EventFilter, scoped
 from broker.queries import query
 from broker.upcasting import UpcastError, Upcasters
 
@@ -19,7 +19,7 @@ async def list_events(
     The counts (pending / done / dead per event) are what tells an operator at a glance
     whether an event reached everyone it should have.
     """
-    selection = scoped_events(selection or EventFilter(), tenant)
+    selection = scoped(selection or EventFilter(), tenant)
     async with connection(db) as conn:
         rows = await conn.fetch(query("list_events"), *selection.params(), limit)
     return [summary_of(row) for row in rows]
@@ -72,7 +72,7 @@ async def tail_events(
     The caller keeps a set of ids already shown and asks again from a little before the
     newest one it saw, because an event may commit after a later-recorded one.
     """
-    selection = scoped_events(selection or EventFilter(), tenant)
+    selection = scoped(selection or EventFilter(), tenant)
     async with connection(db) as conn:
         rows = await conn.fetch(query("tail_events"), *selection.params(), since, limit)
     return [TailedEvent(event=summary_of(row), payload=json_of(row["payload"])) for row in rows]

@@ -18,7 +18,7 @@ import msgspec
 from broker.ops.connection import Db, connection
 from broker.ops.errors import EmptySelection, OpsError, UnknownReplay
 from broker.ops.results import ReplayProgress, ReplayResult, ReplaySample
-from broker.ops.selections import EventFilter, describe, scoped_events
+from broker.ops.selections import EventFilter, describe, scoped
 from broker.ops.subscriptions import names_of, subscription_ids
 from broker.queries import query
 from contracts.ids import uuid7
@@ -131,7 +131,7 @@ async def run_replay(
 
 async def _new(conn: asyncpg.Connection, request: ReplayRequest) -> _Run:
     """A new run: the selection scoped to the caller's tenant, frozen at now."""
-    selection = scoped_events(request.selection, request.tenant)
+    selection = scoped(request.selection, request.tenant)
     selection.params()  # validates the pattern before anything else
     ids, _ = await subscription_ids(conn, request.subscription)
     upper = await conn.fetchval("SELECT now()")

@@ -1,7 +1,7 @@
 """Which events or dead letters an operation acts on, and the tenant an administrator may reach."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -59,23 +59,17 @@ class DeadLetterFilter(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
         return not (self.subscription or self.error or self.tenant_id or self.pattern or self.ids)
 
 
-def scoped_events(selection: EventFilter, tenant: UUID | None) -> EventFilter:
+Selection = TypeVar("Selection", EventFilter, DeadLetterFilter)
+
+
+def scoped(selection: Selection, tenant: UUID | None) -> Selection:
+    """The selection limited to `tenant` (None: a platform operator, no limit); OutOfScope
+    when it names another tenant."""
     if tenant is None:
         return selection
     if selection.tenant_id not in (None, tenant):
         raise OutOfScope(f"you may act on tenant {tenant} only, not on {selection.tenant_id}")
     return msgspec.structs.replace(selection, tenant_id=tenant)
-
-
-def scoped_letters(selection: DeadLetterFilter, tenant: UUID | None) -> DeadLetterFilter:
-    if tenant is None:
-        return selection
-    if selection.tenant_id not in (None, tenant):
-        raise OutOfScope(f"you may act on tenant {tenant} only, not on {selection.tenant_id}")
-    return msgspec.structs.replace(selection, tenant_id=tenant)
-
-
-# -- SQL ----------------------------------------------------------------------------------------
 
 
 def describe(selection: EventFilter) -> str:

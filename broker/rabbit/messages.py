@@ -10,6 +10,7 @@ from uuid import UUID
 import structlog
 from faststream.rabbit import RabbitBroker, RabbitMessage
 
+from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
 from broker.errors import BrokerError
 from broker.postgres import PostgresStore
@@ -88,21 +89,8 @@ class MessageStore:
 
     # -- what the worker calls ----------------------------------------------------------------
 
-    async def publish(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None,
-        company_id: UUID | None,
-        ordering_key: str | None,
-        correlation_id: UUID | None,
-        causation_id: UUID | None,
-    ) -> list[UUID]:
-        return await self.store.publish(
-            conn, events, tenant_id=tenant_id, company_id=company_id, ordering_key=ordering_key,
-            correlation_id=correlation_id, causation_id=causation_id,
-        )
+    async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
+        return await self.store.publish(conn, events, fields)
 
     def inbox_transaction(self, subscription: str, event_id: UUID) -> AbstractAsyncContextManager[Any]:
         return self.store.inbox_transaction(subscription, event_id)

@@ -2,12 +2,7 @@
 
 CREATE TABLE IF NOT EXISTS events (
     id             uuid PRIMARY KEY,
-    event_type     text        NOT NULL,
-    source         text        NOT NULL,
-    tenant_id      uuid,
-    company_id     uuid,
-    ordering_key   text,
-    occurred_at    timestamptz NOT NULL,
+{{envelope_columns_ddl}}
     recorded_at    timestamptz NOT NULL DEFAULT now(),
     correlation_id uuid,
     causation_id   uuid,
@@ -124,32 +119,27 @@ CREATE INDEX IF NOT EXISTS event_dead_letters_open
     ON event_dead_letters (failed_at) WHERE redriven_at IS NULL;
 CREATE INDEX IF NOT EXISTS event_dead_letters_event ON event_dead_letters (event_id);
 
--- Wake workers only when a statement created deliveries: a relay that moved nothing (or
--- only events nobody subscribes to) must not wake every worker of every process.
-CREATE OR REPLACE FUNCTION bus_deliveries_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+-- NOTIFY the channel named by the trigger's argument when the statement inserted rows (into
+-- a transition table named `inserted`): one notification per statement, none for no rows.
+CREATE OR REPLACE FUNCTION bus_notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_deliveries) THEN
-        PERFORM pg_notify('bus_deliveries', '');
+    IF EXISTS (SELECT 1 FROM inserted) THEN
+        PERFORM pg_notify(TG_ARGV[0], '');
     END IF;
     RETURN NULL;
 END $$;
 
+-- Wake workers only when a statement created deliveries: a relay that moved nothing (or
+-- only events nobody subscribes to) must not wake every worker of every process.
 DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
 CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
-    REFERENCING NEW TABLE AS new_deliveries
-    FOR EACH STATEMENT EXECUTE FUNCTION bus_deliveries_notify();
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION bus_notify_inserted('bus_deliveries');
+DROP FUNCTION IF EXISTS bus_deliveries_notify();
 
 -- Wake the processes that follow the log for broadcast subscriptions (they LISTEN only if
 -- they have some): events nobody competes for create no deliveries, so no bus_deliveries.
-CREATE OR REPLACE FUNCTION bus_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM new_events) THEN
-        PERFORM pg_notify('bus_events', '');
-    END IF;
-    RETURN NULL;
-END $$;
-
 DROP TRIGGER IF EXISTS bus_events_notify ON events;
 CREATE TRIGGER bus_events_notify AFTER INSERT ON events
-    REFERENCING NEW TABLE AS new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION bus_events_notify();
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION bus_notify_inserted('bus_events');

@@ -4,12 +4,7 @@
 CREATE TABLE IF NOT EXISTS bus_outbox (
     seq            bigserial PRIMARY KEY,
     id             uuid        NOT NULL,
-    event_type     text        NOT NULL,
-    source         text        NOT NULL,
-    tenant_id      uuid,
-    company_id     uuid,
-    ordering_key   text,
-    occurred_at    timestamptz NOT NULL,
+{{envelope_columns_ddl}}
     correlation_id uuid,
     causation_id   uuid,
     version        integer     NOT NULL DEFAULT 1,
@@ -18,7 +13,7 @@ CREATE TABLE IF NOT EXISTS bus_outbox (
 
 -- No NOTIFY trigger here: a NOTIFY inside the publishing transaction would serialise every
 -- publisher's commit. The publishing process sends `NOTIFY bus_outbox` after its transaction
--- ends (broker/nudge.py); other writers are found by the relay's polling.
+-- ends (broker/commit_notify.py); other writers are found by the relay's polling.
 DROP TRIGGER IF EXISTS bus_outbox_notify ON bus_outbox;
 DROP FUNCTION IF EXISTS bus_outbox_notify();
 
