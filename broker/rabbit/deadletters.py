@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import msgspec
-from faststream.rabbit import RabbitBroker, RabbitQueue
+from faststream.rabbit import RabbitBroker
 
 from broker.ops.connection import Db
 from broker.rabbit.publishing import publish_confirmed
-from broker.rabbit.topology import queue_names
+from broker.rabbit.topology import depth, queue_names
 
 BOUND = "SELECT subscription FROM bus_rabbit_bindings WHERE prefix = $1 ORDER BY subscription"
 
@@ -52,9 +52,8 @@ async def trim(broker: RabbitBroker, conn: Db, prefix: str, subscription: str) -
     channel = broker._channel  # basic.get has no FastStream call: aio-pika, on FastStream's channel
     assert channel is not None, "connect the broker first"
     queue = await channel.get_queue(dead, ensure=False)
-    declared = await broker.declare_queue(RabbitQueue(dead, declare=False))
     taken = []
-    for _ in range(declared.declaration_result.message_count or 0):
+    for _ in range(await depth(broker, dead)):
         message = await queue.get(no_ack=False, fail=False)
         if message is None:
             break
@@ -89,9 +88,8 @@ async def dead_queues(
         found = []
         for name in names:
             _, _, dead = queue_names(prefix, name)
-            declared = await broker.declare_queue(RabbitQueue(dead, declare=False))
             found.append(DeadQueue(
-                subscription=name, queue=dead, messages=declared.declaration_result.message_count or 0,
+                subscription=name, queue=dead, messages=await depth(broker, dead),
                 open_letters=int(letters.get(name, 0)), trimmed=trimmed[name],
             ))
         return found

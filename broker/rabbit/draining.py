@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from faststream.rabbit import RabbitBroker
 
-from broker.rabbit.topology import queue_names
+from broker.rabbit.topology import depth, queue_names
 
 if TYPE_CHECKING:
     from broker.rabbit.transport import RabbitTransport
@@ -51,19 +51,12 @@ async def run_until_idle(transport: "RabbitTransport", timeout: float) -> int:
 
 
 async def ready_messages(transport: "RabbitTransport", broker: RabbitBroker) -> tuple[int, int]:
-    """Messages ready in the service's main and broadcast queues, and in the delay queues it
-    declared (a passive declare on FastStream's channel: FastStream has no call for a depth)."""
-    channel = broker._channel
-    assert channel is not None and transport.messages is not None
-
-    async def depth(name: str) -> int:
-        declared = await channel.declare_queue(name, passive=True, robust=False)
-        return declared.declaration_result.message_count or 0
-
+    """Messages ready in the service's main and broadcast queues, and in the delay queues it declared."""
+    assert transport.messages is not None
     arriving = [queue_names(transport.prefix, ref.name)[0] for ref in transport.bus.subscriptions]
     if transport.broadcasts is not None and transport.broadcasts.queue is not None:
         arriving.append(transport.broadcasts.queue.name)
     return (
-        sum([await depth(name) for name in arriving]),
-        sum([await depth(name) for name in sorted(transport.messages.delay_queues)]),
+        sum([await depth(broker, name) for name in arriving]),
+        sum([await depth(broker, name) for name in sorted(transport.messages.delay_queues)]),
     )

@@ -93,6 +93,16 @@ async def unbind(broker: RabbitBroker, prefix: str, subscription: str, pattern: 
     await queue.unbind(exchange_name(prefix), pattern)
 
 
+async def depth(broker: RabbitBroker, queue: str) -> int:
+    """Messages ready in `queue`, now: a passive `queue.declare` on the AMQP channel under
+    FastStream's (FastStream has no call for it, and both `broker.declare_queue` and aio-pika's
+    `declare_queue` answer a queue declared before on that channel with its first, stale count)."""
+    channel = broker._channel
+    assert channel is not None, "connect the broker first"
+    declared = await (await channel.get_underlay_channel()).queue_declare(queue, passive=True)
+    return declared.message_count or 0
+
+
 async def delete_topology(url: str, prefix: str, subscriptions: Sequence[str]) -> None:
     """Delete the exchange and the queues of `subscriptions` (tests; retiring a prefix)."""
     broker = RabbitBroker(url, logger=None)

@@ -272,12 +272,14 @@ class RabbitTransport:
     async def _tidy_periodically(self, broker: RabbitBroker, consumed: list[str]) -> None:
         """Every minute: subscriptions retired meanwhile lose their queues, and the dead-letter
         queues of this process's subscriptions drop what was redriven or purged."""
+        gone: set[str] = set()  # retired meanwhile: no queue left to trim (a passive declare would fail)
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             try:
-                await remove_retired(broker, self.store.pool, self.prefix)
+                gone.update(await remove_retired(broker, self.store.pool, self.prefix))
                 for name in consumed:
-                    await trim(broker, self.store.pool, self.prefix, name)
+                    if name not in gone:
+                        await trim(broker, self.store.pool, self.prefix, name)
             except Exception as exc:  # RabbitMQ or Postgres away: the next round tries again
                 log.warning("RabbitMQ housekeeping failed", error=str(exc))
 

@@ -364,8 +364,40 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix
     # the queue still holds the redriven message until trimmed (the transport does it every minute)
     [trimmed] = await dlq_queues(database_url, prefix, "--trim")
     assert (trimmed["trimmed"], trimmed["open_letters"]) == (1, 0)
-    await wait_until(lambda: _depth_is(dead, 0), timeout=15)  # a quorum queue settles the ack in a moment
+    await wait_until(lambda: _depth_is(dead, 0), timeout=15)
     assert await dlq_queues(database_url, prefix) == [{**queue, "messages": 0, "open_letters": 0}]
+
+
+async def test_a_running_process_trims_its_dead_letter_queue_and_drops_retired_queues(
+    make_bus, prefix, database_url, monkeypatch
+):
+    monkeypatch.setattr(transport, "HOUSEKEEPING_INTERVAL", 0.2)  # a minute in production
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def refuse(event: Pinged) -> None:
+        raise Reject("never")
+
+    @router.on("test.pong.sent")
+    async def soon_retired(event: Envelope) -> None: ...
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=1))
+    _, _, dead = queue_names(prefix, "t.refuse")
+    await wait_until(lambda: _depth_is(dead, 1), timeout=15)
+    await wait_until(lambda: ops.dlq_list(bus.pool), timeout=15)  # the letter is recorded after the message
+    purged = await ops.dlq_purge(bus.pool, ops.DeadLetterFilter(subscription="t.refuse"), actor="test")
+    assert purged.letters == 1
+    await wait_until(lambda: _depth_is(dead, 0), timeout=15)  # the purged letter's message goes too
+
+    retired_main, _, _ = queue_names(prefix, "t.soon_retired")
+    await ops.retire_subscription(bus.pool, "t.soon_retired")  # buildify-events subscriptions retire
+    await wait_until(lambda: _gone(retired_main), timeout=15)
+    assert bus.health().rabbitmq_connected
+
+
+async def _gone(queue: str) -> bool:
+    return not await _queue_exists(queue)
 
 
 async def _queue_exists(queue: str) -> bool:
