@@ -4,9 +4,9 @@ tables, handlers and pages.
     def create_app(settings: FinancialSettings | None = None, **parts) -> Litestar:
         settings = settings or load_settings(FinancialSettings, service="financial")
         return create_module_app(service="financial", version=VERSION, settings=settings,
-                                 make_tables=make_tables, parse_config=FinancialConfig.from_resolved,
-                                 route_handlers=[InvoiceController, ...], migrations=__package__ + ".migrations",
-                                 subscribers=build_routers, frontend=FRONTEND, **parts)
+                                 parse_config=FinancialConfig.from_resolved, migrations=MIGRATIONS,
+                                 route_handlers=[InvoiceController, ...], subscribers=build_routers,
+                                 frontend=FRONTEND, **parts)
 
 `broker` stays the bus; the kit imports `broker` and `contracts`, never a service.
 """

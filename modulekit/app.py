@@ -61,10 +61,10 @@ def create_module_app(
     service: str,
     version: str,
     settings: ModuleSettings,
-    make_tables: Callable[[str, PostgresEngine], TablesT],
     parse_config: Callable[[ResolvedConfig], ConfigT],
     route_handlers: Sequence[ControllerRouterHandler],
     migrations: str | None = None,
+    make_tables: Callable[[str, PostgresEngine], TablesT] | None = None,
     subscribers: Callable[[ModuleParts[TablesT, ConfigT]], Iterable[Router]] = lambda _: (),
     frontend: Path | None = None,
     bus: EventBus | None = None,
@@ -74,10 +74,13 @@ def create_module_app(
     """One app instance of module `service` (tests make many; only `create_app` reads settings).
 
     `migrations` is the package of the module's `.sql` files (applied at start-up when
-    `settings.run_migrations`); `frontend` the folder served at `/modules/<service>/`.
+    `settings.run_migrations`); `dependencies` adds health probes to the built-in `core` one
+    (core's JWKS answers); `make_tables` binds the module's Piccolo tables, if it has any, to
+    this app's engine; `frontend` is the folder served at `/modules/<service>/`.
     """
     separate = settings.database_strategy == "separate"
-    db = Database(settings.data_url, settings.schema_prefix, make_tables, pool_size=settings.pool_size)
+    db: Database[TablesT] = Database(settings.data_url, settings.schema_prefix, make_tables,  # type: ignore[assignment]
+                                     pool_size=settings.pool_size)
     if bus is None:
         bus = EventBus(service=service, dsn=settings.bus_url, outbox_dsn=settings.data_url if separate else None,
                        settings=settings.bus)
@@ -105,8 +108,12 @@ def create_module_app(
             if owns_http:
                 await http.aclose()
 
+    async def core_answers() -> None:
+        (await http.get(settings.keys_url, timeout=2.0)).raise_for_status()
+
+    probes = {"core": core_answers, **(dependencies or {})}
     routes: list[ControllerRouterHandler] = [
-        health_route(service, version, db, bus, dependencies),  # type: ignore[arg-type]
+        health_route(service, version, db, bus, probes),  # type: ignore[arg-type]
         asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
         *route_handlers,
     ]

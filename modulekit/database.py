@@ -7,7 +7,7 @@ them, prefixed, in the platform database; `separate` in `MODULE_DATABASE_URL`.
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -16,15 +16,24 @@ T = TypeVar("T")
 
 
 class Database(Generic[T]):
-    """The engine pointed at the module's data database, and the tables `make_tables` binds to it."""
+    """The engine pointed at the module's data database, and the Piccolo tables `make_tables`
+    binds to it (`Database[None]` for a module that queries in SQL only)."""
 
+    @overload
+    def __init__(self: "Database[None]", url: str, prefix: str, make_tables: None = None, *,
+                 pool_size: int = 10) -> None: ...
+
+    @overload
     def __init__(self, url: str, prefix: str, make_tables: Callable[[str, PostgresEngine], T], *,
+                 pool_size: int = 10) -> None: ...
+
+    def __init__(self, url: str, prefix: str, make_tables: Callable[[str, PostgresEngine], T] | None = None, *,
                  pool_size: int = 10) -> None:
         self.url = url
         self.prefix = prefix
         self.pool_size = pool_size
         self.engine = PostgresEngine(config={"dsn": url})
-        self.tables: T = make_tables(prefix, self.engine)
+        self.tables = make_tables(prefix, self.engine) if make_tables is not None else None
 
     def t(self, short: str) -> str:
         """Quoted SQL name of one of the module's tables, for raw queries."""

@@ -41,3 +41,14 @@ async def test_a_failing_file_applies_nothing(database_url: str, tmp_path, monke
         assert await conn.fetchval("SELECT count(*) FROM buildify_migrations WHERE module = 'broken'") == 0
     finally:
         await conn.close()
+
+
+async def test_a_database_migrated_before_the_kit_is_adopted(database_url: str) -> None:
+    """Financial's tables made by the former runner (no rows in buildify_migrations): its files re-run cleanly."""
+    await migrate(database_url, "financial", FINANCIAL, prefix="old_")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("DELETE FROM buildify_migrations WHERE prefix = 'old_'")
+    finally:
+        await conn.close()
+    assert await migrate(database_url, "financial", FINANCIAL, prefix="old_") == ["0001_initial", "0002_purge"]

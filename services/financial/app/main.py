@@ -19,13 +19,12 @@ from services.financial.app.journal.controllers import JournalController
 from services.financial.app.payments.controllers import PaymentController
 from services.financial.app.reports.controllers import ReportController
 from services.financial.app.settings import Settings
-from services.financial.app.tables import Tables, make_tables
 
 VERSION = "1.0.0"
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
 
 
-def subscribers(parts: ModuleParts[Tables, FinancialConfig]) -> list[Router]:
+def subscribers(parts: ModuleParts[None, FinancialConfig]) -> list[Router]:
     return [account_handlers.build_router(parts.db, parts.config)]
 
 
@@ -37,7 +36,7 @@ def create_app(
         configure_logs("financial")
         settings = load_settings(Settings, service="financial")
     return create_module_app(
-        service="financial", version=VERSION, settings=settings, make_tables=make_tables,
+        service="financial", version=VERSION, settings=settings,
         parse_config=FinancialConfig.from_resolved, migrations="services.financial.app.migrations",
         route_handlers=[AccountController, JournalController, InvoiceController, PaymentController, ReportController],
         subscribers=subscribers, frontend=FRONTEND, bus=bus, core_client=core_client,

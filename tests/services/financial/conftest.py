@@ -122,12 +122,14 @@ async def make_harness(
     async def make(strategy: str = "shared", module_url: str | None = None, **overrides: Any) -> Harness:
         settings = Settings(
             database_url=database_url, database_strategy=strategy,  # type: ignore[arg-type]
-            module_database_url=module_url, core_url="http://core", module_api_key=MODULE_KEY,
-            bus=FAST, pool_size=4, **overrides,
+            module_database_url=module_url, module_api_key=MODULE_KEY, bus=FAST, pool_size=4,
+            **{"core_url": "http://core", **overrides},
         )
         bus = EventBus(service="financial", dsn=settings.bus_url,
                        outbox_dsn=module_url, settings=FAST)
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core")
+        http = (httpx.AsyncClient() if settings.core_url != "http://core"  # a real address (tests of core away)
+                else httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core"))
+        stack.push_async_callback(http.aclose)
         app = create_app(settings, bus=bus, core_client=http)
         for manager in app._lifespan_managers:  # the app's own start-up, on this event loop
             await stack.enter_async_context(manager(app) if callable(manager) else manager)

@@ -4,7 +4,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from tests.services.financial.conftest import Harness, auth
+from broker import EventBus
+from broker.testing import run_until_idle
+from contracts.core import ModuleConfigured
+from tests.services.financial.conftest import FAST, Harness, auth
 
 
 async def company(h: Harness, **config: Any) -> tuple[UUID, UUID, dict[str, str]]:
@@ -31,3 +34,17 @@ async def pay(h: Harness, invoice_id: str, amount: str, headers: dict[str, str],
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+async def configured_in_core(h: Harness, tenant_id: UUID, company_id: UUID, **after: Any) -> None:
+    """Core publishes `core.module.configured` for the company (its bus relays it; the module's
+    buses still have to run their subscriptions)."""
+    core_bus = EventBus(service="core", dsn=h.bus_url, settings=FAST)
+    await core_bus.open()
+    try:
+        await core_bus.publish(None, ModuleConfigured(module_name="financial", tenant_id=tenant_id,
+                                                      company_id=company_id, after=after),
+                               tenant_id=tenant_id, company_id=company_id)
+        await run_until_idle(core_bus)
+    finally:
+        await core_bus.close()

@@ -10,7 +10,6 @@ from contracts.core import CompanyCreated
 from modulekit.database import Database
 from services.financial.app.accounts import handlers
 from services.financial.app.accounts.service import DEFAULT_CHART
-from services.financial.app.tables import make_tables
 from tests.services.financial.conftest import FAST, Harness, auth
 
 
@@ -73,7 +72,7 @@ async def test_company_created_gets_default_chart_once_even_if_delivered_twice(h
 
 async def test_handler_on_the_in_memory_bus(database_url: str) -> None:
     """Module authors' unit test: the handler alone, on the memory bus, against our tables."""
-    db = Database(database_url, "financial_", make_tables, pool_size=2)
+    db = Database(database_url, "financial_", pool_size=2)
     await db.start()
     try:
         bus = memory_bus("financial", transaction=db.transaction)

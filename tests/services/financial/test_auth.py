@@ -1,12 +1,13 @@
 """Every endpoint wants a valid token from core and the manifest's permission."""
 
+import socket
 import time
 from uuid import uuid4
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.services.financial.conftest import CORE_KEY, CORE_KID, Harness, auth, token
+from tests.services.financial.conftest import CORE_KEY, CORE_KID, Harness, HarnessFactory, auth, token
 from tests.services.financial.helpers import company, invoice
 
 
@@ -14,6 +15,19 @@ async def test_health_needs_no_token(shared: Harness) -> None:
     response = await shared.client.get("/health")
     assert response.status_code == 200 and response.json()["status"] == "healthy"
     assert response.json()["bus"]["status"] == "ok"  # the bus's own state is shown alongside
+    assert response.json()["database"]["status"] == "ok"
+    assert response.json()["dependencies"]["core"]["status"] == "ok"
+
+
+async def test_health_shows_core_away_but_keeps_serving(make_harness: HarnessFactory) -> None:
+    """Core unreachable: the module still answers 200 (it serves what it can), and says core is down."""
+    with socket.socket() as closed:  # a port nothing listens on: core is away
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    harness = await make_harness("shared", core_url=f"http://127.0.0.1:{port}")
+    response = await harness.client.get("/health")
+    assert response.status_code == 200 and response.json()["status"] == "healthy"
+    assert response.json()["dependencies"]["core"] == {"status": "down", "detail": "ConnectError"}
 
 
 async def test_tokens_are_checked(shared: Harness) -> None:

@@ -1,11 +1,9 @@
 """Two replicas of the module, one configuration change in core: both read the new values at
 once (a broadcast subscription), neither waits out its cache's time limit."""
 
-from broker import EventBus
 from broker.testing import run_until_idle
-from contracts.core import ModuleConfigured
-from tests.services.financial.conftest import FAST, HarnessFactory
-from tests.services.financial.helpers import company, invoice
+from tests.services.financial.conftest import HarnessFactory
+from tests.services.financial.helpers import company, configured_in_core, invoice
 
 
 async def test_a_config_change_reaches_every_replica(make_harness: HarnessFactory) -> None:
@@ -17,15 +15,7 @@ async def test_a_config_change_reaches_every_replica(make_harness: HarnessFactor
     first.core.set(tenant_id, company_id, invoice_prefix="NEW")
     assert (await invoice(replicas[1], company_id, headers))["number"] == "OLD-000003"  # cached
 
-    core_bus = EventBus(service="core", dsn=first.bus_url, settings=FAST)
-    await core_bus.open()
-    try:
-        await core_bus.publish(None, ModuleConfigured(module_name="financial", tenant_id=tenant_id,
-                                                      company_id=company_id, after={"invoice_prefix": "NEW"}),
-                               tenant_id=tenant_id, company_id=company_id)
-        await run_until_idle(core_bus)
-    finally:
-        await core_bus.close()
+    await configured_in_core(first, tenant_id, company_id, invoice_prefix="NEW")
     for replica in replicas:
         await run_until_idle(replica.bus)
 

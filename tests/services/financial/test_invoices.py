@@ -4,12 +4,10 @@ import asyncpg
 import httpx
 import msgspec
 
-from broker import EventBus
 from broker.testing import run_until_idle
-from contracts.core import ModuleConfigured
 from contracts.financial import InvoiceCreated
-from tests.services.financial.conftest import FAST, Harness
-from tests.services.financial.helpers import company, invoice
+from tests.services.financial.conftest import Harness
+from tests.services.financial.helpers import company, configured_in_core, invoice
 
 URL = "/api/v1/financial/invoices"
 
@@ -78,15 +76,7 @@ async def test_configuration_change_in_core_reaches_the_next_invoice(shared: Har
     assert (await invoice(shared, company_id, headers))["number"] == "OLD-000001"
     shared.core.set(tenant_id, company_id, invoice_prefix="NEW", tax_rate=0.2)
     assert (await invoice(shared, company_id, headers))["number"] == "OLD-000002"  # cached
-    core_bus = EventBus(service="core", dsn=shared.bus_url, settings=FAST)
-    await core_bus.open()
-    try:
-        await core_bus.publish(None, ModuleConfigured(module_name="financial", tenant_id=tenant_id,
-                                                      company_id=company_id, after={"invoice_prefix": "NEW"}),
-                               tenant_id=tenant_id, company_id=company_id)
-        await run_until_idle(core_bus)
-    finally:
-        await core_bus.close()
+    await configured_in_core(shared, tenant_id, company_id, invoice_prefix="NEW")
     await run_until_idle(shared.bus)
     fresh = await invoice(shared, company_id, headers)
     assert fresh["number"] == "NEW-000003" and fresh["tax"] == "200.00"

@@ -5,9 +5,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 
-from modulekit.auth import authenticate, principal_of
+from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
 from services.financial.app.accounts import service
 from services.financial.app.config import FinancialConfigClient
@@ -15,6 +14,7 @@ from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden
 from services.financial.app.money import check_currency
 from services.financial.app.permissions import ACCOUNTS_READ, ACCOUNTS_WRITE
+from services.financial.app.responses import Account, out
 
 
 class AccountIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -30,29 +30,28 @@ class AccountController(Controller):
     guards = [authenticate]
     tags = ["accounts"]
 
-    @get("/")
+    @get("/", guards=[requires(ACCOUNTS_READ)])
     async def list_accounts(
-        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID = Parameter(query="company_id")
-    ) -> list[dict[str, Any]]:
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID
+    ) -> list[Account]:
         """The company's chart of accounts, by code."""
-        principal_of(request).require(ACCOUNTS_READ, company_id)
         await module_enabled(request, company_id)
         async with db.snapshot() as conn:
-            return [dict(r) for r in await service.list_accounts(conn, db, company_id)]
+            return [out(Account, r) for r in await service.list_accounts(conn, db, company_id)]
 
     @get("/{account_id:uuid}")
-    async def get_account(self, request: Request[Any, Any, Any], db: FinancialDb, account_id: UUID) -> dict[str, Any]:
+    async def get_account(self, request: Request[Any, Any, Any], db: FinancialDb, account_id: UUID) -> Account:
         principal = principal_of(request)
         async with db.snapshot() as conn:
             row = await service.get_account(conn, db, account_id, principal.tenant_id)
         principal.require(ACCOUNTS_READ, row["company_id"], hide=True)
         await module_enabled(request, row["company_id"])
-        return dict(row)
+        return out(Account, row)
 
     @post("/")
     async def create_account(
         self, request: Request[Any, Any, Any], db: FinancialDb, config: FinancialConfigClient, data: AccountIn
-    ) -> dict[str, Any]:
+    ) -> Account:
         """Add an account to the chart; the code must be new in the company."""
         principal = principal_of(request)
         principal.require(ACCOUNTS_WRITE, data.company_id)
@@ -70,4 +69,4 @@ class AccountController(Controller):
                 conn, db, tenant_id=tenant_id, company_id=data.company_id, code=data.code,
                 name=data.name, kind=data.type, currency=currency,
             )
-        return dict(row)
+        return out(Account, row)

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, principal_of
+from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
@@ -18,6 +18,7 @@ from services.financial.app.errors import NotFound
 from services.financial.app.invoices import service
 from services.financial.app.money import round_money
 from services.financial.app.permissions import INVOICES_READ, INVOICES_WRITE
+from services.financial.app.responses import Invoice, out
 
 
 class InvoiceLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,13 +44,13 @@ def plain(value: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
-def present(invoice: dict[str, Any]) -> dict[str, Any]:
+def present(invoice: dict[str, Any]) -> Invoice:
     cur = invoice["currency"]
     money = {k: round_money(invoice[k], cur) for k in ("subtotal", "tax", "total", "amount_paid")}
     lines = [{**line, "unit_price": plain(line["unit_price"]), "quantity": plain(line["quantity"]),
               "amount": round_money(line["amount"], cur)} for line in invoice["lines"]]
-    return {**invoice, **money, "tax_rate": plain(invoice["tax_rate"]),
-            "amount_due": money["total"] - money["amount_paid"], "lines": lines}
+    return out(Invoice, {**invoice, **money, "tax_rate": plain(invoice["tax_rate"]),
+                         "amount_due": money["total"] - money["amount_paid"], "lines": lines})
 
 
 async def load_invoice(
@@ -73,7 +74,7 @@ class InvoiceController(Controller):
     async def create_invoice(
         self, request: Request[Any, Any, Any], db: FinancialDb, bus: EventBus, config: FinancialConfigClient,
         data: InvoiceIn,
-    ) -> dict[str, Any]:
+    ) -> Invoice:
         """Number, tax and currency come from the company's configuration in core."""
         principal = principal_of(request)
         principal.require(INVOICES_WRITE, data.company_id)
@@ -91,17 +92,16 @@ class InvoiceController(Controller):
         async with db.snapshot() as conn:
             return present(await service.get_invoice(conn, db, invoice_id, None))
 
-    @get("/")
+    @get("/", guards=[requires(INVOICES_READ)])
     async def list_invoices(
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, status: str | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        principal_of(request).require(INVOICES_READ, company_id)
+    ) -> list[Invoice]:
         await module_enabled(request, company_id)
         async with db.snapshot() as conn:
             ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
             return [present(await service.get_invoice(conn, db, i, None)) for i in ids]
 
     @get("/{invoice_id:uuid}")
-    async def get_invoice(self, request: Request[Any, Any, Any], db: FinancialDb, invoice_id: UUID) -> dict[str, Any]:
+    async def get_invoice(self, request: Request[Any, Any, Any], db: FinancialDb, invoice_id: UUID) -> Invoice:
         return present(await load_invoice(request, db, invoice_id, INVOICES_READ))

@@ -9,13 +9,14 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from modulekit.auth import authenticate, principal_of
+from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
 from services.financial.app.journal import service
 from services.financial.app.money import ZERO, check_currency, round_money
 from services.financial.app.permissions import TRANSACTIONS_READ, TRANSACTIONS_WRITE
+from services.financial.app.responses import JournalEntry, out
 
 
 class JournalLineIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -39,13 +40,13 @@ class ReversalIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     description: str | None = None
 
 
-def present(entry: dict[str, Any]) -> dict[str, Any]:
+def present(entry: dict[str, Any]) -> JournalEntry:
     currency = entry["currency"]
     lines = [
         {**line, "debit": round_money(line["debit"], currency), "credit": round_money(line["credit"], currency)}
         for line in entry["lines"]
     ]
-    return {**entry, "lines": lines, "total": sum((line["debit"] for line in lines), ZERO)}
+    return out(JournalEntry, {**entry, "lines": lines, "total": sum((line["debit"] for line in lines), ZERO)})
 
 
 class JournalController(Controller):
@@ -56,7 +57,7 @@ class JournalController(Controller):
     @post("/")
     async def post_entry(
         self, request: Request[Any, Any, Any], db: FinancialDb, data: JournalEntryIn
-    ) -> dict[str, Any]:
+    ) -> JournalEntry:
         """Post a balanced entry (debits = credits) on the company's accounts."""
         principal = principal_of(request)
         principal.require(TRANSACTIONS_WRITE, data.company_id)
@@ -75,14 +76,12 @@ class JournalController(Controller):
             )
             return present(await service.get_entry(conn, db, entry_id, principal.claims.tenant_id))
 
-    @get("/")
+    @get("/", guards=[requires(TRANSACTIONS_READ)])
     async def list_entries(
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID,
         date_from: date | None = None, date_to: date | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        principal = principal_of(request)
-        principal.require(TRANSACTIONS_READ, company_id)
+    ) -> list[JournalEntry]:
         await module_enabled(request, company_id)
         async with db.snapshot() as conn:
             ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
@@ -90,7 +89,7 @@ class JournalController(Controller):
             return [present(await service.get_entry(conn, db, i, None)) for i in ids]
 
     @get("/{entry_id:uuid}")
-    async def get_entry(self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID) -> dict[str, Any]:
+    async def get_entry(self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID) -> JournalEntry:
         principal = principal_of(request)
         async with db.snapshot() as conn:
             entry = await service.get_entry(conn, db, entry_id, principal.tenant_id)
@@ -101,7 +100,7 @@ class JournalController(Controller):
     @post("/{entry_id:uuid}/reverse")
     async def reverse_entry(
         self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID, data: ReversalIn | None = None
-    ) -> dict[str, Any]:
+    ) -> JournalEntry:
         """Cancel a posted entry the accountant's way: a new entry with the sides swapped."""
         principal = principal_of(request)
         body = data or ReversalIn()

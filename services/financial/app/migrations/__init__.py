@@ -1,7 +1,7 @@
 """Migrations of the financial module: the `.sql` files here, applied by the kit's one runner.
 
-`{prefix}` in a file is the module's table prefix (SCHEMA_PREFIX). The Piccolo tables in
-`tables.py` are how the code queries them; the DDL here is what the database holds.
+`{prefix}` in a file is the module's table prefix (SCHEMA_PREFIX); the services query the
+tables in SQL through the kit's `Database`.
 """
 
 from modulekit.migrations import migrate as run_migrations

@@ -10,13 +10,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, principal_of
+from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
 from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
 from services.financial.app.money import round_money
 from services.financial.app.payments import service
 from services.financial.app.permissions import PAYMENTS_READ, PAYMENTS_WRITE
+from services.financial.app.responses import Payment, out
 
 
 class PaymentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -27,9 +28,9 @@ class PaymentIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     reference: str = ""
 
 
-def present(row: Any) -> dict[str, Any]:
+def present(row: Any) -> Payment:
     payment = dict(row)
-    return {**payment, "amount": round_money(payment["amount"], payment["currency"])}
+    return out(Payment, {**payment, "amount": round_money(payment["amount"], payment["currency"])})
 
 
 class PaymentController(Controller):
@@ -40,7 +41,7 @@ class PaymentController(Controller):
     @post("/")
     async def record_payment(
         self, request: Request[Any, Any, Any], db: FinancialDb, bus: EventBus, data: PaymentIn
-    ) -> dict[str, Any]:
+    ) -> Payment:
         """Full or partial payment of an invoice; more than is owed is refused."""
         principal = principal_of(request)
         invoice = await load_invoice(request, db, data.invoice_id, PAYMENTS_WRITE)
@@ -51,18 +52,17 @@ class PaymentController(Controller):
         async with db.snapshot() as conn:
             return present(await service.get_payment(conn, db, payment_id, None))
 
-    @get("/")
+    @get("/", guards=[requires(PAYMENTS_READ)])
     async def list_payments(
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, invoice_id: UUID | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
-    ) -> list[dict[str, Any]]:
-        principal_of(request).require(PAYMENTS_READ, company_id)
+    ) -> list[Payment]:
         await module_enabled(request, company_id)
         async with db.snapshot() as conn:
             return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
 
     @get("/{payment_id:uuid}")
-    async def get_payment(self, request: Request[Any, Any, Any], db: FinancialDb, payment_id: UUID) -> dict[str, Any]:
+    async def get_payment(self, request: Request[Any, Any, Any], db: FinancialDb, payment_id: UUID) -> Payment:
         principal = principal_of(request)
         async with db.snapshot() as conn:
             row = await service.get_payment(conn, db, payment_id, principal.tenant_id)
