@@ -514,7 +514,8 @@ def _login(http: httpx.Client, platform: RunningPlatform) -> dict[str, str]:
 
 
 def _pid_of(platform: RunningPlatform, needle: str) -> int:
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    # -ww: without it ps cuts lines at 80 columns when not on a terminal, and a long checkout path hides the needle
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
     family = platform.pids()
     for line in out.splitlines():
         pid, _, args = line.strip().partition(" ")

@@ -9,8 +9,8 @@ from tests.e2e.platform import running_platform
 
 pytestmark = pytest.mark.slow
 
-# Python's logging and tracebacks, asyncio's "Future exception was never retrieved", Traefik's ERR and WRN.
-TROUBLE = re.compile(r"\b(ERROR|ERR|WRN|WARNING|CRITICAL|FATAL)\b|Traceback|never retrieved|exception", re.IGNORECASE)
+# Python's errors and tracebacks, asyncio's "Future exception was never retrieved", Traefik's ERR and WRN.
+TROUBLE = re.compile(r"\b(ERROR|ERR|WRN|CRITICAL|FATAL)\b|Traceback|never retrieved|exception", re.IGNORECASE)
 
 
 def test_a_clean_start_logs_no_error(database_url: str, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def test_a_scaffolded_module_passes_its_own_tests_and_the_linters(tmp_path: Path
     assert "core.company.created" in manifest["events"]["consumes"]
     assert {p["name"] for p in manifest["permissions"]} == {"inventory.items.read", "inventory.items.write"}
     assert manifest["config_schema"]["properties"]["first_item_name"]["default"] == "Welcome"
-    for part in ("app/main.py", "app/settings.py", "app/tables.py", "app/migrations/0001_initial.sql",
+    for part in ("app/main.py", "app/settings.py", "app/config.py", "app/migrations/0001_initial.sql",
                  "app/items.py", "app/handlers.py", "frontend/module.js", "Dockerfile", "README.md", "tests"):
         assert (module / part).exists(), f"the scaffold has no {part}"
     assert "init(ctx)" in (module / "frontend" / "module.js").read_text()
