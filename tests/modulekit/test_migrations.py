@@ -9,7 +9,7 @@ FINANCIAL = "services.financial.app.migrations"
 
 async def test_applies_pending_files_once_per_prefix(database_url: str) -> None:
     applied = await migrate(database_url, "financial", FINANCIAL, prefix="books_")
-    assert applied == ["0001_initial", "0002_purge"]
+    assert applied == ["0001_initial", "0002_purge", "0003_invoice_line_sku"]
     assert await migrate(database_url, "financial", FINANCIAL, prefix="books_") == []
     conn = await asyncpg.connect(database_url)
     try:
@@ -17,6 +17,7 @@ async def test_applies_pending_files_once_per_prefix(database_url: str) -> None:
         rows = await conn.fetch("SELECT module, prefix, version FROM buildify_migrations WHERE prefix = 'books_'")
         assert {tuple(r) for r in rows} == {
             ("financial", "books_", "0001_initial"), ("financial", "books_", "0002_purge"),
+            ("financial", "books_", "0003_invoice_line_sku"),
         }
     finally:
         await conn.close()
@@ -51,4 +52,5 @@ async def test_a_database_migrated_before_the_kit_is_adopted(database_url: str) 
         await conn.execute("DELETE FROM buildify_migrations WHERE prefix = 'old_'")
     finally:
         await conn.close()
-    assert await migrate(database_url, "financial", FINANCIAL, prefix="old_") == ["0001_initial", "0002_purge"]
+    assert await migrate(database_url, "financial", FINANCIAL, prefix="old_") == [
+        "0001_initial", "0002_purge", "0003_invoice_line_sku"]

@@ -54,7 +54,8 @@ class WarehouseIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     company_id: UUID
     code: Code
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    locations: Annotated[list[Code], msgspec.Meta(max_length=500)] = msgspec.field(default_factory=lambda: ["MAIN"])
+    locations: Annotated[list[Code], msgspec.Meta(min_length=1, max_length=500)] = msgspec.field(
+        default_factory=lambda: ["MAIN"])
 
 
 class LocationIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
