@@ -31,6 +31,17 @@ def _is_secret(annotation: object) -> bool:
     )
 
 
+def _text_value(raw: str, annotation: object) -> object:
+    """A variable's text as its field's shape: `a,b` for a list or tuple, `name=value,...` for a dict."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if origin is dict:
+        pairs = (part.strip().partition("=") for part in raw.split(",") if part.strip())
+        return {name.strip(): value.strip() if sep else None for name, sep, value in pairs}
+    return raw
+
+
 def load_settings(kind: type[S], env: Mapping[str, str] | None = None, *, service: str = "the service") -> S:
     """Build `kind` from environment variables named after its fields, upper-cased.
 
@@ -51,7 +62,7 @@ def load_settings(kind: type[S], env: Mapping[str, str] | None = None, *, servic
                 problems.append(f"{name} is missing")
             continue
         try:
-            values[field.name] = msgspec.convert(raw, type=field.type, strict=False)
+            values[field.name] = msgspec.convert(_text_value(raw, field.type), type=field.type, strict=False)
         except msgspec.ValidationError as exc:
             problems.append(f"{name}={raw[:60]!r} is invalid ({exc})")
     if not problems:

@@ -1,5 +1,6 @@
 """One settings loader: every missing or invalid variable named at once, unsafe secrets refused."""
 
+import msgspec
 import pytest
 
 from modulekit.settings import ModuleSettings, Secret, SettingsError, load_settings
@@ -45,3 +46,16 @@ def test_unsafe_secrets_are_refused_outside_dev_mode() -> None:
         load_settings(WidgetSettings, env)
     assert "MODULE_API_KEY" in str(caught.value) and "SIGNING_SECRET" in str(caught.value)
     assert load_settings(WidgetSettings, {**env, "BUILDIFY_DEV_MODE": "1"}).module_api_key == "changeme"
+
+
+class ListSettings(msgspec.Struct, frozen=True, kw_only=True):
+    entry_points: list[str] = msgspec.field(default_factory=list)
+    upstreams: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def test_lists_and_name_value_pairs_are_read_from_comma_separated_text() -> None:
+    settings = load_settings(ListSettings, {"ENTRY_POINTS": "web, websecure", "UPSTREAMS": "a=http://a:1,b=http://b"})
+    assert settings.entry_points == ["web", "websecure"]
+    assert settings.upstreams == {"a": "http://a:1", "b": "http://b"}
+    with pytest.raises(SettingsError, match="UPSTREAMS"):
+        load_settings(ListSettings, {"UPSTREAMS": "a-without-value"})

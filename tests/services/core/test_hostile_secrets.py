@@ -61,13 +61,13 @@ def test_financial_refuses_to_start_with_a_weak_secret(monkeypatch: pytest.Monke
 
 def test_both_start_with_strong_secrets_and_in_explicit_dev_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     environment(monkeypatch, CORE_ENV)
-    assert CoreSettings.from_env().jwt_private_key_path == KEY_FILE
+    assert CoreSettings.from_env().jwt_private_key_path == str(KEY_FILE)
     environment(monkeypatch, FINANCIAL_ENV)
     assert load_settings(FinancialSettings, service="financial").module_api_key == STRONG
     environment(monkeypatch, {"DATABASE_URL": "postgresql://x@127.0.0.1/x", "JWT_PRIVATE_KEY_FILE": None,
                               "MODULE_API_KEYS": None, "MODULE_API_KEY": None, "GATEWAY_CONFIG_KEY": None,
                               "BUILDIFY_DEV_MODE": "1"})
-    assert CoreSettings.from_env().dev_mode
+    assert CoreSettings.from_env().jwt_private_key_path is None  # dev mode: a generated key
     assert load_settings(FinancialSettings, service="financial").keys_url.endswith("/api/v1/auth/jwks")
 
 
@@ -80,4 +80,4 @@ def test_a_token_forged_with_the_old_default_secret_is_useless(database_url: str
                          "platform_admin": True, "iss": ISSUER, "aud": AUDIENCE, "exp": 2**40, "iat": 1},
                         DEV_JWT_SECRET, algorithm="HS256")
     with pytest.raises(NotAuthenticated):
-        TokenService(CoreSettings(database_url=database_url, jwt_private_key_path=KEY_FILE)).verify(forged)
+        TokenService(CoreSettings(database_url=database_url, jwt_private_key_path=str(KEY_FILE))).verify(forged)

@@ -110,8 +110,8 @@ async def test_a_rotated_out_key_verifies_while_listed_and_not_once_removed(
     old, new = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
     (tmp_path / "new.pem").write_bytes(pem(new))
     (tmp_path / "old.pub.pem").write_bytes(public_pem(old))
-    settings = Settings(database_url=database_url, bus=FAST_BUS, jwt_private_key_path=tmp_path / "new.pem",
-                        jwt_previous_key_paths=(tmp_path / "old.pub.pem",))
+    settings = Settings(database_url=database_url, bus=FAST_BUS, jwt_private_key_path=str(tmp_path / "new.pem"),
+                        jwt_previous_key_paths=(str(tmp_path / "old.pub.pem"),))
     old_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(old.public_key()))
     claims = {"sub": "00000000-0000-7000-8000-000000000001", "email": "x@a.example", "iss": ISSUER,
               "aud": AUDIENCE, "exp": FAR_FUTURE, "iat": 1}
@@ -122,7 +122,7 @@ async def test_a_rotated_out_key_verifies_while_listed_and_not_once_removed(
     assert {k["kid"] for k in rotated.jwks()["keys"]} == {thumbprint(old_jwk), rotated.kid}
     assert jwt.get_unverified_header(rotated.issue(rotated.verify(signed_by_old)))["kid"] == rotated.kid
 
-    removed = TokenService(Settings(database_url=database_url, jwt_private_key_path=tmp_path / "new.pem"))
+    removed = TokenService(Settings(database_url=database_url, jwt_private_key_path=str(tmp_path / "new.pem")))
     with pytest.raises(NotAuthenticated):
         removed.verify(signed_by_old)
     assert [k["kid"] for k in removed.jwks()["keys"]] == [rotated.kid]  # same file, same kid: replicas agree
@@ -141,4 +141,4 @@ def test_outside_dev_mode_core_needs_a_key_file_every_replica_shares(
     key = tmp_path / "core.pem"
     key.write_bytes(pem(ed25519.Ed25519PrivateKey.generate()))
     monkeypatch.setenv("JWT_PRIVATE_KEY_FILE", str(key))
-    assert Settings.from_env().jwt_private_key_path == key
+    assert Settings.from_env().jwt_private_key_path == str(key)

@@ -38,6 +38,25 @@ class TokenOut(msgspec.Struct, frozen=True, kw_only=True):
     refresh_expires_in: int
 
 
+class PublicJwk(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One verifying key (RFC 7517): Ed25519 keys carry `crv` and `x`, RSA keys `n` and `e`."""
+
+    kty: str
+    kid: str
+    use: str
+    alg: str
+    crv: str | None = None
+    x: str | None = None
+    n: str | None = None
+    e: str | None = None
+
+
+class Jwks(msgspec.Struct, frozen=True, kw_only=True):
+    """The keys tokens are verified with: the current key first, then rotated-out ones."""
+
+    keys: list[PublicJwk]
+
+
 class MeUser(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     email: str
@@ -122,8 +141,8 @@ class AuthController(Controller):
         await revoke_refresh_token(data.refresh_token)
 
     @get("/auth/jwks", summary="Public keys (JWKS) that verify access tokens: current and rotated-out keys")
-    async def jwks(self, core: CoreContext) -> dict[str, list[dict[str, Any]]]:
-        return core.tokens.jwks()
+    async def jwks(self, core: CoreContext) -> Jwks:
+        return msgspec.convert(core.tokens.jwks(), Jwks)
 
     @get("/me", summary="You: user, tenant, companies, roles and permissions")
     async def me(self, principal: Principal) -> Me:

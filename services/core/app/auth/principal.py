@@ -143,8 +143,3 @@ def module_from_request(request: ASGIConnection[Any, Any, Any, Any]) -> ModuleCa
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return await principal_from_request(request)
-
-
-async def provide_caller(request: Request[Any, Any, Any]) -> Principal | ModuleCaller:
-    module = module_from_request(request)
-    return module if module is not None else await principal_from_request(request)

@@ -61,9 +61,9 @@ def public_key(key: Any) -> PublicKey:
     return PublicKey(kid=kid, algorithm=algorithm, key=key, jwk={**jwk, "kid": kid, "use": "sig", "alg": algorithm})
 
 
-def load_key(path: Path) -> Any:
+def load_key(path: str | Path) -> Any:
     """A PEM file holding a private key or a public key."""
-    raw = path.read_bytes()
+    raw = Path(path).read_bytes()
     try:
         if b"PRIVATE KEY" in raw:
             return serialization.load_pem_private_key(raw, password=None)

@@ -1,27 +1,11 @@
-// Small DOM and formatting helpers of the bus pages. Text only goes in through textContent.
+// Helpers of the bus pages beyond the shared ones (`h`, `errorText` come from /ui/kit.js, served by core
+// for every module's pages). Text only goes in through textContent.
+
+import { h } from '/ui/kit.js';
+
+export { h, errorText } from '/ui/kit.js';
 
 export const API = '/api/v1/admin/bus';
-
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.className = value;
-    else if (key === 'text') el.textContent = value;
-    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-export function errorText(error) {
-  if (error && typeof error.detail === 'string') return error.detail;
-  return error && error.message ? error.message : String(error);
-}
 
 export function alertBox() {
   return h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
