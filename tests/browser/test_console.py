@@ -54,6 +54,7 @@ def accessible(page: "sync_api.Page", name: str) -> None:
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in bad)
     if SHOTS is not None:
         SHOTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays on top of a full-page image
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 

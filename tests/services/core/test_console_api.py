@@ -183,3 +183,24 @@ async def test_built_in_and_foreign_roles_cannot_be_changed(core: Harness, acme:
             ).status_code == 404
     assert (await c.delete(f"/api/v1/roles/{clerk['id']}", headers=globex.admin)).status_code == 404
     assert (await c.delete(f"/api/v1/roles/{clerk['id']}", headers=acme.member)).status_code == 403
+
+
+async def test_the_enable_plan_warns_of_events_no_enabled_module_publishes(
+    core: Harness, root: dict[str, str], acme: Tenant
+) -> None:
+    c = core.client
+    stock = {"name": "stock", "display_name": "Stock", "version": "1.0.0",
+             "backend": {"api_prefix": "/api/v1/stock", "port": 8009},
+             "permissions": [{"name": "stock.items.read"}],
+             "events": {"publishes": [], "consumes": ["financial.invoice.created"]}}
+    for manifest in (FINANCIAL, stock):
+        r = await c.post("/api/v1/modules", json=manifest, headers=root)
+        assert r.status_code in (200, 201), r.text
+    plan = (await c.put(f"/api/v1/tenants/{acme.id}/modules/stock", params={"dry_run": "true"},
+                        json={"is_enabled": True}, headers=acme.admin)).json()
+    assert plan["warnings"] == ["stock consumes 'financial.invoice.created', which no enabled module publishes"]
+    assert plan["subscriptions"] == ["financial.invoice.created"] and plan["permissions_added"] == ["stock.items.read"]
+    await c.put(f"/api/v1/tenants/{acme.id}/modules/financial", json={"is_enabled": True}, headers=acme.admin)
+    plan = (await c.put(f"/api/v1/tenants/{acme.id}/modules/stock", params={"dry_run": "true"},
+                        json={"is_enabled": True}, headers=acme.admin)).json()
+    assert plan["warnings"] == [] and plan["allowed"] is True
