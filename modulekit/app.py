@@ -113,7 +113,7 @@ def create_module_app(
 
     probes = {"core": core_answers, **(dependencies or {})}
     routes: list[ControllerRouterHandler] = [
-        health_route(service, version, db, bus, probes),  # type: ignore[arg-type]
+        health_route(service, version, db, bus, probes),
         asgi("/metrics", is_mount=True, copy_scope=True)(metrics_app),
         *route_handlers,
     ]

@@ -7,7 +7,7 @@ what it can, and failing would take it out of the gateway's rotation.
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from litestar import Response, get
@@ -44,7 +44,7 @@ async def probe(check: Probe) -> Check:
     return Check(status="ok", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def health_route(service: str, version: str, db: Database[object], bus: EventBus,
+def health_route(service: str, version: str, db: Database[Any], bus: EventBus,
                  dependencies: Mapping[str, Probe] | None = None) -> HTTPRouteHandler:
     """The `/health` handler of one app instance."""
     deps = dict(dependencies or {})
