@@ -29,7 +29,7 @@ screenshots: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy broker contracts modulekit services/financial services/core
+	$(BIN)/mypy --strict --explicit-package-bases broker contracts modulekit services bench
 	$(BIN)/lint-imports
 
 # broker, contracts and modulekit as versioned wheels (packages/*/pyproject.toml) in dist/

@@ -27,7 +27,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import RawArray
 from multiprocessing.synchronize import Event as MpEvent
@@ -99,7 +99,7 @@ class QueueSystem(Protocol):
 
     async def producer(self, url: str) -> Producer: ...
 
-    def run_consumer(self, main: Awaitable[None]) -> None:
+    def run_consumer(self, main: Coroutine[Any, Any, None]) -> None:
         """Run the consumer process's event loop (the library's own choice of loop)."""
 
 
@@ -160,13 +160,13 @@ class PgQueuerSystem:
         conn = await asyncpg.connect(url)
         return PgQueuerProducer(conn, Queries(AsyncpgDriver(conn)))
 
-    def run_consumer(self, main: Awaitable[None]) -> None:
+    def run_consumer(self, main: Coroutine[Any, Any, None]) -> None:
         if self.uvloop:
             import uvloop
 
-            uvloop.run(main)  # type: ignore[arg-type]
+            uvloop.run(main)
         else:
-            asyncio.run(main)  # type: ignore[arg-type]
+            asyncio.run(main)
 
 
 @dataclass
@@ -229,8 +229,8 @@ class ProcrastinateSystem:
         await app.open_async()
         return ProcrastinateProducer(app)
 
-    def run_consumer(self, main: Awaitable[None]) -> None:
-        asyncio.run(main)  # type: ignore[arg-type]
+    def run_consumer(self, main: Coroutine[Any, Any, None]) -> None:
+        asyncio.run(main)
 
 
 @dataclass

@@ -27,7 +27,7 @@ async def wait_until(
         if inspect.isawaitable(value):
             value = await value
         if value:
-            return value  # type: ignore[return-value]
+            return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what or 'condition'} not met within {timeout} s (last value: {value!r})")
         await asyncio.sleep(interval)
