@@ -9,15 +9,16 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, Unpack
 from uuid import UUID
 
 import asyncpg
 import structlog
 
 from broker import housekeeping, metrics
+from broker.background import BackgroundTasks
 from broker.commit_notify import CommitNotifier
-from broker.context import EnvelopeFields
+from broker.context import EnvelopeFields, PublishFields
 from broker.errors import BrokerError
 from broker.follower import BroadcastFollower
 from broker.health import BusHealth
@@ -78,7 +79,7 @@ class EventBus:
         self._refs: list[SubscriptionRef] = []
         self._served: list[SubscriptionRef] = []  # served here besides the workers' own (mark_served)
         self._synced = False
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks = BackgroundTasks(service)
         self.relay: Relay | None = None
         self.worker: Worker | None = None
         self.follower: BroadcastFollower | None = None
@@ -217,39 +218,17 @@ class EventBus:
 
     # -- publishing ---------------------------------------------------------------------
 
-    async def publish(
-        self,
-        conn: Any,
-        event: Event,
-        *,
-        tenant_id: UUID | None = None,
-        company_id: UUID | None = None,
-        ordering_key: str | None = None,
-        correlation_id: UUID | None = None,
-        causation_id: UUID | None = None,
-    ) -> UUID:
+    async def publish(self, conn: Any, event: Event, **fields: Unpack[PublishFields]) -> UUID:
         """Write `event` to the outbox on `conn`, inside the caller's transaction.
 
         The event exists for subscribers only if that transaction commits. Pass `conn=None`
         to publish in a transaction of its own. Returns the event id (a UUIDv7).
         """
-        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
-        return (await self._publish(conn, [event], fields))[0]
+        return (await self._publish(conn, [event], EnvelopeFields(**fields)))[0]
 
-    async def publish_many(
-        self,
-        conn: Any,
-        events: Sequence[Event],
-        *,
-        tenant_id: UUID | None = None,
-        company_id: UUID | None = None,
-        ordering_key: str | None = None,
-        correlation_id: UUID | None = None,
-        causation_id: UUID | None = None,
-    ) -> list[UUID]:
+    async def publish_many(self, conn: Any, events: Sequence[Event], **fields: Unpack[PublishFields]) -> list[UUID]:
         """Publish several events with one statement (same envelope fields for all)."""
-        fields = EnvelopeFields(tenant_id, company_id, ordering_key, correlation_id, causation_id)
-        return await self._publish(conn, events, fields)
+        return await self._publish(conn, events, EnvelopeFields(**fields))
 
     async def _publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         ids = await self.store.publish(conn, events, fields)
@@ -263,9 +242,7 @@ class EventBus:
             dsn = self.outbox_dsn or self.dsn
             assert dsn is not None
             self._commit_notifier = CommitNotifier(lambda: asyncpg.connect(dsn))
-            self._tasks.append(
-                asyncio.create_task(self._commit_notifier.run(), name=f"{self.service}-commit-notify")
-            )
+            self._tasks.spawn(self._commit_notifier.run(), "commit-notify")
         self._commit_notifier.published(conn)
 
     # -- running --------------------------------------------------------------------------
@@ -292,49 +269,37 @@ class EventBus:
             from broker.rabbit import RabbitTransport
 
             self._rabbit = RabbitTransport(self, run_workers=run_workers)
-            self._tasks.extend(await self._rabbit.start())
+            self._tasks.adopt(await self._rabbit.start())
             # Wait briefly so a healthy start is ready at once; RabbitMQ being down never stops the
             # service: events wait in Postgres and the transport connects when RabbitMQ answers.
             if not await wait_event(self._rabbit.ready, self.settings.amqp_start_timeout):
                 log.warning("RabbitMQ not reachable yet; starting without it", service=self.service,
                             error=self._rabbit.last_error)
         if settings.relay and self.relay is not None and run_workers:
-            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+            self._tasks.spawn(self.relay.run(), "relay")
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())
             beat = housekeeping.every(settings.heartbeat_interval, lambda: housekeeping.heartbeat(self),
                                       what="subscription heartbeat")
-            self._tasks.append(asyncio.create_task(beat, name=f"{self.service}-heartbeat"))
+            self._tasks.spawn(beat, "heartbeat")
         if self.worker is not None and self._refs and not rabbit and run_workers:
             wakeup = self.wake_workers.wakeup()  # shared: one loop per notification, not all
             for n in range(settings.workers):
-                self._tasks.append(
-                    asyncio.create_task(
-                        run_worker(self.worker, wakeup, poll_interval=settings.poll_interval),
-                        name=f"{self.service}-worker-{n}",
-                    )
-                )
+                self._tasks.spawn(run_worker(self.worker, wakeup, poll_interval=settings.poll_interval), f"worker-{n}")
         if self.follower is not None and run_workers and not rabbit:  # RabbitMQ: a queue per process
-            self._tasks.append(
-                asyncio.create_task(
-                    self.follower.run(self.wake_follower.wakeup(), poll_interval=settings.poll_interval),
-                    name=f"{self.service}-broadcasts",
-                )
+            self._tasks.spawn(
+                self.follower.run(self.wake_follower.wakeup(), poll_interval=settings.poll_interval), "broadcasts"
             )
         if isinstance(self._store, PostgresStore) and settings.callbacks:
             dispatcher = CallbackDispatcher(self._store, self.pool, worker_id=self.worker_id + ":callbacks")
-            self._tasks.append(
-                asyncio.create_task(
-                    dispatcher.run(self.wake_workers.wakeup(), poll_interval=settings.poll_interval),
-                    name=f"{self.service}-callbacks",
-                )
-            )
+            calls = dispatcher.run(self.wake_workers.wakeup(), poll_interval=settings.poll_interval)
+            self._tasks.spawn(calls, "callbacks")
         if isinstance(self._store, PostgresStore) and settings.relay and settings.cleanup_interval > 0:
             clean = housekeeping.every(settings.cleanup_interval, lambda: housekeeping.clean_up(self), what="cleanup")
             gauges = housekeeping.every(housekeeping.GAUGES_INTERVAL, lambda: housekeeping.refresh_gauges(self),
                                         what="backlog gauges", now=True)
-            self._tasks.append(asyncio.create_task(clean, name=f"{self.service}-cleanup"))
-            self._tasks.append(asyncio.create_task(gauges, name=f"{self.service}-gauges"))
+            self._tasks.spawn(clean, "cleanup")
+            self._tasks.spawn(gauges, "gauges")
 
     def health(self) -> BusHealth:
         """What the service's /health shows of its bus: `degraded` with reasons when events wait."""
@@ -362,7 +327,7 @@ class EventBus:
     def _add_listener(self, dsn: str, channels: dict[str, Wakeups]) -> None:
         listener = NotifyListener(lambda: asyncpg.connect(dsn), channels)
         self._listeners.append(listener)
-        self._tasks.append(asyncio.create_task(listener.run(), name=f"{self.service}-listen"))
+        self._tasks.spawn(listener.run(), "listen")
 
     def mark_served(self, refs: Sequence[SubscriptionRef]) -> None:
         """Count subscriptions this process serves outside its workers (the RabbitMQ
@@ -374,30 +339,14 @@ class EventBus:
         return (self._refs if self.settings.workers > 0 else []) + self._served
 
     async def stop(self) -> None:
-        """Stop background tasks; a handler cut short is redelivered after its lease.
-
-        Cancels again until every task has ended: a cancellation can be lost inside a
-        library's own timeout handling, and a loop that survived would run on after close.
-        """
+        """Stop background tasks; a handler cut short is redelivered after its lease."""
         if self._commit_notifier is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._commit_notifier.flush(), 2.0)
-        tasks, self._tasks = self._tasks, []
         self._served = []
         self._commit_notifier = None
         self._listeners = []
-        pending = {task for task in tasks if not task.done()}
-        for _ in range(50):
-            if not pending:
-                break
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=0.2)
-        for task in pending:
-            log.error("background task did not stop", task=task.get_name())
-        for task in tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                log.warning("background task had failed", task=task.get_name(), error=str(task.exception()))
+        await self._tasks.stop()
         rabbit, self._rabbit = self._rabbit, None
         if rabbit is not None:
             await rabbit.close()

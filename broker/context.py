@@ -3,10 +3,27 @@ publish stamps on its events (which default to those ids)."""
 
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from typing import TypedDict
 from uuid import UUID
 
 correlation_id: ContextVar[UUID | None] = ContextVar("buildify_correlation_id", default=None)
 causation_id: ContextVar[UUID | None] = ContextVar("buildify_causation_id", default=None)
+
+
+class FollowUpFields(TypedDict, total=False):
+    """The envelope fields a handler may set on a follow-up event (`ctx.publish(...)`); its
+    correlation and causation come from the event being handled."""
+
+    tenant_id: UUID | None
+    company_id: UUID | None
+    ordering_key: str | None
+
+
+class PublishFields(FollowUpFields, total=False):
+    """The envelope fields a publisher may set (`bus.publish(conn, event, tenant_id=...)`)."""
+
+    correlation_id: UUID | None
+    causation_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True)

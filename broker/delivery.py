@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack, overload
 from uuid import UUID
 
 import msgspec
 
-from broker.context import EnvelopeFields
+from broker.context import EnvelopeFields, FollowUpFields
 from broker.errors import BrokerError
 from contracts.envelope import Envelope, Event
 
@@ -53,6 +53,26 @@ class ClaimedDelivery:
         )
 
 
+T = TypeVar("T")
+
+
+class _Claimed(Generic[T]):
+    """A read-only `Delivery` attribute: the field of the same name of its claimed delivery."""
+
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, ctx: None, _owner: type) -> "_Claimed[T]": ...
+    @overload
+    def __get__(self, ctx: "Delivery", _owner: type) -> T: ...
+    def __get__(self, ctx: "Delivery | None", _owner: type) -> "T | _Claimed[T]":
+        if ctx is None:
+            return self
+        value: T = getattr(ctx._claimed, self.name)
+        return value
+
+
 class Delivery:
     """The delivery context passed to a handler as its second argument.
 
@@ -76,45 +96,16 @@ class Delivery:
         """1 on the first delivery, 2 on the first retry, and so on."""
         return self._claimed.attempt
 
-    @property
-    def event_id(self) -> UUID:
-        return self._claimed.event_id
-
-    @property
-    def event_type(self) -> str:
-        return self._claimed.event_type
-
-    @property
-    def source(self) -> str:
-        return self._claimed.source
-
-    @property
-    def tenant_id(self) -> UUID | None:
-        return self._claimed.tenant_id
-
-    @property
-    def company_id(self) -> UUID | None:
-        return self._claimed.company_id
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self._claimed.occurred_at
-
-    @property
-    def correlation_id(self) -> UUID | None:
-        return self._claimed.correlation_id
-
-    @property
-    def causation_id(self) -> UUID | None:
-        return self._claimed.causation_id
-
-    @property
-    def ordering_key(self) -> str | None:
-        return self._claimed.ordering_key
-
-    @property
-    def version(self) -> int:
-        return self._claimed.version
+    event_id: "_Claimed[UUID]" = _Claimed()
+    event_type: "_Claimed[str]" = _Claimed()
+    source: "_Claimed[str]" = _Claimed()
+    tenant_id: "_Claimed[UUID | None]" = _Claimed()
+    company_id: "_Claimed[UUID | None]" = _Claimed()
+    occurred_at: "_Claimed[datetime]" = _Claimed()
+    correlation_id: "_Claimed[UUID | None]" = _Claimed()
+    causation_id: "_Claimed[UUID | None]" = _Claimed()
+    ordering_key: "_Claimed[str | None]" = _Claimed()
+    version: "_Claimed[int]" = _Claimed()
 
     @property
     def envelope(self) -> Envelope:
@@ -155,19 +146,12 @@ class Delivery:
                 self._open = None
         self._committed = True
 
-    async def publish(
-        self,
-        conn: Any,
-        event: Event,
-        *,
-        tenant_id: UUID | None = None,
-        company_id: UUID | None = None,
-        ordering_key: str | None = None,
-    ) -> UUID:
+    async def publish(self, conn: Any, event: Event, **fields: Unpack[FollowUpFields]) -> UUID:
         """Publish a follow-up event caused by this one (same tenant and company by default)."""
-        fields = EnvelopeFields(
-            tenant_id=tenant_id or self.tenant_id, company_id=company_id or self.company_id,
-            ordering_key=ordering_key, correlation_id=self.correlation_id or self.event_id, causation_id=self.event_id,
+        stamped = EnvelopeFields(
+            tenant_id=fields.get("tenant_id") or self.tenant_id, company_id=fields.get("company_id") or self.company_id,
+            ordering_key=fields.get("ordering_key"), correlation_id=self.correlation_id or self.event_id,
+            causation_id=self.event_id,
         )
-        ids = await self._store.publish(conn, [event], fields)
+        ids = await self._store.publish(conn, [event], stamped)
         return ids[0]
