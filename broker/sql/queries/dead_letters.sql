@@ -35,7 +35,7 @@ WHERE dl.id = $1
 -- Redrive: the chosen open letters are marked (who, when) and their deliveries set back to
 -- pending with no attempts, due now — same event id, so inbox-backed handlers stay idempotent.
 -- Letters whose event has left the log cannot be redriven and are not chosen.
--- $7 actor, then the audit row: $8 tenant, $9 selection.
+-- $7 actor, then the audit row: $8 tenant, $9 selection, $10 action.
 -- name: dlq_redrive
 WITH chosen AS (
     SELECT dl.id, dl.subscription_id, dl.event_id, s.priority, s.ordered, e.ordering_key
@@ -43,11 +43,11 @@ WITH chosen AS (
     JOIN events e ON e.id = dl.event_id
     WHERE {{dlq_filter}} AND dl.redriven_at IS NULL
     FOR UPDATE OF dl SKIP LOCKED
-), marked AS (
+), letters AS (
     UPDATE event_dead_letters dl SET redriven_at = now(), redriven_by = $7
     FROM chosen c WHERE dl.id = c.id
     RETURNING dl.id
-), reset AS (
+), deliveries AS (
     INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key)
     SELECT DISTINCT ON (c.subscription_id, c.event_id)
            c.subscription_id, c.event_id, c.priority, CASE WHEN c.ordered THEN c.ordering_key END
@@ -57,16 +57,10 @@ WITH chosen AS (
         SET status = 'pending', attempts = 0, available_at = now(), locked_by = NULL, last_error = NULL,
             finished_at = NULL, created_at = now()
     RETURNING 1
-), audit AS (
-    INSERT INTO event_ops_audit (action, actor, tenant_id, selection, affected, finished_at)
-    SELECT 'redrive', $7, $8, $9::jsonb, count(*), now() FROM marked
-    RETURNING id
-)
-SELECT (SELECT count(*) FROM marked) AS letters, (SELECT count(*) FROM reset) AS deliveries,
-       (SELECT id FROM audit) AS audit_id
+), {{dlq_audited}}
 
 -- Purge: the letters go, and with them their dead deliveries, so cleanup may then let the
--- events expire. $7 actor, $8 tenant, $9 selection.
+-- events expire. $7 actor, $8 tenant, $9 selection, $10 action.
 -- name: dlq_purge
 WITH chosen AS (
     SELECT dl.id, dl.subscription_id, dl.event_id
@@ -74,16 +68,21 @@ WITH chosen AS (
     LEFT JOIN events e ON e.id = dl.event_id
     WHERE {{dlq_filter}}
     FOR UPDATE OF dl SKIP LOCKED
-), gone AS (
+), letters AS (
     DELETE FROM event_dead_letters dl USING chosen c WHERE dl.id = c.id RETURNING dl.id
-), dead AS (
+), deliveries AS (
     DELETE FROM event_deliveries d USING chosen c
     WHERE d.subscription_id = c.subscription_id AND d.event_id = c.event_id AND d.status = 'dead'
     RETURNING 1
-), audit AS (
+), {{dlq_audited}}
+
+-- The end of a redrive or purge, after its CTEs `letters` (the letters acted on) and
+-- `deliveries` (the deliveries changed): one audit row in the same statement, and the counts.
+-- name: dlq_audited
+audit AS (
     INSERT INTO event_ops_audit (action, actor, tenant_id, selection, affected, finished_at)
-    SELECT 'purge', $7, $8, $9::jsonb, count(*), now() FROM gone
+    SELECT $10::text, $7, $8, $9::jsonb, count(*), now() FROM letters
     RETURNING id
 )
-SELECT (SELECT count(*) FROM gone) AS letters, (SELECT count(*) FROM dead) AS deliveries,
+SELECT (SELECT count(*) FROM letters) AS letters, (SELECT count(*) FROM deliveries) AS deliveries,
        (SELECT id FROM audit) AS audit_id
