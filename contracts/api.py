@@ -23,11 +23,3 @@ class ResolvedConfig(msgspec.Struct, frozen=True, kw_only=True):
     enabled_features: list[str] = msgspec.field(default_factory=list)
     is_enabled: bool = True
 
-
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
-    """Every 4xx/5xx answer of every service."""
-
-    status_code: int
-    detail: str
-    code: str = "error"
-    extra: dict[str, Any] | list[Any] | None = None

@@ -1,7 +1,7 @@
 """Limits every service applies to what a client sends, before any handler sees it.
 
-Pure functions (no framework): each service calls them from one request hook and answers 400 in
-its own ErrorBody. They exist because some input never reaches validation intact: a body nested
+Pure functions (no framework): each service calls them from one request hook (modulekit.problems)
+and answers 400 as problem+json. They exist because some input never reaches validation intact: a body nested
 20,000 levels deep exhausts the JSON decoder's recursion, and a NUL character (`\\u0000`) is valid
 JSON but PostgreSQL refuses it in text, which surfaced as a 500.
 """

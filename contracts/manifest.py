@@ -4,7 +4,6 @@ from typing import Any, Literal
 
 import msgspec
 
-SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 MODULE_NAME = r"^[a-z][a-z0-9_]{1,39}$"
 
 
