@@ -61,6 +61,11 @@ export function statusBadge(status) {
   return h('span', { class: `badge badge-${status}`, text: String(status || '').replace(/_/g, ' ') });
 }
 
+// A module's own stylesheet, added to <head> once (init may run again); cleanup() removes it by `id`.
+export function addStylesheet(id, href) {
+  if (!document.getElementById(id)) document.head.append(h('link', { id, rel: 'stylesheet', href }));
+}
+
 export function errorText(error) {
   return (error && (error.detail || error.message)) || String(error);
 }
