@@ -4,6 +4,7 @@ Every financial table is read and written with SQL through this handle (the ledg
 are joins, sums and locks that read best as SQL), so no table has a second, ORM way in.
 """
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -28,3 +29,9 @@ async def fetch_in_tenant(
     if row is None:
         raise NotFound(f"no {noun} {record_id} in your companies")
     return row
+
+
+async def with_lines(conn: asyncpg.Connection, document: asyncpg.Record, lines_query: str) -> dict[str, Any]:
+    """A document (an invoice, a journal entry) with its `lines`: `lines_query` takes the document's id as $1."""
+    lines = await conn.fetch(lines_query, document["id"])
+    return {**dict(document), "lines": [dict(line) for line in lines]}

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from contracts.ids import uuid7
-from services.financial.app.db import FinancialDb, fetch_in_tenant
+from services.financial.app.db import FinancialDb, fetch_in_tenant, with_lines
 from services.financial.app.errors import Conflict, InvalidInput, Unbalanced
 from services.financial.app.money import ZERO, exact_money
 
@@ -120,13 +120,12 @@ async def get_entry(
         conn, f"{db.t('transactions')} t", f"{ENTRY_COLUMNS}, {reversed_by}", entry_id, tenant_id,
         noun="journal entry",
     )
-    lines = await conn.fetch(
+    return await with_lines(
+        conn, row,
         f"SELECT l.account_id, a.code AS account_code, a.name AS account_name, l.debit, l.credit, "
         f"l.description FROM {db.t('transaction_lines')} l JOIN {db.t('accounts')} a ON a.id = l.account_id "
         "WHERE l.transaction_id = $1 ORDER BY l.line_no",
-        entry_id,
     )
-    return {**dict(row), "lines": [dict(line) for line in lines]}
 
 
 async def list_entries(
