@@ -103,6 +103,21 @@ export function pageHeader(title, ...actions) {
   return h('div', { class: 'page-header' }, h('h1', { text: title }), h('div', { class: 'spacer' }), actions);
 }
 
+export function errorAlert(error) {
+  return h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) });
+}
+
+// A page that is one table: a loading line, then the title over the rows `load()` answers (or over the error).
+export async function tablePage(el, { title, loading, load, columns, empty }) {
+  el.replaceChildren(h('p', { class: 'loading', text: loading }));
+  try {
+    const rows = await load();
+    el.replaceChildren(pageHeader(title), h('section', { class: 'card' }, table(columns, rows, { empty })));
+  } catch (error) {
+    el.replaceChildren(pageHeader(title), errorAlert(error));
+  }
+}
+
 export function field(label, input, id) {
   input.id = id;
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), input);
