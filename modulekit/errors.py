@@ -2,7 +2,8 @@
 
 A `Problem`'s docstring is the sentence a person reads when no detail is given; its `code`
 becomes the problem `type` (`urn:buildify:problem:<code>`), which clients match on instead
-of the sentence. Services subclass these for their own facts (`class Overpayment(Conflict)`).
+of the sentence. Services subclass these for their own facts, declared in the class line:
+`class Overpayment(Conflict, title="Overpayment", code="overpayment")`.
 """
 
 from typing import ClassVar
@@ -42,6 +43,17 @@ class Problem(Exception):
     title: ClassVar[str] = "Bad request"
     code: ClassVar[str] = "bad-request"
 
+    def __init_subclass__(cls, *, status: int | None = None, title: str | None = None, code: str | None = None,
+                          **kwargs: object) -> None:
+        """Declare a problem type in its class line; what is not given is inherited."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
+        if code is not None:
+            cls.code = code
+
     def __init__(self, detail: str | None = None, *, errors: list[FieldProblem] | None = None) -> None:
         self.detail = detail or (type(self).__doc__ or "").strip()
         self.errors = errors
@@ -56,101 +68,53 @@ class Problem(Exception):
                            errors=self.errors)
 
 
-class InvalidInput(Problem):
+class InvalidInput(Problem, status=400, title="Invalid input", code="invalid-input"):
     """The request is not valid."""
 
-    status = 400
-    title = "Invalid input"
-    code = "invalid-input"
 
-
-class MalformedBody(InvalidInput):
+class MalformedBody(InvalidInput, title="Malformed body", code="malformed-body"):
     """The request body is not well-formed JSON."""
 
-    title = "Malformed body"
-    code = "malformed-body"
 
-
-class Unauthorized(Problem):
+class Unauthorized(Problem, status=401, title="Not authenticated", code="not-authenticated"):
     """A valid bearer token from core is required."""
 
-    status = 401
-    title = "Not authenticated"
-    code = "not-authenticated"
 
-
-class Forbidden(Problem):
+class Forbidden(Problem, status=403, title="Forbidden", code="forbidden"):
     """You lack the permission this operation needs."""
 
-    status = 403
-    title = "Forbidden"
-    code = "forbidden"
 
-
-class ModuleDisabled(Forbidden):
+class ModuleDisabled(Forbidden, title="Module disabled", code="module-disabled"):
     """The module is not enabled for this company."""
 
-    title = "Module disabled"
-    code = "module-disabled"
 
-
-class NotFound(Problem):
+class NotFound(Problem, status=404, title="Not found", code="not-found"):
     """No such record in your companies."""
 
-    status = 404
-    title = "Not found"
-    code = "not-found"
 
-
-class MethodNotAllowed(Problem):
+class MethodNotAllowed(Problem, status=405, title="Method not allowed", code="method-not-allowed"):
     """This path does not answer that method."""
 
-    status = 405
-    title = "Method not allowed"
-    code = "method-not-allowed"
 
-
-class Conflict(Problem):
+class Conflict(Problem, status=409, title="Conflict", code="conflict"):
     """That conflicts with the current state of the record."""
 
-    status = 409
-    title = "Conflict"
-    code = "conflict"
 
-
-class Unprocessable(Problem):
+class Unprocessable(Problem, status=422, title="Unprocessable", code="unprocessable"):
     """The request is well-formed but breaks a rule of the data."""
 
-    status = 422
-    title = "Unprocessable"
-    code = "unprocessable"
 
-
-class TooManyRequests(Problem):
+class TooManyRequests(Problem, status=429, title="Too many requests", code="too-many-requests"):
     """Too many requests; slow down and try again."""
 
-    status = 429
-    title = "Too many requests"
-    code = "too-many-requests"
 
-
-class Unavailable(Problem):
+class Unavailable(Problem, status=503, title="Unavailable", code="unavailable"):
     """A service this request needs is unreachable; try again shortly."""
 
-    status = 503
-    title = "Unavailable"
-    code = "unavailable"
 
-
-class DependencyUnavailable(Unavailable):
+class DependencyUnavailable(Unavailable, code="core-unavailable"):
     """Core could not be reached or answered unusably; try again shortly."""
 
-    code = "core-unavailable"
 
-
-class InternalError(Problem):
+class InternalError(Problem, status=500, title="Internal error", code="internal-error"):
     """The service failed unexpectedly; the error was logged."""
-
-    status = 500
-    title = "Internal error"
-    code = "internal-error"

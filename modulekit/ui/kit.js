@@ -61,6 +61,11 @@ export function statusBadge(status) {
   return h('span', { class: `badge badge-${status}`, text: String(status || '').replace(/_/g, ' ') });
 }
 
+// A module's own stylesheet, added to <head> once (init may run again); cleanup() removes it by `id`.
+export function addStylesheet(id, href) {
+  if (!document.getElementById(id)) document.head.append(h('link', { id, rel: 'stylesheet', href }));
+}
+
 export function errorText(error) {
   return (error && (error.detail || error.message)) || String(error);
 }
@@ -96,6 +101,21 @@ export function table(columns, rows, { empty = 'Nothing here yet.', footer = nul
 
 export function pageHeader(title, ...actions) {
   return h('div', { class: 'page-header' }, h('h1', { text: title }), h('div', { class: 'spacer' }), actions);
+}
+
+export function errorAlert(error) {
+  return h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) });
+}
+
+// A page that is one table: a loading line, then the title over the rows `load()` answers (or over the error).
+export async function tablePage(el, { title, loading, load, columns, empty }) {
+  el.replaceChildren(h('p', { class: 'loading', text: loading }));
+  try {
+    const rows = await load();
+    el.replaceChildren(pageHeader(title), h('section', { class: 'card' }, table(columns, rows, { empty })));
+  } catch (error) {
+    el.replaceChildren(pageHeader(title), errorAlert(error));
+  }
 }
 
 export function field(label, input, id) {

@@ -194,6 +194,15 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         users = page.get_by_role("region", name="Users of the tenant")
         expect(users).to_contain_text("Acme GmbH: invoice-reader")
         accessible(page, "users")
+        reader = page.get_by_role("row", name=re.compile("reader@acme.example"))
+        reader.get_by_role("button", name="Roles").click()
+        page.get_by_role("form", name="Roles of reader@acme.example").get_by_role("button", name="Save roles").click()
+        expect(page.locator(".notices")).to_contain_text("Roles of reader@acme.example saved.")
+        reader.get_by_role("button", name="Reset password").click()
+        reset = page.get_by_role("form", name="New password for reader@acme.example")
+        reset.get_by_label("New password").fill("reader passphrase 2")
+        reset.get_by_role("button", name="Set password").click()
+        expect(page.locator(".notices")).to_contain_text("Password of reader@acme.example changed.")
 
         # a company created here is in the picker at once (no new sign-in)
         menu.get_by_role("link", name="Companies").click()
@@ -201,10 +210,14 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         page.get_by_role("button", name="Create company").click()
         expect(page.locator("#company-select option", has_text="Acme SARL")).to_have_count(1)
         accessible(page, "companies")
+        page.get_by_role("row", name=re.compile("Acme SARL")).get_by_role("button", name="Rename").click()
+        page.get_by_label("New name for Acme SARL").fill("Acme SAS")
+        page.get_by_role("button", name="Save name").click()
+        expect(page.locator("#company-select option", has_text="Acme SAS")).to_have_count(1)
         sign_out(page)
 
         # the reader sees invoices and nothing the role does not allow
-        sign_in(page, platform.gateway, "reader@acme.example", "reader passphrase")
+        sign_in(page, platform.gateway, "reader@acme.example", "reader passphrase 2")
         menu = page.get_by_role("navigation", name="Main menu")
         expect(menu.get_by_role("link", name="Invoices")).to_be_visible()
         for hidden in ("Payments", "Reports", "Marketplace", "Users", "Event bus"):
@@ -219,7 +232,7 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         expect(page.get_by_role("row", name=re.compile("reader@acme.example"))).to_contain_text("deactivated")
         sign_out(page)
         page.get_by_label("Email").fill("reader@acme.example")
-        page.get_by_label("Password").fill("reader passphrase")
+        page.get_by_label("Password").fill("reader passphrase 2")
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("alert")).to_contain_text("This account is disabled")
 

@@ -121,6 +121,14 @@ def walk_through(page: "sync_api.Page", platform: RunningPlatform) -> None:
     page.get_by_role("link", name="Income statement").click()
     expect(page.locator("#net-income")).to_contain_text("1,000.00 EUR")
 
+    # the payment, and the entries the invoice and the payment posted, each in its own table
+    menu.get_by_role("link", name="Payments").click()
+    expect(page.get_by_role("heading", name="Payments")).to_be_visible()
+    expect(page.locator("tbody tr").first).to_contain_text("1,190.00 EUR")
+    menu.get_by_role("link", name="Journal").click()
+    expect(page.get_by_role("heading", name="Journal")).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(2)
+
     # the access token runs out (5 minutes): the shell refreshes it on the 401 and the page still loads
     PROVOKED["expired token"] = True
     before = page.evaluate("sessionStorage.getItem('buildify.refresh')")

@@ -18,22 +18,13 @@ __all__ = [
 ]
 
 
-class Unbalanced(Unprocessable):
+class Unbalanced(Unprocessable, title="Unbalanced entry", code="unbalanced-entry"):
     """A journal entry's debits must equal its credits."""
 
-    title = "Unbalanced entry"
-    code = "unbalanced-entry"
 
-
-class Immutable(Conflict):
+class Immutable(Conflict, title="Immutable entry", code="immutable-entry"):
     """Posted journal entries cannot be changed or deleted; post a reversing entry instead."""
 
-    title = "Immutable entry"
-    code = "immutable-entry"
 
-
-class Overpayment(Conflict):
+class Overpayment(Conflict, title="Overpayment", code="overpayment"):
     """A payment may not exceed what is still owed on the invoice."""
-
-    title = "Overpayment"
-    code = "overpayment"

@@ -1,7 +1,7 @@
 // The financial module's frontend: loaded by the core shell with import(), one instance per company.
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { h } from '/ui/kit.js';
+import { addStylesheet, h } from '/ui/kit.js';
 import { renderDashboard } from './pages/dashboard.js';
 import { renderInvoices, renderNewInvoice } from './pages/invoices.js';
 import { renderInvoice } from './pages/invoice.js';
@@ -15,13 +15,7 @@ export default class FinancialModule {
   async init(ctx) {
     this.ctx = ctx;
     this.alive = true;
-    if (!document.getElementById(STYLESHEET_ID)) {
-      const link = document.createElement('link');
-      link.id = STYLESHEET_ID;
-      link.rel = 'stylesheet';
-      link.href = new URL('./financial.css', import.meta.url).href;
-      document.head.append(link);
-    }
+    addStylesheet(STYLESHEET_ID, new URL('./financial.css', import.meta.url).href);
   }
 
   can(permission) {

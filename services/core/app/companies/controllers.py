@@ -13,9 +13,10 @@ from contracts.core import CompanyCreated
 from contracts.ids import uuid7
 from services.core.app.auth.principal import Principal
 from services.core.app.context import CoreContext
-from services.core.app.errors import Conflict, Forbidden, NotFound
+from services.core.app.errors import Conflict, NotFound
 from services.core.app.paging import DEFAULT_LIMIT, Limit, Offset
-from services.core.app.tables import Company, Tenant
+from services.core.app.tables import Company
+from services.core.app.tenants.controllers import administered_tenant
 from services.core.app.unique import unique_as_conflict
 
 
@@ -65,10 +66,8 @@ class CompanyController(Controller):
         principal: Principal,
         core: CoreContext,
     ) -> CompanyOut:
-        if not principal.sees_tenant(data.tenant_id) or not await Tenant.exists().where(Tenant.id == data.tenant_id):
-            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", field="tenant_id")
-        if not principal.is_admin_of(data.tenant_id):
-            raise Forbidden("Only the tenant's administrators create companies.")
+        await administered_tenant(data.tenant_id, principal, field="tenant_id",
+                                  forbidden="Only the tenant's administrators create companies.")
         if await Company.exists().where((Company.tenant_id == data.tenant_id) & (Company.name == data.name)):
             raise Conflict(f"`name` {data.name!r} is already a company of this tenant.", field="name")
         company = Company(id=uuid7(), tenant_id=data.tenant_id, name=data.name, currency=data.currency)

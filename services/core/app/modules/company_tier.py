@@ -51,9 +51,7 @@ class CompanyTier(RegistryBase):
         """The seed's enable_for_company: customise a tenant-enabled module for one company."""
         async with engine.transaction() as tx:
             conn = tx.connection
-            module = await self.get(conn, name)
-            manifest = manifest_of(module)
-            tenant_row = await self._tenant_row(conn, tenant_id, module["id"], lock=True)
+            _module, manifest, tenant_row = await self._tenant_setup(conn, tenant_id, name, lock=True)
             if tenant_row is None or not tenant_row["is_enabled"]:
                 raise Conflict(f"{name} is not enabled for this company's tenant; enable it for the tenant first.",
                                field="name")
@@ -155,9 +153,7 @@ class CompanyTier(RegistryBase):
         """The configuration a module uses for one company, and where each key came from."""
         async with engine.transaction() as tx:
             conn = tx.connection
-            module = await self.get(conn, name)
-            manifest = manifest_of(module)
-            tenant_row = await self._tenant_row(conn, tenant_id, module["id"])
+            _module, manifest, tenant_row = await self._tenant_setup(conn, tenant_id, name)
             if tenant_row is None:
                 raise NotFound(f"{name} is not enabled for this company's tenant.")
             row = await conn.fetchrow(

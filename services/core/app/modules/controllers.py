@@ -32,6 +32,7 @@ from services.core.app.modules.schemas import (
     TenantPlan,
 )
 from services.core.app.tables import Company, Tenant
+from services.core.app.tenants.controllers import administered_tenant
 
 MANIFEST_EXAMPLE = {
     "name": "financial", "display_name": "Financial", "version": "1.0.0",
@@ -70,10 +71,9 @@ async def check_manifest(request: Request[Any, Any, Any]) -> None:
 
 
 async def tenant_for_admin(tenant_id: UUID, principal: Principal) -> None:
-    if not principal.sees_tenant(tenant_id) or not await Tenant.exists().where(Tenant.id == tenant_id):
-        raise NotFound(f"No tenant {tenant_id}.")
-    if not principal.is_admin_of(tenant_id):
-        raise Forbidden("Only the tenant's administrators manage its modules (`core.modules.manage`).")
+    await administered_tenant(
+        tenant_id, principal, forbidden="Only the tenant's administrators manage its modules (`core.modules.manage`)."
+    )
 
 
 class ModuleController(Controller):

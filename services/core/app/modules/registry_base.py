@@ -7,8 +7,9 @@ import asyncpg
 
 from broker import EventBus
 from contracts.ids import uuid7
+from contracts.manifest import Manifest
 from services.core.app.errors import NotFound
-from services.core.app.modules.records import Actor, dump_json
+from services.core.app.modules.records import Actor, dump_json, manifest_of
 
 
 class RegistryBase:
@@ -25,6 +26,13 @@ class RegistryBase:
         if row is None:
             raise NotFound(f"No module named {name!r} is registered.", field="name")
         return cast(asyncpg.Record, row)
+
+    async def _tenant_setup(
+        self, conn: Any, tenant_id: UUID, name: str, *, lock: bool = False
+    ) -> tuple[asyncpg.Record, Manifest, Any]:
+        """The registered module, its manifest, and the tenant's row for it (None if never set up)."""
+        module = await self.get(conn, name)
+        return module, manifest_of(module), await self._tenant_row(conn, tenant_id, module["id"], lock=lock)
 
     async def _tenant_row(self, conn: Any, tenant_id: UUID, module_id: UUID, *, lock: bool = False) -> Any:
         return await conn.fetchrow(

@@ -82,9 +82,7 @@ class TenantTier(RegistryBase):
 
     async def plan_tenant(self, conn: Any, tenant_id: UUID, name: str, data: TenantModuleIn) -> TenantPlan:
         """What enabling/changing/disabling `name` for the tenant does, without doing it."""
-        module = await self.get(conn, name)
-        manifest = manifest_of(module)
-        current = await self._tenant_row(conn, tenant_id, module["id"])
+        _module, manifest, current = await self._tenant_setup(conn, tenant_id, name)
         was_enabled = bool(current and current["is_enabled"])
         before = load_json(current["configuration"], {}) if current else {}
         after = before if data.configuration is None else data.configuration
@@ -129,9 +127,7 @@ class TenantTier(RegistryBase):
         """The seed's enable_for_tenant (and disable, and reconfigure)."""
         async with engine.transaction() as tx:
             conn = tx.connection
-            module = await self.get(conn, name)
-            manifest = manifest_of(module)
-            current = await self._tenant_row(conn, tenant_id, module["id"], lock=True)
+            module, manifest, current = await self._tenant_setup(conn, tenant_id, name, lock=True)
             before = load_json(current["configuration"], {}) if current else {}
             after = before if data.configuration is None else data.configuration
             merged = {**config_schema.defaults(manifest.config_schema), **after}
@@ -205,9 +201,7 @@ class TenantTier(RegistryBase):
         """Remove the module from the tenant; `purge` also asks the module to delete its data."""
         async with engine.transaction() as tx:
             conn = tx.connection
-            module = await self.get(conn, name)
-            manifest = manifest_of(module)
-            current = await self._tenant_row(conn, tenant_id, module["id"], lock=True)
+            _module, manifest, current = await self._tenant_setup(conn, tenant_id, name, lock=True)
             if current is None:
                 raise NotFound(f"{name} is not set up for this tenant.")
             companies = await conn.fetchval(

@@ -10,9 +10,10 @@ from litestar.params import Body
 
 from contracts.ids import uuid7
 from services.core.app.auth.principal import Principal
-from services.core.app.errors import Conflict, Forbidden, Invalid, NotFound
+from services.core.app.errors import Conflict, Invalid
 from services.core.app.rbac.permissions import CORE_PERMISSIONS, PermissionOut, catalogue, is_valid_pattern
-from services.core.app.tables import Role, Tenant
+from services.core.app.tables import Role
+from services.core.app.tenants.controllers import administered_tenant
 from services.core.app.unique import unique_as_conflict
 
 
@@ -62,10 +63,8 @@ class RoleController(Controller):
             "permissions": ["financial.*", "core.companies.read"]})])],
         principal: Principal,
     ) -> RoleOut:
-        if not principal.sees_tenant(data.tenant_id) or not await Tenant.exists().where(Tenant.id == data.tenant_id):
-            raise NotFound(f"No tenant {data.tenant_id} (field `tenant_id`).", field="tenant_id")
-        if not principal.is_admin_of(data.tenant_id):
-            raise Forbidden("Only the tenant's administrators create roles.")
+        await administered_tenant(data.tenant_id, principal, field="tenant_id",
+                                  forbidden="Only the tenant's administrators create roles.")
         if await Role.exists().where((Role.name == data.name) & Role.tenant_id.is_null()):
             raise Conflict(f"`name` {data.name!r} is a built-in role's name; choose another (a tenant role may not "
                            "shadow a built-in one).", field="name")

@@ -37,6 +37,16 @@ def tenant_out(row: Tenant) -> TenantOut:
     return TenantOut(id=row.id, name=row.name, slug=row.slug, created_at=row.created_at)
 
 
+async def administered_tenant(tenant_id: UUID, principal: Principal, *, forbidden: str,
+                              field: str | None = None) -> None:
+    """Pass if the caller administers the tenant: 404 if they may not see it (or it does not exist), else 403
+    with `forbidden`; `field` names the body field the id came from."""
+    if not principal.sees_tenant(tenant_id) or not await Tenant.exists().where(Tenant.id == tenant_id):
+        raise NotFound(f"No tenant {tenant_id}" + (f" (field `{field}`)." if field else "."), field=field)
+    if not principal.is_admin_of(tenant_id):
+        raise Forbidden(forbidden)
+
+
 class TenantController(Controller):
     path = "/api/v1/tenants"
     tags = ["tenants"]

@@ -2,6 +2,7 @@
 // tenant administrators: companies, users, roles, the module marketplace, per-company customisation and
 // (platform administrators) registering modules. Contract: init(ctx), render(route, element), cleanup().
 
+import { addStylesheet } from '/ui/kit.js';
 import { h } from './ui.js';
 import { renderCompanies } from './pages/companies.js';
 import { renderUsers } from './pages/users.js';
@@ -24,10 +25,7 @@ const PAGES = {
 export default class AdminModule {
   async init(ctx) {
     this.ctx = ctx;
-    if (!document.getElementById(STYLESHEET_ID)) {
-      const link = h('link', { id: STYLESHEET_ID, rel: 'stylesheet', href: new URL('./admin.css', import.meta.url).href });
-      document.head.append(link);
-    }
+    addStylesheet(STYLESHEET_ID, new URL('./admin.css', import.meta.url).href);
   }
 
   // route: "admin/<page>[/<argument>]", e.g. "admin/customise/financial"

@@ -72,6 +72,19 @@ export function button(text, onclick, kind = '') {
   return h('button', { type: 'button', class: `btn ${kind}`.trim(), text, onclick });
 }
 
+// A titled form panel of the console: `children`, then the submit button and Cancel (which removes the panel).
+// `onSubmit(form)` runs on submit, the browser's own submission prevented.
+export function panelForm(title, children, submitText, onSubmit) {
+  const form = h('form', { class: 'card admin-panel', 'aria-label': title }, h('h2', { text: title }), children,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: submitText }),
+      button('Cancel', () => form.remove())));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    onSubmit(form);
+  });
+  return form;
+}
+
 export function list(items, empty = 'none') {
   if (!items || !items.length) return h('span', { class: 'muted', text: empty });
   return h('ul', { class: 'plain-list' }, items.map((x) => h('li', { text: x })));

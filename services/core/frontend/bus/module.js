@@ -3,6 +3,7 @@
 // it talks to core's admin API at /api/v1/admin/bus (tenant admins see their tenant only).
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
+import { addStylesheet } from '/ui/kit.js';
 import { h } from './ui.js';
 import { renderDashboard } from './pages/dashboard.js';
 import { renderDeadLetters } from './pages/dead-letters.js';
@@ -17,13 +18,7 @@ export default class BusModule {
     this.ctx = ctx;
     this.timers = new Set();
     this.state = { eventPattern: '' };
-    if (!document.getElementById(STYLESHEET_ID)) {
-      const link = document.createElement('link');
-      link.id = STYLESHEET_ID;
-      link.rel = 'stylesheet';
-      link.href = new URL('./bus.css', import.meta.url).href;
-      document.head.append(link);
-    }
+    addStylesheet(STYLESHEET_ID, new URL('./bus.css', import.meta.url).href);
   }
 
   // Runs `tick` every `ms` while `el` is on screen; stops on the next render or cleanup().

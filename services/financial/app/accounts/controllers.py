@@ -6,8 +6,9 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import authenticate, requires
 from modulekit.config import module_enabled
+from services.financial.app.access import load_visible, may_write
 from services.financial.app.accounts import service
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
@@ -41,21 +42,14 @@ class AccountController(Controller):
 
     @get("/{account_id:uuid}")
     async def get_account(self, request: Request[Any, Any, Any], db: FinancialDb, account_id: UUID) -> Account:
-        principal = principal_of(request)
-        async with db.snapshot() as conn:
-            row = await service.get_account(conn, db, account_id, principal.tenant_id)
-        principal.require(ACCOUNTS_READ, row["company_id"], hide=True)
-        await module_enabled(request, row["company_id"])
-        return out(Account, row)
+        return out(Account, await load_visible(request, db, service.get_account, account_id, ACCOUNTS_READ))
 
     @post("/")
     async def create_account(
         self, request: Request[Any, Any, Any], db: FinancialDb, config: FinancialConfigClient, data: AccountIn
     ) -> Account:
         """Add an account to the chart; the code must be new in the company."""
-        principal = principal_of(request)
-        principal.require(ACCOUNTS_WRITE, data.company_id)
-        await module_enabled(request, data.company_id)
+        principal = await may_write(request, ACCOUNTS_WRITE, data.company_id)
         if data.currency:
             currency = check_currency(data.currency)
             tenant_id = principal.claims.tenant_id

@@ -6,8 +6,8 @@ from uuid import UUID
 import asyncpg
 
 from contracts.ids import uuid7
-from services.financial.app.db import FinancialDb
-from services.financial.app.errors import Conflict, InvalidInput, NotFound
+from services.financial.app.db import FinancialDb, fetch_in_tenant
+from services.financial.app.errors import Conflict, InvalidInput
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
 
@@ -72,13 +72,7 @@ async def list_accounts(conn: asyncpg.Connection, db: FinancialDb, company_id: U
 
 
 async def get_account(conn: asyncpg.Connection, db: FinancialDb, account_id: UUID, tenant_id: UUID | None) -> Any:
-    row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM {db.t('accounts')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
-        account_id, tenant_id,
-    )
-    if row is None:
-        raise NotFound(f"no account {account_id} in your companies")
-    return row
+    return await fetch_in_tenant(conn, db.t("accounts"), COLUMNS, account_id, tenant_id, noun="account")
 
 
 async def create_account(

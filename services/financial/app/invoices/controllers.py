@@ -10,8 +10,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import authenticate, requires
 from modulekit.config import module_enabled
+from services.financial.app.access import load_visible, may_write
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import NotFound
@@ -58,12 +59,7 @@ async def load_invoice(
     request: Request[Any, Any, Any], db: FinancialDb, invoice_id: UUID, permission: str
 ) -> dict[str, Any]:
     """The invoice if it is in the caller's tenant and companies (404 otherwise, revealing nothing)."""
-    principal = principal_of(request)
-    async with db.snapshot() as conn:
-        invoice = await service.get_invoice(conn, db, invoice_id, principal.tenant_id)
-    principal.require(permission, invoice["company_id"], hide=True)
-    await module_enabled(request, invoice["company_id"])
-    return invoice
+    return await load_visible(request, db, service.get_invoice, invoice_id, permission)
 
 
 class InvoiceController(Controller):
@@ -77,9 +73,7 @@ class InvoiceController(Controller):
         data: InvoiceIn,
     ) -> Invoice:
         """Number, tax and currency come from the company's configuration in core."""
-        principal = principal_of(request)
-        principal.require(INVOICES_WRITE, data.company_id)
-        await module_enabled(request, data.company_id)
+        principal = await may_write(request, INVOICES_WRITE, data.company_id)
         resolved = await config.get(data.company_id)
         if principal.claims.tenant_id is not None and resolved.tenant_id != principal.claims.tenant_id:
             raise NotFound(f"no company {data.company_id} in your tenant")

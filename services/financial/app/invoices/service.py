@@ -15,8 +15,8 @@ from contracts.ids import uuid7
 from services.financial.app.accounts.service import RECEIVABLE, REVENUE, TAX_PAYABLE, create_default_chart
 from services.financial.app.config import FinancialConfig
 from services.financial.app.dates import add_days
-from services.financial.app.db import FinancialDb
-from services.financial.app.errors import InvalidInput, NotFound
+from services.financial.app.db import FinancialDb, fetch_in_tenant, with_lines
+from services.financial.app.errors import InvalidInput
 from services.financial.app.journal.service import LineIn, post_entry
 from services.financial.app.money import ZERO, exact_money, round_money
 
@@ -166,18 +166,9 @@ INVOICE_COLUMNS = (
 async def get_invoice(
     conn: asyncpg.Connection, db: FinancialDb, invoice_id: UUID, tenant_id: UUID | None
 ) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        f"SELECT {INVOICE_COLUMNS} FROM {db.t('invoices')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
-        invoice_id, tenant_id,
-    )
-    if row is None:
-        raise NotFound(f"no invoice {invoice_id} in your companies")
-    lines = await conn.fetch(
-        f"SELECT description, quantity, unit_price, amount, sku FROM {db.t('invoice_lines')} "
-        "WHERE invoice_id = $1 ORDER BY line_no",
-        invoice_id,
-    )
-    return {**dict(row), "lines": [dict(line) for line in lines]}
+    row = await fetch_in_tenant(conn, db.t("invoices"), INVOICE_COLUMNS, invoice_id, tenant_id, noun="invoice")
+    return await with_lines(conn, row, f"SELECT description, quantity, unit_price, amount, sku "
+                                       f"FROM {db.t('invoice_lines')} WHERE invoice_id = $1 ORDER BY line_no")
 
 
 async def list_invoices(

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
+from services.financial.app.access import load_visible, may_write
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
 from services.financial.app.journal import service
@@ -59,9 +60,7 @@ class JournalController(Controller):
         self, request: Request[Any, Any, Any], db: FinancialDb, data: JournalEntryIn
     ) -> JournalEntry:
         """Post a balanced entry (debits = credits) on the company's accounts."""
-        principal = principal_of(request)
-        principal.require(TRANSACTIONS_WRITE, data.company_id)
-        await module_enabled(request, data.company_id)
+        principal = await may_write(request, TRANSACTIONS_WRITE, data.company_id)
         if principal.claims.tenant_id is None:
             raise Forbidden("a platform admin without a tenant cannot post entries")
         if len(data.description) > 1000:
@@ -90,12 +89,7 @@ class JournalController(Controller):
 
     @get("/{entry_id:uuid}")
     async def get_entry(self, request: Request[Any, Any, Any], db: FinancialDb, entry_id: UUID) -> JournalEntry:
-        principal = principal_of(request)
-        async with db.snapshot() as conn:
-            entry = await service.get_entry(conn, db, entry_id, principal.tenant_id)
-        principal.require(TRANSACTIONS_READ, entry["company_id"], hide=True)
-        await module_enabled(request, entry["company_id"])
-        return present(entry)
+        return present(await load_visible(request, db, service.get_entry, entry_id, TRANSACTIONS_READ))
 
     @post("/{entry_id:uuid}/reverse")
     async def reverse_entry(

@@ -9,8 +9,8 @@ from uuid import UUID
 import asyncpg
 
 from contracts.ids import uuid7
-from services.financial.app.db import FinancialDb
-from services.financial.app.errors import Conflict, InvalidInput, NotFound, Unbalanced
+from services.financial.app.db import FinancialDb, fetch_in_tenant, with_lines
+from services.financial.app.errors import Conflict, InvalidInput, Unbalanced
 from services.financial.app.money import ZERO, exact_money
 
 MAX_LINES = 500
@@ -115,21 +115,17 @@ ENTRY_COLUMNS = (
 async def get_entry(
     conn: asyncpg.Connection, db: FinancialDb, entry_id: UUID, tenant_id: UUID | None
 ) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        f"SELECT {ENTRY_COLUMNS}, r.id AS reversed_by FROM {db.t('transactions')} t "
-        f"LEFT JOIN {db.t('transactions')} r ON r.reverses_id = t.id "
-        "WHERE t.id = $1 AND ($2::uuid IS NULL OR t.tenant_id = $2)",
-        entry_id, tenant_id,
+    reversed_by = f"(SELECT r.id FROM {db.t('transactions')} r WHERE r.reverses_id = t.id) AS reversed_by"
+    row = await fetch_in_tenant(
+        conn, f"{db.t('transactions')} t", f"{ENTRY_COLUMNS}, {reversed_by}", entry_id, tenant_id,
+        noun="journal entry",
     )
-    if row is None:
-        raise NotFound(f"no journal entry {entry_id} in your companies")
-    lines = await conn.fetch(
+    return await with_lines(
+        conn, row,
         f"SELECT l.account_id, a.code AS account_code, a.name AS account_name, l.debit, l.credit, "
         f"l.description FROM {db.t('transaction_lines')} l JOIN {db.t('accounts')} a ON a.id = l.account_id "
         "WHERE l.transaction_id = $1 ORDER BY l.line_no",
-        entry_id,
     )
-    return {**dict(row), "lines": [dict(line) for line in lines]}
 
 
 async def list_entries(

@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from broker import EventBus
 from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
+from services.financial.app.access import load_visible
 from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
 from services.financial.app.money import round_money
@@ -63,9 +64,4 @@ class PaymentController(Controller):
 
     @get("/{payment_id:uuid}")
     async def get_payment(self, request: Request[Any, Any, Any], db: FinancialDb, payment_id: UUID) -> Payment:
-        principal = principal_of(request)
-        async with db.snapshot() as conn:
-            row = await service.get_payment(conn, db, payment_id, principal.tenant_id)
-        principal.require(PAYMENTS_READ, row["company_id"], hide=True)
-        await module_enabled(request, row["company_id"])
-        return present(row)
+        return present(await load_visible(request, db, service.get_payment, payment_id, PAYMENTS_READ))

@@ -11,7 +11,7 @@ from broker import EventBus
 from contracts.financial import InvoicePaid, PaymentReceived
 from contracts.ids import uuid7
 from services.financial.app.accounts.service import CASH, RECEIVABLE
-from services.financial.app.db import FinancialDb
+from services.financial.app.db import FinancialDb, fetch_in_tenant
 from services.financial.app.errors import InvalidInput, NotFound, Overpayment
 from services.financial.app.journal.service import LineIn, post_entry
 from services.financial.app.money import exact_money
@@ -92,13 +92,7 @@ async def record_payment(
 
 
 async def get_payment(conn: asyncpg.Connection, db: FinancialDb, payment_id: UUID, tenant_id: UUID | None) -> Any:
-    row = await conn.fetchrow(
-        f"SELECT {PAYMENT_COLUMNS} FROM {db.t('payments')} WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)",
-        payment_id, tenant_id,
-    )
-    if row is None:
-        raise NotFound(f"no payment {payment_id} in your companies")
-    return row
+    return await fetch_in_tenant(conn, db.t("payments"), PAYMENT_COLUMNS, payment_id, tenant_id, noun="payment")
 
 
 async def list_payments(

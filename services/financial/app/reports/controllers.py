@@ -1,9 +1,11 @@
 """HTTP API of reports: trial balance, income statement, balance sheet, receivables aging."""
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, Request, get
 
 from modulekit.auth import requires
@@ -24,8 +26,29 @@ async def scope(
     return check_currency(currency) if currency else (await config.get(company_id)).currency
 
 
+PeriodQuery = Callable[
+    [asyncpg.Connection, FinancialDb, UUID, str, date | None, date | None], Awaitable[dict[str, Any]]
+]
+
+
 def header(company_id: UUID, currency: str, **dates: date | None) -> dict[str, Any]:
     return {"company_id": company_id, "currency": currency, **dates}
+
+
+R = TypeVar("R")
+
+
+async def period_report(
+    kind: type[R], compute: PeriodQuery, request: Request[Any, Any, Any], db: FinancialDb,
+    config: FinancialConfigClient, company_id: UUID, date_from: date | None, date_to: date | None,
+    currency: str | None,
+) -> R:
+    """A report over a period (trial balance, income statement): the range checked, then computed in one snapshot."""
+    cur = await scope(request, config, company_id, currency)
+    service.check_range(date_from, date_to)
+    async with db.snapshot() as conn:
+        body = await compute(conn, db, company_id, cur, date_from, date_to)
+    return out(kind, {**header(company_id, cur, date_from=date_from, date_to=date_to), **body})
 
 
 class ReportController(Controller):
@@ -38,22 +61,16 @@ class ReportController(Controller):
         self, request: Request[Any, Any, Any], db: FinancialDb, config: FinancialConfigClient, company_id: UUID,
         date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
     ) -> TrialBalance:
-        cur = await scope(request, config, company_id, currency)
-        service.check_range(date_from, date_to)
-        async with db.snapshot() as conn:
-            body = await service.trial_balance(conn, db, company_id, cur, date_from, date_to)
-        return out(TrialBalance, {**header(company_id, cur, date_from=date_from, date_to=date_to), **body})
+        return await period_report(TrialBalance, service.trial_balance, request, db, config, company_id,
+                                   date_from, date_to, currency)
 
     @get("/income-statement")
     async def income_statement(
         self, request: Request[Any, Any, Any], db: FinancialDb, config: FinancialConfigClient, company_id: UUID,
         date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
     ) -> IncomeStatement:
-        cur = await scope(request, config, company_id, currency)
-        service.check_range(date_from, date_to)
-        async with db.snapshot() as conn:
-            body = await service.income_statement(conn, db, company_id, cur, date_from, date_to)
-        return out(IncomeStatement, {**header(company_id, cur, date_from=date_from, date_to=date_to), **body})
+        return await period_report(IncomeStatement, service.income_statement, request, db, config, company_id,
+                                   date_from, date_to, currency)
 
     @get("/balance-sheet")
     async def balance_sheet(

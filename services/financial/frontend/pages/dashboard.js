@@ -1,5 +1,5 @@
 // Dashboard: key figures and the chart of accounts with each account's balance.
-import { h, money, table, pageHeader, errorText } from '/ui/kit.js';
+import { h, money, table, pageHeader, errorAlert } from '/ui/kit.js';
 
 const DEBIT_NATURE = new Set(['asset', 'expense']);
 
@@ -15,7 +15,7 @@ export async function renderDashboard({ ctx, can, el }) {
     can('financial.reports.read')
       ? ctx.api.get('/api/v1/financial/reports/receivables-aging', { company_id: companyId }).catch(() => null) : null,
   ]).catch((error) => {
-    el.replaceChildren(h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) }));
+    el.replaceChildren(errorAlert(error));
     return [];
   });
   if (accounts === undefined) return;

@@ -1,5 +1,5 @@
 // One invoice: its lines and totals, its payments, and the form that records a payment.
-import { h, money, quantity, percent, day, statusBadge, table, pageHeader, alertBox, errorText, field, today } from '/ui/kit.js';
+import { h, money, quantity, percent, day, statusBadge, table, pageHeader, alertBox, errorAlert, errorText, field, today } from '/ui/kit.js';
 
 export async function renderInvoice({ ctx, can, el }, invoiceId) {
   el.replaceChildren(h('p', { class: 'loading', text: 'Loading the invoice…' }));
@@ -11,7 +11,7 @@ export async function renderInvoice({ ctx, can, el }, invoiceId) {
       payments = await ctx.api.get('/api/v1/financial/payments', { company_id: invoice.company_id, invoice_id: invoice.id });
     }
   } catch (error) {
-    el.replaceChildren(pageHeader('Invoice'), h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) }),
+    el.replaceChildren(pageHeader('Invoice'), errorAlert(error),
       h('a', { class: 'btn', href: '#/financial/invoices', text: 'Back to invoices' }));
     return;
   }

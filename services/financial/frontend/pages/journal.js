@@ -1,11 +1,12 @@
 // The journal: posted entries, newest first, with their debit and credit lines.
-import { h, money, day, table, pageHeader, errorText } from '/ui/kit.js';
+import { h, money, day, tablePage } from '/ui/kit.js';
 
 export async function renderJournal({ ctx, el }) {
-  el.replaceChildren(h('p', { class: 'loading', text: 'Loading the journal…' }));
-  try {
-    const entries = await ctx.api.get('/api/v1/financial/transactions', { company_id: ctx.companyId });
-    el.replaceChildren(pageHeader('Journal'), h('section', { class: 'card' }, table([
+  return tablePage(el, {
+    title: 'Journal',
+    loading: 'Loading the journal…',
+    load: () => ctx.api.get('/api/v1/financial/transactions', { company_id: ctx.companyId }),
+    columns: [
       { label: 'Date', render: (e) => day(e.entry_date) },
       {
         label: 'Description',
@@ -15,8 +16,7 @@ export async function renderJournal({ ctx, el }) {
       },
       { label: 'Source', render: (e) => e.source || 'manual' },
       { label: 'Amount', num: true, render: (e) => money(e.total, e.currency) },
-    ], entries, { empty: 'No journal entries yet.' })));
-  } catch (error) {
-    el.replaceChildren(pageHeader('Journal'), h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) }));
-  }
+    ],
+    empty: 'No journal entries yet.',
+  });
 }

@@ -1,5 +1,5 @@
 // Reports: trial balance, income statement and balance sheet, as computed by the server from the journal.
-import { h, money, table, pageHeader, errorText, field } from '/ui/kit.js';
+import { h, money, table, pageHeader, errorAlert, field } from '/ui/kit.js';
 
 const REPORTS = [
   ['trial-balance', 'Trial balance'],
@@ -36,7 +36,7 @@ export async function renderReports({ ctx, el }, which) {
       const report = await ctx.api.get(`/api/v1/financial/reports/${key}`, query);
       body.replaceChildren(...RENDER[key](report));
     } catch (error) {
-      body.replaceChildren(h('div', { class: 'alert alert-error', role: 'alert', text: errorText(error) }));
+      body.replaceChildren(errorAlert(error));
     }
   }
   await load();

@@ -2,7 +2,7 @@
 // the new company is in the picker (and in the next access token) at once.
 
 import {
-  h, alertBox, badge, button, clearProblems, labelled, pageHeader, showAlert, showProblem, table, when,
+  h, alertBox, badge, button, clearProblems, labelled, pageHeader, panelForm, showAlert, showProblem, table, when,
 } from '../ui.js';
 
 export async function renderCompanies({ ctx, el }) {
@@ -56,12 +56,7 @@ export async function renderCompanies({ ctx, el }) {
 function renameForm(ctx, company, el, notice) {
   const name = labelled(`New name for ${company.name}`, h('input', { name: 'name', value: company.name, required: true }),
     { name: 'name' });
-  const form = h('form', { class: 'card admin-panel', 'aria-label': `Rename ${company.name}` },
-    h('h2', { text: `Rename ${company.name}` }), name.wrap,
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save name' }),
-      button('Cancel', () => form.remove())));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  const form = panelForm(`Rename ${company.name}`, [name.wrap], 'Save name', async () => {
     clearProblems({ name }, notice);
     try {
       await ctx.api.patch(`/api/v1/companies/${company.id}`, { name: name.input.value.trim() });

@@ -1,7 +1,7 @@
 // Roles: built-in ones (read-only) and the tenant's own, whose permissions are picked per module.
 
 import {
-  h, alertBox, badge, button, clearProblems, labelled, list, pageHeader, problemField, showAlert, showProblem, table, uid,
+  h, alertBox, badge, button, clearProblems, labelled, list, pageHeader, panelForm, problemField, showAlert, showProblem, table, uid,
 } from '../ui.js';
 
 export async function renderRoles({ ctx, el }) {
@@ -67,15 +67,12 @@ function roleForm(ctx, { role, permissions, notice, refresh }) {
   const permissionsError = h('p', { class: 'field-error', hidden: true, role: 'alert' });
   const fields = { name, description };
   const title = role ? `Edit role ${role.name}` : 'New role';
-  const form = h('form', { class: 'card admin-panel', 'aria-label': title }, h('h2', { text: title }),
+  const form = panelForm(title, [
     h('div', { class: 'form-row' }, name.wrap, description.wrap),
     h('h3', { text: 'Permissions' }),
     wildcards.length ? h('p', { class: 'muted', text: `Also kept: ${wildcards.join(', ')}` }) : null,
     groups.sets, permissionsError,
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save role' }),
-      button('Cancel', () => form.remove())));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  ], 'Save role', async () => {
     clearProblems(fields, notice);
     permissionsError.hidden = true;
     const chosen = [...wildcards, ...groups.chosen()];

@@ -2,7 +2,7 @@
 // reactivate, reset a password.
 
 import {
-  h, alertBox, badge, button, clearProblems, labelled, pageHeader, showAlert, showProblem, table,
+  h, alertBox, badge, button, clearProblems, labelled, pageHeader, panelForm, showAlert, showProblem, table,
 } from '../ui.js';
 
 function companyName(companies, id) {
@@ -92,13 +92,8 @@ function rolesPanel(ctx, { user, companies, roles, el, notice, refresh }) {
     const current = (user.companies.find((m) => m.company_id === c.id) || { roles: [] }).roles[0] || '';
     return { company: c, field: labelled(c.name, roleSelect(roles, current), { name: 'roles' }), current };
   });
-  const form = h('form', { class: 'card admin-panel', 'aria-label': `Roles of ${user.email}` },
-    h('h2', { text: `Roles of ${user.email}` }),
-    h('div', { class: 'form-row' }, rows.map((r) => r.field.wrap)),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save roles' }),
-      button('Cancel', () => form.remove())));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  const selects = h('div', { class: 'form-row' }, rows.map((r) => r.field.wrap));
+  const form = panelForm(`Roles of ${user.email}`, [selects], 'Save roles', async () => {
     notice.hidden = true;
     try {
       for (const row of rows) {
@@ -118,13 +113,8 @@ function rolesPanel(ctx, { user, companies, roles, el, notice, refresh }) {
 function passwordPanel(ctx, { user, el, notice }) {
   const password = labelled('New password', h('input', { type: 'password', name: 'password', minlength: 8,
     autocomplete: 'new-password', required: true }), { name: 'password' });
-  const form = h('form', { class: 'card admin-panel', 'aria-label': `New password for ${user.email}` },
-    h('h2', { text: `New password for ${user.email}` }), password.wrap,
-    h('p', { class: 'muted', text: 'Their sessions end: they sign in again with the new password.' }),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Set password' }),
-      button('Cancel', () => form.remove())));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  const form = panelForm(`New password for ${user.email}`, [password.wrap,
+    h('p', { class: 'muted', text: 'Their sessions end: they sign in again with the new password.' })], 'Set password', async () => {
     clearProblems({ password }, notice);
     try {
       await ctx.api.post(`/api/v1/users/${user.id}/password`, { password: password.input.value });
