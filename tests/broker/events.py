@@ -1,7 +1,8 @@
-"""Events used only by the bus tests."""
+"""Events used only by the bus tests, and the router that records them."""
 
 from uuid import UUID
 
+from broker import Router
 from contracts.envelope import Event
 
 
@@ -16,3 +17,14 @@ class Ponged(Event, frozen=True, kw_only=True, tag="test.pong.sent"):
 class OrderLine(Event, frozen=True, kw_only=True, tag="test.order.line_added"):
     order_id: UUID
     n: int
+
+
+def recording_router(seen: list[int]) -> Router:
+    """A router with one subscriber, `record`, that appends each Pinged's n to `seen`."""
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+
+    return router

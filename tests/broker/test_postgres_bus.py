@@ -15,21 +15,11 @@ import pytest
 from broker import BusSettings, Delivery, EventBus, RetryPolicy, Router, schema
 from broker.cleanup import cleanup
 from broker.testing import run_until_idle
-from tests.broker.events import Pinged
+from tests.broker.events import Pinged, recording_router
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0)
-
-
-def recording_router(seen: list[int]) -> Router:
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
-
-    return router
 
 
 async def test_rolled_back_transaction_publishes_nothing(database_url):
