@@ -2,7 +2,10 @@
 
 from uuid import UUID
 
-from broker import Router
+import asyncpg
+import pytest
+
+from broker import EventBus, Router
 from contracts.envelope import Event
 
 
@@ -28,3 +31,13 @@ def recording_router(seen: list[int]) -> Router:
         seen.append(event.n)
 
     return router
+
+
+async def publish_one_rolled_back_one_committed(bus: EventBus, conn: asyncpg.Connection) -> UUID:
+    """Pinged(n=1) in a transaction that fails, then Pinged(n=2) in one that commits: the committed event's id."""
+    with pytest.raises(RuntimeError):
+        async with conn.transaction():
+            await bus.publish(conn, Pinged(n=1))
+            raise RuntimeError("the domain write failed")
+    async with conn.transaction():
+        return await bus.publish(conn, Pinged(n=2))

@@ -23,7 +23,7 @@ from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, 
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
 from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
-from tests.broker.events import Pinged, recording_router
+from tests.broker.events import Pinged, publish_one_rolled_back_one_committed, recording_router
 from tests.broker.tcp_proxy import TcpProxy
 from tests.rabbitmq import amqp_url, rabbitmq
 from tests.waiting import wait_until
@@ -108,12 +108,7 @@ async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(m
 
     bus = await make_bus(router)
     async with bus.pool.acquire() as conn:
-        with pytest.raises(RuntimeError):
-            async with conn.transaction():
-                await bus.publish(conn, Pinged(n=1))
-                raise RuntimeError("the domain write failed")
-        async with conn.transaction():
-            event_id = await bus.publish(conn, Pinged(n=2))
+        event_id = await publish_one_rolled_back_one_committed(bus, conn)
 
     await wait_until(lambda: seen == [2], timeout=15)
     await wait_until(lambda: forwarded(bus), timeout=15)
