@@ -36,6 +36,12 @@ async def pools(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.
     await second.close()
 
 
+@pytest.fixture
+def store(pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> PostgresStore:
+    """A relay's store on the first pool."""
+    return PostgresStore(pools[0], source="test")
+
+
 async def subscribe(conn: asyncpg.Connection, name: str, pattern: str) -> None:
     """Declare or re-pattern a subscription as a starting process would (the same columns)."""
     await conn.execute(
@@ -79,10 +85,8 @@ async def ping_routes(conn: asyncpg.Connection, store: PostgresStore) -> set[str
     return await routed(conn, event_id)
 
 
-async def test_star_and_hash_route_like_the_reference_matcher_when_matched_and_when_remembered(pools):
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+async def test_star_and_hash_route_like_the_reference_matcher_when_matched_and_when_remembered(store):
+    async with store.pool.acquire() as conn:
         for name, pattern in PATTERNS.items():
             await subscribe(conn, name, pattern)
         for _ in range(2):  # first matched in SQL, then from the cache
@@ -111,10 +115,8 @@ async def test_subscriptions_added_retired_and_reactivated_after_a_type_was_seen
         assert await ping_routes(conn, relay_b) == {"first", "late"}
 
 
-async def test_a_changed_pattern_takes_effect_at_the_next_relay(pools):
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+async def test_a_changed_pattern_takes_effect_at_the_next_relay(store):
+    async with store.pool.acquire() as conn:
         await subscribe(conn, "moving", "test.ping.*")
         await subscribe(conn, "staying", "#")
         assert await ping_routes(conn, store) == {"moving", "staying"}
@@ -145,11 +147,9 @@ async def test_a_relay_that_read_the_subscriptions_before_a_change_committed_doe
         assert await ping_routes(conn, store) == {"first", "late"}
 
 
-async def test_a_due_delivery_is_claimed_past_a_long_retry_delayed_backlog(pools):
+async def test_a_due_delivery_is_claimed_past_a_long_retry_delayed_backlog(store):
     """Retry-delayed deliveries sort behind due ones in the claim index, whatever their ids."""
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+    async with store.pool.acquire() as conn:
         await subscribe(conn, "sub", "test.#")
         await publish(conn, *["test.ping.sent"] * 2000)
         await relay(store)
