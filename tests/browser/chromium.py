@@ -5,11 +5,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.e2e.platform import RunningPlatform, running_platform
+
+if TYPE_CHECKING:  # imported where used, so that conftest.py loads without playwright and its tests skip
+    from playwright import sync_api
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -19,8 +22,6 @@ REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
   console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'} in ${e.sourceFile}`);
 });"""
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
-expect = sync_api.expect
 
 
 @pytest.fixture
@@ -47,7 +48,9 @@ def browser_page(
 ) -> Iterator["sync_api.Page"]:
     """A Chromium page under the CSP reporter; console messages of `levels` the test did not provoke,
     and page errors, go to `problems`."""
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
@@ -75,6 +78,8 @@ def run(check: Callable[["sync_api.Page"], None], **page_options: Any) -> None:
 
 
 def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None:
+    from playwright.sync_api import expect
+
     page.goto(base + "/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
@@ -84,6 +89,8 @@ def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None
 
 def create_consulting_invoice(page: "sync_api.Page") -> None:
     """On the invoice form: ten hours of consulting at 100 for Globex AG, numbered by the German subsidiary."""
+    from playwright.sync_api import expect
+
     page.get_by_label("Customer").fill("Globex AG")
     page.get_by_label("Description").fill("Consulting")
     page.get_by_label("Quantity").fill("10")
