@@ -31,7 +31,6 @@ from multiprocessing.sharedctypes import RawArray
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -48,6 +47,8 @@ from broker.delivery import Delivery  # noqa: E402
 from broker.router import Router  # noqa: E402
 from broker.settings import BusSettings  # noqa: E402
 from contracts.envelope import Event  # noqa: E402
+from tests.databases import create_database as create_empty_database  # noqa: E402
+from tests.databases import drop_database  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SCENARIOS = ("batch", "single", "latency", "pgbench", "fanout", "backlog")
@@ -151,23 +152,6 @@ async def delete_rabbit_topology(url: str, knobs: BusKnobs) -> None:
     await delete_topology(knobs.amqp_url, knobs.amqp_prefix, names)
 
 
-def with_database(url: str, name: str) -> str:
-    """`url` pointing at database `name`."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-async def create_empty_database(admin_url: str, name: str) -> str:
-    """Create an empty database `name` (dropping one left behind); returns its URL."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return with_database(admin_url, name)
-
-
 async def create_database(admin_url: str, name: str) -> str:
     """Create database `name` with the bus schema; returns its URL."""
     url = await create_empty_database(admin_url, name)
@@ -177,15 +161,6 @@ async def create_database(admin_url: str, name: str) -> str:
     finally:
         await conn.close()
     return url
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    """Drop database `name`, disconnecting whoever is left on it."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 # -- worker and publisher processes -------------------------------------------------------
@@ -312,6 +287,15 @@ async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: 
     results.put(("publisher", started, finished, committed))
 
 
+def stop_processes(stop: MpEvent, procs: list[Any]) -> None:
+    """Tell a run's processes to stop, and terminate whichever has not."""
+    stop.set()
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+            p.join(5)
+
+
 def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
     """One run: fresh database, worker processes, a publisher, wait for every delivery."""
     if spec.rate:
@@ -393,11 +377,7 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
             latencies_ms=latencies,
         )
     finally:
-        stop.set()
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join(5)
+        stop_processes(stop, procs)
         if spec.knobs.transport == "rabbitmq":
             asyncio.run(delete_rabbit_topology(url, spec.knobs))
         asyncio.run(drop_database(admin_url, db))

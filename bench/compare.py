@@ -55,6 +55,7 @@ from bench.bus import (  # noqa: E402
     pct,
     pgbench_once,
     run_once,
+    stop_processes,
 )
 
 ENTRYPOINT = "bench_tick"  # PgQueuer entrypoint and procrastinate task name
@@ -358,11 +359,7 @@ def run_queue(admin_url: str, run: QueueRun, db: str) -> RunResult:
         return RunResult(events=events, deliveries=int(count[0]), seconds=end - started,
                          publish_seconds=finished - started, rss_mb=[], latencies_ms=latencies)
     finally:
-        stop.set()
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join(5)
+        stop_processes(stop, procs)
         asyncio.run(drop_database(admin_url, db))
 
 

@@ -47,7 +47,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 # Run as a script, this file's folder comes first on sys.path and `http.py` would shadow the
 # standard library's `http` package (which httpx needs): drop the folder before importing.
@@ -57,10 +57,10 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
 from services.runtime.gateway import GatewayPorts, dynamic_config, traefik_command  # noqa: E402
+from tests.databases import create_database, drop_database  # noqa: E402
 from tests.e2e.platform import free_port, running_platform  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -90,10 +90,6 @@ class Result:
     requests: int
     errors: int
     cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU time per request, by process role
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 # --- load generators ---------------------------------------------------------------------------
@@ -392,22 +388,6 @@ def verdict(results: dict[int, dict[str, list[Result]]]) -> list[str]:
     return lines
 
 
-async def create_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def drop_database(server: str, name: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -431,8 +411,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = f"bench_http_{uuid.uuid4().hex[:10]}"
-    url = with_database(args.database_url, name)
-    asyncio.run(create_database(args.database_url, name))
+    url = asyncio.run(create_database(args.database_url, name))
     # Module routers rendered by core carry GATEWAY_MIDDLEWARES; without this they keep the rate limit.
     os.environ["GATEWAY_MIDDLEWARES"] = "security-headers@file"
     extra: ExtraGateway | None = None

@@ -24,7 +24,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from broker import ops, schema  # noqa: E402
 from broker.patterns import to_regex  # noqa: E402
+from tests.databases import create_database, drop_database  # noqa: E402
 
 SEED_EVENTS = """
 INSERT INTO events (id, event_type, source, tenant_id, company_id, occurred_at, recorded_at, payload, expires_at)
@@ -47,11 +47,6 @@ SELECT gen_random_uuid(),
 FROM generate_series(1, $1) AS i,
      LATERAL (SELECT (ARRAY[$2::uuid, $3::uuid])[1 + i % 2] AS tenant) t
 """
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 async def prepare(url: str, events: int) -> None:
@@ -104,9 +99,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     name = f"bench_replay_{os.getpid()}"
-    admin = await asyncpg.connect(args.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = with_database(args.database_url, name)
+    url = await create_database(args.database_url, name)
     try:
         seed_started = time.perf_counter()
         await prepare(url, args.events)
@@ -125,8 +118,7 @@ async def main() -> None:
         for case, rates in results.items():
             print(f"| {case} | {statistics.median(rates):,.0f} | {min(rates):,.0f} | {max(rates):,.0f} |")
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(args.database_url, name)
 
 
 if __name__ == "__main__":

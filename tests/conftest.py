@@ -4,6 +4,7 @@ PostgreSQL: BUILDIFY_TEST_DATABASE_URL if set, else an embedded pgserver in .bui
 """
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.runtime.dburl import with_database
 from services.runtime.migrations import migrate_all
+from tests.databases import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,49 +37,31 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 async def template_database(pg_server_url: str) -> AsyncIterator[str]:
     name = f"buildify_tpl_{os.getpid()}"
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await migrate_all(with_database(pg_server_url, name))
-        yield name
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await migrate_all(await create_database(pg_server_url, name))
+    yield name
+    await drop_database(pg_server_url, name)
 
 
-async def _clone(pg_server_url: str, template: str) -> str:
+@contextlib.asynccontextmanager
+async def _clone(pg_server_url: str, template: str) -> AsyncIterator[str]:
+    """A fresh copy of the migrated template (its URL), dropped after."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
-    return name
-
-
-async def _drop(pg_server_url: str, name: str) -> None:
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    yield await create_database(pg_server_url, name, template=template)
+    await drop_database(pg_server_url, name)
 
 
 @pytest.fixture
 async def database_url(pg_server_url: str, template_database: str) -> AsyncIterator[str]:
     """A fresh, migrated database for this test alone."""
-    name = await _clone(pg_server_url, template_database)
-    yield with_database(pg_server_url, name)
-    await _drop(pg_server_url, name)
+    async with _clone(pg_server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture
 async def second_database_url(pg_server_url: str, template_database: str) -> AsyncIterator[str]:
     """Another fresh database, for a module using the separate-database strategy."""
-    name = await _clone(pg_server_url, template_database)
-    yield with_database(pg_server_url, name)
-    await _drop(pg_server_url, name)
+    async with _clone(pg_server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture

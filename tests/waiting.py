@@ -13,6 +13,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+class _Deadline:
+    """When a wait gives up, and the one failure both waits raise then."""
+
+    def __init__(self, timeout: float, what: str) -> None:
+        self.timeout, self.what = timeout, what
+        self.at = time.monotonic() + timeout
+
+    def check(self, value: object) -> None:
+        if time.monotonic() >= self.at:
+            raise AssertionError(f"{self.what or 'condition'} not met within {self.timeout} s (last value: {value!r})")
+
+
 async def wait_until(
     condition: Callable[[], T | Awaitable[T]],
     *,
@@ -21,15 +33,14 @@ async def wait_until(
     what: str = "",
 ) -> T:
     """Await `condition()` (sync or async) until it returns something truthy, and return that."""
-    deadline = time.monotonic() + timeout
+    deadline = _Deadline(timeout, what)
     while True:
         value = condition()
         if inspect.isawaitable(value):
             value = await value
         if value:
             return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what or 'condition'} not met within {timeout} s (last value: {value!r})")
+        deadline.check(value)
         await asyncio.sleep(interval)
 
 
@@ -41,11 +52,10 @@ def wait_until_sync(
     what: str = "",
 ) -> T:
     """The same for synchronous tests (subprocesses, the browser, the running platform)."""
-    deadline = time.monotonic() + timeout
+    deadline = _Deadline(timeout, what)
     while True:
         value = condition()
         if value:
             return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what or 'condition'} not met within {timeout} s (last value: {value!r})")
+        deadline.check(value)
         time.sleep(interval)

@@ -11,9 +11,8 @@ from broker.postgres import RELAY_LOCK_KEY
 from broker.store import RELAY_BUSY
 from broker.testing import run_until_idle
 from tests.broker.conftest import FAST
-from tests.broker.events import Pinged
+from tests.broker.events import Pinged, recording_router
 from tests.broker.test_behaviour import dead_letters
-from tests.broker.test_postgres_bus import recording_router
 from tests.waiting import wait_until
 
 

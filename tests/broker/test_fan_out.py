@@ -36,6 +36,12 @@ async def pools(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.
     await second.close()
 
 
+@pytest.fixture
+def store(pools: tuple[asyncpg.Pool, asyncpg.Pool]) -> PostgresStore:
+    """A relay's store on the first pool."""
+    return PostgresStore(pools[0], source="test")
+
+
 async def subscribe(conn: asyncpg.Connection, name: str, pattern: str) -> None:
     """Declare or re-pattern a subscription as a starting process would (the same columns)."""
     await conn.execute(
@@ -72,10 +78,15 @@ async def relay(store: PostgresStore) -> None:
         pass
 
 
-async def test_star_and_hash_route_like_the_reference_matcher_when_matched_and_when_remembered(pools):
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+async def ping_routes(conn: asyncpg.Connection, store: PostgresStore) -> set[str]:
+    """One test.ping.sent published and relayed by `store`: the subscriptions it was routed to."""
+    [event_id] = await publish(conn, "test.ping.sent")
+    await relay(store)
+    return await routed(conn, event_id)
+
+
+async def test_star_and_hash_route_like_the_reference_matcher_when_matched_and_when_remembered(store):
+    async with store.pool.acquire() as conn:
         for name, pattern in PATTERNS.items():
             await subscribe(conn, name, pattern)
         for _ in range(2):  # first matched in SQL, then from the cache
@@ -92,35 +103,23 @@ async def test_subscriptions_added_retired_and_reactivated_after_a_type_was_seen
     relay_a, relay_b = PostgresStore(pool_a, source="a"), PostgresStore(pool_b, source="b")
     async with pool_a.acquire() as conn:
         await subscribe(conn, "first", "test.ping.sent")
-        [seen] = await publish(conn, "test.ping.sent")
-        await relay(relay_a)
-        assert await routed(conn, seen) == {"first"}
+        assert await ping_routes(conn, relay_a) == {"first"}
 
         await subscribe(conn, "late", "test.#")
-        [added] = await publish(conn, "test.ping.sent")
-        await relay(relay_b)
-        assert await routed(conn, added) == {"first", "late"}
+        assert await ping_routes(conn, relay_b) == {"first", "late"}
 
         await ops.retire_subscription(pool_b, "late")
-        [retired] = await publish(conn, "test.ping.sent")
-        await relay(relay_a)
-        assert await routed(conn, retired) == {"first"}
+        assert await ping_routes(conn, relay_a) == {"first"}
 
         await ops.retire_subscription(pool_b, "late", active=True)
-        [back] = await publish(conn, "test.ping.sent")
-        await relay(relay_b)
-        assert await routed(conn, back) == {"first", "late"}
+        assert await ping_routes(conn, relay_b) == {"first", "late"}
 
 
-async def test_a_changed_pattern_takes_effect_at_the_next_relay(pools):
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+async def test_a_changed_pattern_takes_effect_at_the_next_relay(store):
+    async with store.pool.acquire() as conn:
         await subscribe(conn, "moving", "test.ping.*")
         await subscribe(conn, "staying", "#")
-        [before] = await publish(conn, "test.ping.sent")
-        await relay(store)
-        assert await routed(conn, before) == {"moving", "staying"}
+        assert await ping_routes(conn, store) == {"moving", "staying"}
 
         await subscribe(conn, "moving", "test.pong.*")  # same subscription id, new pattern
         [after, pong] = await publish(conn, "test.ping.sent", "test.pong.sent")
@@ -145,16 +144,12 @@ async def test_a_relay_that_read_the_subscriptions_before_a_change_committed_doe
             assert row is not None and row["moved"] == 1
         assert await routed(conn, early) == {"first"}  # it could not see "late" yet
 
-        [later] = await publish(conn, "test.ping.sent")
-        await relay(store)
-        assert await routed(conn, later) == {"first", "late"}
+        assert await ping_routes(conn, store) == {"first", "late"}
 
 
-async def test_a_due_delivery_is_claimed_past_a_long_retry_delayed_backlog(pools):
+async def test_a_due_delivery_is_claimed_past_a_long_retry_delayed_backlog(store):
     """Retry-delayed deliveries sort behind due ones in the claim index, whatever their ids."""
-    pool, _ = pools
-    store = PostgresStore(pool, source="test")
-    async with pool.acquire() as conn:
+    async with store.pool.acquire() as conn:
         await subscribe(conn, "sub", "test.#")
         await publish(conn, *["test.ping.sent"] * 2000)
         await relay(store)

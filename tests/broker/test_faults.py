@@ -373,50 +373,63 @@ async def test_rabbitmq_connection_drops_and_outage_lose_nothing(database_url):
     proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).up()
     url = target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{proxy.port}").geturl()
     prefix = f"faults{uuid4().hex[:10]}"
-    settings = BusSettings(poll_interval=0.2, cleanup_interval=0, lease=5.0, transport="rabbitmq", amqp_url=url,
-                           amqp_prefix=prefix, amqp_start_timeout=10)
     bus = await publisher(database_url)
-    relay = EventBus(service="faults-relay", dsn=database_url, settings=settings.but(workers=0))
-    consumer = EventBus(service=SERVICE, dsn=database_url, settings=settings.but(relay=False))
-    consumer.include_router(router_for(1))
     recovery: list[float] = []
     try:
-        await relay.start()
-        await consumer.start()
-        feeding = asyncio.create_task(publish_all(bus, range(RABBIT_EVENTS), dsn=database_url, in_flight=1500))
-        own = {f"buildify {relay.worker_id}", f"buildify {consumer.worker_id}"}
-        cuts = [("tcp cut", proxy.drop)]
-        if shutil.which("rabbitmqctl") and target.hostname in ("127.0.0.1", "localhost"):
-            cuts.append(("rabbitmqctl close_connection", lambda: close_own_connections(own)))
-        for n, (_how, cut) in enumerate(cuts, start=1):  # connections dropped; they reconnect by themselves
-            point = RABBIT_EVENTS * n // 5
-            await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
-            reconnects = (_transport(relay).reconnects, _transport(consumer).reconnects)
-            await cut()
-            started = time.monotonic()  # after the cut: rabbitmqctl itself takes seconds
-            await wait_until(lambda reconnects=reconnects: _transport(relay).reconnects > reconnects[0]  # type: ignore[misc]
-                             and _transport(consumer).reconnects > reconnects[1], timeout=30, what="both reconnected")
+        async with over_rabbitmq(database_url, url, prefix, start_timeout=10) as (relay, consumer):
+            feeding = asyncio.create_task(publish_all(bus, range(RABBIT_EVENTS), dsn=database_url, in_flight=1500))
+            own = {f"buildify {relay.worker_id}", f"buildify {consumer.worker_id}"}
+            cuts = [("tcp cut", proxy.drop)]
+            if shutil.which("rabbitmqctl") and target.hostname in ("127.0.0.1", "localhost"):
+                cuts.append(("rabbitmqctl close_connection", lambda: close_own_connections(own)))
+            for n, (_how, cut) in enumerate(cuts, start=1):  # connections dropped; they reconnect by themselves
+                point = RABBIT_EVENTS * n // 5
+                await wait_until(lambda point=point: _above(database_url, point), timeout=120, what=f"{point} handled")
+                reconnects = (_transport(relay).reconnects, _transport(consumer).reconnects)
+                await cut()
+                started = time.monotonic()  # after the cut: rabbitmqctl itself takes seconds
+                await wait_until(
+                    lambda reconnects=reconnects: _transport(relay).reconnects > reconnects[0]  # type: ignore[misc]
+                    and _transport(consumer).reconnects > reconnects[1], timeout=30, what="both reconnected",
+                )
+                recovery.append(await reconnected(relay, consumer, database_url, started))
+            await wait_until(lambda: _above(database_url, RABBIT_EVENTS * 3 // 5), timeout=120, what="3/5 handled")
+            await proxy.down()  # RabbitMQ away: events wait in Postgres, health says so
+            await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
+            await wait_until(lambda: _outbox_or_forward_waiting(database_url), what="events waiting in Postgres")
+            assert await handled_count(database_url) < RABBIT_EVENTS
+            started = time.monotonic()
+            await proxy.up()
             recovery.append(await reconnected(relay, consumer, database_url, started))
-        await wait_until(lambda: _above(database_url, RABBIT_EVENTS * 3 // 5), timeout=120, what="3/5 handled")
-        await proxy.down()  # RabbitMQ away: events wait in Postgres, health says so
-        await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
-        await wait_until(lambda: _outbox_or_forward_waiting(database_url), what="events waiting in Postgres")
-        assert await handled_count(database_url) < RABBIT_EVENTS
-        started = time.monotonic()
-        await proxy.up()
-        recovery.append(await reconnected(relay, consumer, database_url, started))
-        await feeding
-        await wait_until(lambda: _above(database_url, RABBIT_EVENTS - 1), timeout=120, what="every event handled")
-        await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
+            await feeding
+            await wait_until(lambda: _above(database_url, RABBIT_EVENTS - 1), timeout=120, what="every event handled")
+            await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
     finally:
-        await consumer.close()
-        await relay.close()
         await bus.close()
         await proxy.down()
         await delete_topology(AMQP_URL, prefix, [f"{SERVICE}.count_effect"])
     result = await tally(database_url, "count_effect", range(RABBIT_EVENTS))
     record("rabbitmq connection drops + outage", result, recovery, drops=[how for how, _ in cuts], outages=1)
     assert (result.lost, result.duplicated, result.handled) == (0, 0, RABBIT_EVENTS)
+
+
+@contextlib.asynccontextmanager
+async def over_rabbitmq(
+    dsn: str, amqp_url: str, prefix: str, *, start_timeout: float
+) -> AsyncIterator[tuple[EventBus, EventBus]]:
+    """A relay forwarding to RabbitMQ and a consumer counting effects from it, both started; closed after."""
+    settings = BusSettings(poll_interval=0.2, cleanup_interval=0, lease=5.0, transport="rabbitmq", amqp_url=amqp_url,
+                           amqp_prefix=prefix, amqp_start_timeout=start_timeout)
+    relay = EventBus(service="faults-relay", dsn=dsn, settings=settings.but(workers=0))
+    consumer = EventBus(service=SERVICE, dsn=dsn, settings=settings.but(relay=False))
+    consumer.include_router(router_for(1))
+    try:
+        await relay.start()
+        await consumer.start()
+        yield relay, consumer
+    finally:
+        await consumer.close()
+        await relay.close()
 
 
 def _transport(bus: EventBus) -> RabbitTransport:
@@ -608,32 +621,25 @@ async def owned_rabbit() -> AsyncIterator[OwnedRabbit]:
 
 @pytest.mark.rabbit
 async def test_an_owned_rabbitmq_restart_loses_nothing(database_url, owned_rabbit):
-    settings = BusSettings(poll_interval=0.2, cleanup_interval=0, lease=5.0, transport="rabbitmq",
-                           amqp_url=owned_rabbit.url, amqp_prefix="faults", amqp_start_timeout=30)
     bus = await publisher(database_url)
-    relay = EventBus(service="faults-relay", dsn=database_url, settings=settings.but(workers=0))
-    consumer = EventBus(service=SERVICE, dsn=database_url, settings=settings.but(relay=False))
-    consumer.include_router(router_for(1))
     recovery: list[float] = []
     try:
-        await relay.start()
-        await consumer.start()
-        feeding = asyncio.create_task(
-            publish_all(bus, range(RABBIT_RESTART_EVENTS), dsn=database_url, in_flight=800)
-        )
-        await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS // 3), timeout=120, what="a third handled")
-        await owned_rabbit.stop()  # queued and unacknowledged messages stay on disk: durable, persistent
-        await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
-        await owned_rabbit.start()
-        started = time.monotonic()
-        recovery.append(await reconnected(relay, consumer, database_url, started))
-        await feeding
-        await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS - 1), timeout=120,
-                         what="every event handled")
-        await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
+        async with over_rabbitmq(database_url, owned_rabbit.url, "faults", start_timeout=30) as (relay, consumer):
+            feeding = asyncio.create_task(
+                publish_all(bus, range(RABBIT_RESTART_EVENTS), dsn=database_url, in_flight=800)
+            )
+            await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS // 3), timeout=120,
+                             what="a third handled")
+            await owned_rabbit.stop()  # queued and unacknowledged messages stay on disk: durable, persistent
+            await wait_until(lambda: relay.health().status == "degraded", what="the relay's health degraded")
+            await owned_rabbit.start()
+            started = time.monotonic()
+            recovery.append(await reconnected(relay, consumer, database_url, started))
+            await feeding
+            await wait_until(lambda: _above(database_url, RABBIT_RESTART_EVENTS - 1), timeout=120,
+                             what="every event handled")
+            await wait_until(lambda: relay.health().status == "ok", what="health back to ok")
     finally:
-        await consumer.close()
-        await relay.close()
         await bus.close()
     result = await tally(database_url, "count_effect", range(RABBIT_RESTART_EVENTS))
     record("rabbitmq broker restart (owned node)", result, recovery, restarts=1)

@@ -1,11 +1,13 @@
 """What only the PostgreSQL bus can show: transactions, NOTIFY, reconnects, crashes, relays."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -15,21 +17,21 @@ import pytest
 from broker import BusSettings, Delivery, EventBus, RetryPolicy, Router, schema
 from broker.cleanup import cleanup
 from broker.testing import run_until_idle
-from tests.broker.events import Pinged
+from tests.broker.events import Pinged, publish_one_rolled_back_one_committed, recording_router
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0)
 
 
-def recording_router(seen: list[int]) -> Router:
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
-
-    return router
+@contextlib.asynccontextmanager
+async def running_recorder(dsn: str, settings: BusSettings) -> AsyncIterator[tuple[EventBus, list[int]]]:
+    """A started bus whose `record` subscriber appends each Pinged's n to the list; closed after."""
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=dsn, settings=settings)
+    bus.include_router(recording_router(seen))
+    async with bus.lifespan():
+        yield bus, seen
 
 
 async def test_rolled_back_transaction_publishes_nothing(database_url):
@@ -37,12 +39,7 @@ async def test_rolled_back_transaction_publishes_nothing(database_url):
     async with EventBus(service="t", dsn=database_url, settings=QUIET) as bus:
         bus.include_router(recording_router(seen))
         async with bus.pool.acquire() as conn:
-            with pytest.raises(RuntimeError):
-                async with conn.transaction():
-                    await bus.publish(conn, Pinged(n=1))
-                    raise RuntimeError("the domain write failed")
-            async with conn.transaction():
-                await bus.publish(conn, Pinged(n=2))
+            await publish_one_rolled_back_one_committed(bus, conn)
         await run_until_idle(bus)
         assert seen == [2]
         async with bus.pool.acquire() as conn:
@@ -77,39 +74,23 @@ async def test_publish_works_on_a_piccolo_transaction(database_url):
 
 
 async def test_notify_wakes_the_relay_and_workers_without_polling(database_url):
-    seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(poll_interval=30, cleanup_interval=0))
-    bus.include_router(recording_router(seen))
-    await bus.start()
-    try:
+    async with running_recorder(database_url, BusSettings(poll_interval=30, cleanup_interval=0)) as (bus, seen):
         started = time.monotonic()
         await bus.publish(None, Pinged(n=1))
         await wait_until(lambda: seen == [1], timeout=5)
         assert time.monotonic() - started < 2  # far below the 30 s poll
-    finally:
-        await bus.close()
 
 
 async def test_polling_alone_delivers_when_notifications_are_off(database_url):
-    seen: list[int] = []
     polling = BusSettings(poll_interval=0.1, listen=False, cleanup_interval=0)
-    bus = EventBus(service="t", dsn=database_url, settings=polling)
-    bus.include_router(recording_router(seen))
-    await bus.start()
-    try:
+    async with running_recorder(database_url, polling) as (bus, seen):
         await bus.publish(None, Pinged(n=1))
         await wait_until(lambda: seen == [1], timeout=5)
-    finally:
-        await bus.close()
 
 
 @pytest.mark.chaos
 async def test_bus_recovers_after_its_connections_are_killed(database_url):
-    seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(poll_interval=0.2, cleanup_interval=0))
-    bus.include_router(recording_router(seen))
-    await bus.start()
-    try:
+    async with running_recorder(database_url, BusSettings(poll_interval=0.2, cleanup_interval=0)) as (bus, seen):
         await bus.publish(None, Pinged(n=1))
         await wait_until(lambda: seen == [1])
         admin = await asyncpg.connect(database_url)
@@ -123,8 +104,6 @@ async def test_bus_recovers_after_its_connections_are_killed(database_url):
                          what="LISTEN connection re-established")
         await bus.publish(None, Pinged(n=2))
         await wait_until(lambda: seen == [1, 2], timeout=15)
-    finally:
-        await bus.close()
 
 
 async def test_concurrent_relays_neither_lose_nor_duplicate(database_url):

@@ -23,7 +23,7 @@ from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, 
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
 from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
-from tests.broker.events import Pinged
+from tests.broker.events import Pinged, publish_one_rolled_back_one_committed, recording_router
 from tests.broker.tcp_proxy import TcpProxy
 from tests.rabbitmq import amqp_url, rabbitmq
 from tests.waiting import wait_until
@@ -104,20 +104,11 @@ async def forwarded(bus: EventBus) -> int:
 
 async def test_committed_event_is_forwarded_and_handled_rolled_back_one_is_not(make_bus, prefix):
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     bus = await make_bus(router)
     async with bus.pool.acquire() as conn:
-        with pytest.raises(RuntimeError):
-            async with conn.transaction():
-                await bus.publish(conn, Pinged(n=1))
-                raise RuntimeError("the domain write failed")
-        async with conn.transaction():
-            event_id = await bus.publish(conn, Pinged(n=2))
+        event_id = await publish_one_rolled_back_one_committed(bus, conn)
 
     await wait_until(lambda: seen == [2], timeout=15)
     await wait_until(lambda: forwarded(bus), timeout=15)
@@ -303,11 +294,7 @@ async def _depth_is(queue: str, n: int) -> bool:
 
 async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, prefix):
     calls: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        calls.append(event.n)
+    router = recording_router(calls)
 
     bus = await make_bus(router)
     connection = await aio_pika.connect(amqp_url())
@@ -553,11 +540,7 @@ async def test_an_event_relayed_while_a_service_starts_reaches_its_handler(make_
     """The service's subscriptions stay fanned out in Postgres until their queue is bound: an
     event forwarded before that is not lost to an exchange with no queue."""
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     relay = await make_bus(service="relay")  # forwards every event, consumes nothing
     starting = await make_bus(router, service="t", open_only=True)  # subscribed, queue not yet bound
@@ -572,11 +555,7 @@ async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make
     """Publishing is mandatory: RabbitMQ returning an event a bound subscription wants is a failure
     that keeps it in Postgres; an event nobody consumes over RabbitMQ is simply done."""
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     bus = await make_bus(router)
     main, _retry, _dead = queue_names(prefix, "t.record")
@@ -613,11 +592,7 @@ async def _done_count(bus: EventBus, n: int) -> bool:
 
 async def test_the_service_starts_without_rabbitmq_and_drains_when_it_answers(make_bus, proxy, prefix):
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     await proxy.down()
     bus = await make_bus(router, amqp_url=_via(proxy), amqp_start_timeout=0.2)  # returns: RabbitMQ is away
@@ -636,11 +611,7 @@ async def test_forwarding_retries_past_the_old_attempt_limit_alerts_and_drains(m
     """The forwarder never dead-letters an event because RabbitMQ is away: it keeps retrying with
     a capped backoff, says so on health and metrics, and delivers once RabbitMQ is back."""
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     bus = await make_bus(router, amqp_url=_via(proxy))
     await proxy.down()
@@ -672,11 +643,7 @@ async def test_a_restart_while_rabbitmq_is_away_keeps_the_subscription_switched_
     """A restarted service must not re-open the Postgres fan-out for a subscription whose queue is
     already bound: while RabbitMQ is away, the event would get both routes and be handled twice."""
     seen: list[int] = []
-    router = Router()
-
-    @router.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
+    router = recording_router(seen)
 
     first = await make_bus(router, amqp_url=_via(proxy))
     await first.close()

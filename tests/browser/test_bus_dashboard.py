@@ -7,7 +7,7 @@ letter made from a malformed event, redrives it from the browser (dry run first)
 import asyncio
 import json
 import re
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 
 from contracts.ids import uuid7
-from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP
-from tests.e2e.platform import RunningPlatform, running_platform
+from tests.browser.chromium import run, sign_in
+from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -28,14 +28,6 @@ SCREENSHOT = Path("/tmp/buildify-bus-dashboard.png")
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
 expect = sync_api.expect
-
-
-@pytest.fixture
-def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
-    with running_platform(database_url, tmp_path / "platform") as running:
-        yield running
 
 
 def in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -64,28 +56,11 @@ async def publish_malformed_company_event(database_url: str, admin_email: str) -
 
 
 def test_an_admin_reads_the_bus_and_redrives_a_dead_letter(platform: RunningPlatform, database_url: str) -> None:
-    problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1380, "height": 900})
-            page.add_init_script(REPORT_CSP)
-            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
-                    if m.type in {"error", "warning"} else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.set_default_timeout(15_000)
-            expect.set_options(timeout=15_000)
-            walk_through(page, platform, database_url)
-        finally:
-            browser.close()
-    assert problems == [], "\n".join(problems)
+    run(lambda page: walk_through(page, platform, database_url), width=1380, height=900)
 
 
 def walk_through(page: "sync_api.Page", platform: RunningPlatform, database_url: str) -> None:
-    page.goto(platform.gateway + "/")
-    page.get_by_label("Email").fill(platform.admin_email)
-    page.get_by_label("Password").fill(platform.admin_password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
     menu = page.get_by_role("navigation", name="Main menu")
     expect(menu.get_by_text("Operations")).to_be_visible()
 

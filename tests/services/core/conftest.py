@@ -130,6 +130,20 @@ async def make_tenant(core: Harness, root: dict[str, str], slug: str) -> Tenant:
                   member=await core.login(f"member@{slug}.example"))
 
 
+async def user_holding(core: Harness, tenant: Tenant, email: str, permissions: list[str]) -> dict[str, str]:
+    """The headers of a user of the tenant's first company whose only role (named for the email's local part)
+    holds `permissions`."""
+    role = email.split("@")[0]
+    r = await core.client.post("/api/v1/roles", headers=tenant.admin, json={
+        "name": role, "tenant_id": tenant.id, "permissions": permissions})
+    assert r.status_code == 201, r.text
+    r = await core.client.post("/api/v1/users", headers=tenant.admin, json={
+        "email": email, "password": "password123", "tenant_id": tenant.id,
+        "company_ids": [tenant.company_id], "roles": [role]})
+    assert r.status_code == 201, r.text
+    return await core.login(email)
+
+
 @pytest.fixture
 async def acme(core: Harness, root: dict[str, str]) -> Tenant:
     return await make_tenant(core, root, "acme")

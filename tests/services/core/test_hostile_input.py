@@ -3,21 +3,11 @@
 import pytest
 
 from tests.services.core.conftest import Harness, Tenant
+from tests.services.problems import DEEP, JSON, assert_problem
 
 pytestmark = pytest.mark.security
 
-DEEP = b"[" * 20_000 + b"]" * 20_000
 DEEP_OBJECT = b'{"name": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_000 + b', "slug": "deep"}'
-JSON = {"content-type": "application/json"}
-
-
-def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert r.headers["content-type"] == "application/problem+json"
-    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == status
-    for word in words:
-        assert word in body["detail"], body["detail"]
 
 
 @pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT])

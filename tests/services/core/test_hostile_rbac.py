@@ -2,21 +2,14 @@
 
 import pytest
 
-from tests.services.core.conftest import Harness, Tenant
+from tests.services.core.conftest import Harness, Tenant, user_holding
 
 pytestmark = pytest.mark.security
 
 
 async def manager(core: Harness, acme: Tenant) -> dict[str, str]:
     """A user who may create users in Acme's first company (`core.users.manage`) and read there, nothing else."""
-    r = await core.client.post("/api/v1/roles", headers=acme.admin, json={
-        "name": "hr", "tenant_id": acme.id, "permissions": ["core.users.manage", "core.users.read"]})
-    assert r.status_code == 201, r.text
-    r = await core.client.post("/api/v1/users", headers=acme.admin, json={
-        "email": "hr@acme.example", "password": "password123", "tenant_id": acme.id,
-        "company_ids": [acme.company_id], "roles": ["hr"]})
-    assert r.status_code == 201, r.text
-    return await core.login("hr@acme.example")
+    return await user_holding(core, acme, "hr@acme.example", ["core.users.manage", "core.users.read"])
 
 
 @pytest.mark.parametrize("role", ["admin", "member"])

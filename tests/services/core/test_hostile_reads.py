@@ -2,21 +2,9 @@
 
 import pytest
 
-from tests.services.core.conftest import FINANCIAL, Harness, Tenant
+from tests.services.core.conftest import FINANCIAL, Harness, Tenant, user_holding
 
 pytestmark = pytest.mark.security
-
-
-async def limited_user(core: Harness, acme: Tenant, permissions: list[str]) -> dict[str, str]:
-    """A user of Acme's first company whose only role holds `permissions`."""
-    r = await core.client.post("/api/v1/roles", headers=acme.admin, json={
-        "name": "narrow", "tenant_id": acme.id, "permissions": permissions})
-    assert r.status_code == 201, r.text
-    r = await core.client.post("/api/v1/users", headers=acme.admin, json={
-        "email": "narrow@acme.example", "password": "password123", "tenant_id": acme.id,
-        "company_ids": [acme.company_id], "roles": ["narrow"]})
-    assert r.status_code == 201, r.text
-    return await core.login("narrow@acme.example")
 
 
 async def test_reads_need_their_declared_permission(core: Harness, root: dict, acme: Tenant) -> None:
@@ -25,7 +13,7 @@ async def test_reads_need_their_declared_permission(core: Harness, root: dict, a
     r = await c.put(f"/api/v1/tenants/{acme.id}/modules/financial", headers=acme.admin,
                     json={"is_enabled": True, "configuration": {}})
     assert r.status_code == 200, r.text
-    narrow = await limited_user(core, acme, ["core.users.manage"])  # holds no *.read permission
+    narrow = await user_holding(core, acme, "narrow@acme.example", ["core.users.manage"])  # holds no *.read permission
     assert (await c.get(f"/api/v1/companies/{acme.company_id}", headers=narrow)).status_code == 403
     assert (await c.get("/api/v1/companies", headers=narrow)).json() == []
     users = (await c.get("/api/v1/users", headers=narrow)).json()

@@ -4,21 +4,11 @@ import pytest
 
 from tests.services.financial.conftest import Harness
 from tests.services.financial.helpers import company
+from tests.services.problems import DEEP, JSON, assert_problem
 
 pytestmark = pytest.mark.security
 
 URL = "/api/v1/financial/invoices"
-DEEP = b"[" * 20_000 + b"]" * 20_000
-JSON = {"content-type": "application/json"}
-
-
-def assert_problem(r, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert r.headers["content-type"] == "application/problem+json"
-    assert set(body) >= {"type", "title", "status", "detail"} and body["status"] == status
-    for word in words:
-        assert word in body["detail"], body["detail"]
 
 
 async def test_a_deeply_nested_body_answers_400(shared: Harness) -> None:

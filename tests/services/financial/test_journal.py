@@ -36,24 +36,16 @@ async def test_balanced_entry_is_posted_and_unbalanced_refused(harness: Harness)
     assert bad.status_code == 422
     assert "does not balance" in bad.json()["detail"] and bad.json()["type"] == "urn:buildify:problem:unbalanced-entry"
 
-    unknown = await harness.client.post(URL, json=entry(company_id, ("9999", "1", "0"), ("3000", "0", "1")),
-                                        headers=headers)
-    assert unknown.status_code == 400 and "unknown account code 9999" in unknown.json()["detail"]
-
-    both = await harness.client.post(URL, json=entry(company_id, ("1000", "1", "1"), ("3000", "0", "0")),
-                                     headers=headers)
-    assert both.status_code == 400 and "either a debit or a credit" in both.json()["detail"]
-
-    negative = await harness.client.post(URL, json=entry(company_id, ("1000", "-5", "0"), ("3000", "-5", "0")),
-                                         headers=headers)
-    assert negative.status_code == 400 and "negative" in negative.json()["detail"]
-
-    cents = await harness.client.post(URL, json=entry(company_id, ("1000", "1.005", "0"), ("3000", "0", "1.005")),
-                                      headers=headers)
-    assert cents.status_code == 400 and "more decimals than USD" in cents.json()["detail"]
-
-    single = await harness.client.post(URL, json=entry(company_id, ("1000", "1", "0")), headers=headers)
-    assert single.status_code == 400 and "at least two lines" in single.json()["detail"]
+    refused: list[tuple[list[tuple[str, str, str]], str]] = [  # lines, what the 400's detail says
+        ([("9999", "1", "0"), ("3000", "0", "1")], "unknown account code 9999"),
+        ([("1000", "1", "1"), ("3000", "0", "0")], "either a debit or a credit"),
+        ([("1000", "-5", "0"), ("3000", "-5", "0")], "negative"),
+        ([("1000", "1.005", "0"), ("3000", "0", "1.005")], "more decimals than USD"),
+        ([("1000", "1", "0")], "at least two lines"),
+    ]
+    for lines, why in refused:
+        answer = await harness.client.post(URL, json=entry(company_id, *lines), headers=headers)
+        assert answer.status_code == 400 and why in answer.json()["detail"], (why, answer.text)
 
     listed = await harness.client.get(URL, params={"company_id": str(company_id)}, headers=headers)
     assert listed.status_code == 200 and len(listed.json()) == 2  # the invoice's entry and ours

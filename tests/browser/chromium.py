@@ -1,0 +1,99 @@
+"""What every browser test shares: Debian's Chromium, the platform behind the gateway, a page that
+collects what the browser reports, and the steps every walkthrough takes the same way."""
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.e2e.platform import RunningPlatform, running_platform
+
+if TYPE_CHECKING:  # imported where used, so that conftest.py loads without playwright and its tests skip
+    from playwright import sync_api
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+# Reported by the page itself, so CSP violations show even where Chromium would not log them.
+REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'} in ${e.sourceFile}`);
+});"""
+
+
+
+@pytest.fixture
+def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
+    """The platform behind Traefik; skipped without chromium."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
+    with running_platform(database_url, tmp_path / "platform") as running:
+        yield running
+
+
+def _never(message: "sync_api.ConsoleMessage") -> bool:
+    return False
+
+
+@contextmanager
+def browser_page(
+    problems: list[str],
+    *,
+    width: int = 1280,
+    height: int = 860,
+    levels: frozenset[str] = frozenset({"error", "warning"}),
+    provoked: Callable[["sync_api.ConsoleMessage"], bool] = _never,
+) -> Iterator["sync_api.Page"]:
+    """A Chromium page under the CSP reporter; console messages of `levels` the test did not provoke,
+    and page errors, go to `problems`."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.add_init_script(REPORT_CSP)
+            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+                    if m.type in levels and not provoked(m) else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.set_default_timeout(15_000)
+            expect.set_options(timeout=15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def run(check: Callable[["sync_api.Page"], None], **page_options: Any) -> None:
+    """`check` on a fresh `browser_page(**page_options)`; fails with what the page reported, which explains
+    most failures."""
+    problems: list[str] = []
+    with browser_page(problems, **page_options) as page:
+        try:
+            check(page)
+        except AssertionError as exc:
+            raise AssertionError("\n".join([str(exc), *problems])) from exc
+    assert problems == [], "\n".join(problems)
+
+
+def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(base + "/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def create_consulting_invoice(page: "sync_api.Page") -> None:
+    """On the invoice form: ten hours of consulting at 100 for Globex AG, numbered by the German subsidiary."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Customer").fill("Globex AG")
+    page.get_by_label("Description").fill("Consulting")
+    page.get_by_label("Quantity").fill("10")
+    page.get_by_label("Unit price").fill("100")
+    page.get_by_role("button", name="Create invoice").click()
+    expect(page.locator("#invoice-number")).to_have_text(re.compile(r"^DE-INV-\d+"))

@@ -1,0 +1,5 @@
+"""The `platform` fixture for every browser test (tests/browser/chromium.py)."""
+
+from tests.browser.chromium import platform
+
+__all__ = ["platform"]
