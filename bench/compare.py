@@ -48,8 +48,6 @@ from bench.bus import (  # noqa: E402
     RunResult,
     RunSpec,
     add_shared_arguments,
-    create_empty_database,
-    drop_database,
     med,
     names,
     pct,
@@ -57,6 +55,8 @@ from bench.bus import (  # noqa: E402
     run_once,
     stop_processes,
 )
+from tests.databases import create_database as create_empty_database  # noqa: E402
+from tests.databases import drop_database  # noqa: E402
 
 ENTRYPOINT = "bench_tick"  # PgQueuer entrypoint and procrastinate task name
 
