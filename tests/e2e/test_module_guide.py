@@ -95,9 +95,16 @@ def test_a_scaffolded_module_runs_registers_gets_events_and_shows_its_page(platf
             picker = page.locator("#company-select")
             expect(picker).to_be_visible()
             picker.select_option(label="Acme Touren")
-            page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Items").click()
-            expect(page.get_by_role("heading", name="Guide book")).to_be_visible()
-            expect(page.locator("table")).to_contain_text("Read the guide")
+            menu = page.get_by_role("navigation", name="Main menu")
+
+            def first_item_on_the_page() -> bool:  # the switch of company finishes in the background
+                menu.get_by_role("link", name="Home").click()
+                menu.get_by_role("link", name="Items").click()
+                expect(page.get_by_role("heading", name="Guide book")).to_be_visible()
+                return page.locator("main table").count() > 0
+
+            wait_until_sync(first_item_on_the_page, timeout=30, interval=0.5, what="the module's page for Acme Touren")
+            expect(page.locator("main table")).to_contain_text("Read the guide")
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
