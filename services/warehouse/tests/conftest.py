@@ -2,14 +2,16 @@
 module's own): a fresh PostgreSQL database per test with the bus tables in it, the kit's stand-in for
 core, and the app started on either database strategy with shortcuts for what tests do over HTTP.
 
-PostgreSQL: `BUILDIFY_TEST_DATABASE_URL` (a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres).
+PostgreSQL: `BUILDIFY_TEST_DATABASE_URL` (a server URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres),
+or an embedded one started for the session when it is not set.
 Tests import nothing from here at run time (only types): everything reaches them as fixtures.
 """
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID, uuid4
@@ -20,7 +22,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 
-from broker import EventBus
+from broker import EventBus, embedded
 from broker.schema import install
 from contracts.envelope import Event
 from modulekit.testing import QUIET_BUS, CoreStandIn, bearer
@@ -107,11 +109,18 @@ HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> str:
+def pg_server_url() -> Iterator[str]:
+    """`BUILDIFY_TEST_DATABASE_URL`, or else an embedded PostgreSQL (pgserver, a dependency of the
+    broker wheel) in the module's .buildify/, stopped afterwards unless it was already running."""
     server = os.environ.get("BUILDIFY_TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("set BUILDIFY_TEST_DATABASE_URL to a PostgreSQL server URL")
-    return server
+    if server:
+        yield server
+        return
+    data_dir = Path(__file__).resolve().parents[1] / ".buildify" / "test-pg"
+    already_running = (data_dir / "postmaster.pid").exists()
+    yield embedded.start(data_dir)
+    if not already_running:
+        embedded.stop(data_dir)
 
 
 async def _database(server: str) -> str:
