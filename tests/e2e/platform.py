@@ -50,9 +50,10 @@ class RunningPlatform:
 
 
 @contextmanager
-def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = True,
-                     timeout: float = 120.0) -> Iterator[RunningPlatform]:
-    """Run `python -m services.runtime.dev` on free ports against `database_url`; stop it with SIGINT."""
+def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = True, timeout: float = 120.0,
+                     root: Path = ROOT) -> Iterator[RunningPlatform]:
+    """Run `python -m services.runtime.dev` on free ports against `database_url`; stop it with SIGINT.
+    `root`: the tree to run (a copy with a scaffolded module in it, say); this repository by default."""
     ports = {name: free_port() for name in ("gateway", "core", "financial", "warehouse", "admin")}
     log = data_dir / "platform.log"
     command = [
@@ -66,7 +67,7 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
         command.append("--no-rate-limit")
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+        process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
 

@@ -11,7 +11,7 @@ from services.runtime.scaffold import scaffold
 ROOT = Path(__file__).resolve().parents[2]
 # What a module and its tests need of the monorepo (a copy, so the real services/ stays untouched).
 TREE = ["broker", "contracts", "modulekit", "services", "pyproject.toml"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".buildify")
 
 
 def copy_of_the_tree(into: Path) -> Path:

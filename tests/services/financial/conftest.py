@@ -1,31 +1,24 @@
-"""Fixtures for the financial module: a stand-in for core's config endpoint (a real HTTP app
-honouring the `ResolvedConfig` contract), token minting, and the module app on either strategy."""
+"""Fixtures for the financial module: the kit's stand-in for core (`modulekit.testing`: JWKS, token
+minting, the resolved configuration over real HTTP), and the module app on either strategy."""
 
-import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from jwt.algorithms import OKPAlgorithm
-from litestar import Litestar, Request, get
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar import Litestar
 
-from broker import BusSettings, EventBus
-from contracts.api import ResolvedConfig
+from broker import EventBus
+from modulekit.testing import CORE_KEY, CORE_KID, CoreStandIn, token
+from modulekit.testing import QUIET_BUS as FAST
 from services.financial.app.main import create_app
 from services.financial.app.settings import Settings
 
-CORE_KEY = ed25519.Ed25519PrivateKey.generate()  # stands for core's signing key; the module never sees it
-CORE_KID = "core-test-key"
+__all__ = ["CORE_KEY", "CORE_KID", "FAST", "token"]  # the kit's, imported from here by financial's tests
 MODULE_KEY = "financial-module-key"
-FAST = BusSettings(poll_interval=0.05, workers=0, relay=False, listen=False, cleanup_interval=0, lease=5.0)
 ALL = [
     "financial.accounts.read", "financial.accounts.write", "financial.transactions.read",
     "financial.transactions.write", "financial.invoices.read", "financial.invoices.write",
@@ -34,59 +27,11 @@ ALL = [
 
 
 @dataclass
-class FakeCore:
-    """Companies and their resolved financial configuration, served over HTTP like core does."""
+class FakeCore(CoreStandIn):
+    """The kit's stand-in for core, answering financial's configuration."""
 
-    configs: dict[UUID, ResolvedConfig] = field(default_factory=dict)
-    calls: int = 0
-    jwks_fetches: int = 0
-    extra_keys: list[dict[str, Any]] = field(default_factory=list)
-
-    def add_company(self, tenant_id: UUID | None = None, **values: Any) -> tuple[UUID, UUID]:
-        tenant_id = tenant_id or uuid4()
-        company_id = uuid4()
-        self.set(tenant_id, company_id, **values)
-        return tenant_id, company_id
-
-    def set(self, tenant_id: UUID, company_id: UUID, *, is_enabled: bool = True, **values: Any) -> None:
-        self.configs[company_id] = ResolvedConfig(
-            module="financial", tenant_id=tenant_id, company_id=company_id, values=values,
-            sources=dict.fromkeys(values, "company"), is_enabled=is_enabled,
-        )
-
-    def app(self) -> Litestar:
-        @get("/api/v1/auth/jwks")
-        async def jwks() -> dict[str, Any]:
-            self.jwks_fetches += 1
-            public = msgspec_json(OKPAlgorithm.to_jwk(CORE_KEY.public_key()))
-            return {"keys": [{**public, "kid": CORE_KID, "use": "sig", "alg": "EdDSA"}, *self.extra_keys]}
-
-        @get("/api/v1/companies/{company_id:uuid}/modules/financial/config")
-        async def config(request: Request[Any, Any, Any], company_id: UUID) -> ResolvedConfig:
-            if request.headers.get("x-module-key") != MODULE_KEY:
-                raise NotAuthorizedException("bad module key")
-            self.calls += 1
-            if company_id not in self.configs:
-                raise NotFoundException("no such company")
-            return self.configs[company_id]
-
-        return Litestar([config, jwks])
-
-
-def msgspec_json(raw: str | dict[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(raw)) if isinstance(raw, str) else raw
-
-
-def token(tenant_id: UUID | None, companies: dict[UUID, list[str]], *, key: Any = CORE_KEY, kid: str = CORE_KID,
-          **claims: Any) -> str:
-    now = int(time.time())
-    payload = {
-        "sub": str(claims.pop("sub", uuid4())), "email": "user@example.com",
-        "tenant_id": str(tenant_id) if tenant_id else None,
-        "companies": {str(c): perms for c, perms in companies.items()},
-        "iss": "buildify-core", "aud": "buildify", "iat": now, "exp": now + 600, **claims,
-    }
-    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": kid})
+    module: str = "financial"
+    module_key: str = MODULE_KEY
 
 
 def auth(tenant_id: UUID | None, company_id: UUID, perms: list[str] | None = None) -> dict[str, str]:

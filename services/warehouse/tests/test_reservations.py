@@ -1,8 +1,10 @@
 """Invoices reserve stock for their SKU lines (all or nothing), payment issues it at cost; the
 warehouse learns of invoices only through financial's events."""
 
+from __future__ import annotations
+
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -12,14 +14,18 @@ from broker.testing import run_until_idle
 from contracts.envelope import Event
 from contracts.financial import InvoiceCreated, InvoiceLine, InvoicePaid
 from contracts.warehouse import StockIssued, StockReserved, StockShortage
+from modulekit.testing import QUIET_BUS
 from services.warehouse.app.upcasting import upcasters
-from tests.services.warehouse.conftest import FAST, Harness
-from tests.services.warehouse.helpers import API, levels, move, published, stocked
+
+if TYPE_CHECKING:  # fixtures come from conftest.py; nothing is imported from it at run time
+    from services.warehouse.tests.conftest import Harness
+
+API = "/api/v1/warehouse"
 
 
 async def from_financial(h: Harness, event: Event, tenant_id: UUID) -> None:
     """Financial announces `event`; the warehouse's workers handle what it subscribed to."""
-    financial = EventBus(service="financial", dsn=h.bus_url, settings=FAST)
+    financial = EventBus(service="financial", dsn=h.bus_url, settings=QUIET_BUS)
     await financial.open()
     try:
         await financial.publish(None, event, tenant_id=tenant_id, company_id=getattr(event, "company_id", None))
@@ -50,23 +56,23 @@ async def reservations(h: Harness, company_id: UUID, headers: dict[str, str]) ->
 
 
 async def test_invoice_reserves_across_locations_and_payment_issues_at_cost(harness: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(harness, "10", unit_cost="2.50")
+    company_id, headers, item, warehouse = await harness.stocked("10", unit_cost="2.50")
     b1 = warehouse["locations"][1]["id"]
-    assert (await move(harness, headers, company_id, item, b1, "receipt", "3")).status_code == 201
+    assert (await harness.move(headers, company_id, item, b1, "receipt", "3")).status_code == 201
     tenant_id = await tenant_of(harness, company_id)
     created = invoice_created(company_id, ("W-1", "7"), (None, "1"), ("W-1", "5"))  # 12 of W-1, one service line
     await from_financial(harness, created, tenant_id)
 
-    assert await levels(harness, company_id, headers) == {"A1": ("10", "10"), "B1": ("3", "2")}
-    [reserved] = await published(harness, StockReserved)
+    assert await harness.levels(company_id, headers) == {"A1": ("10", "10"), "B1": ("3", "2")}
+    [reserved] = await harness.published(StockReserved)
     assert (reserved.invoice_id, [(x.sku, x.quantity) for x in reserved.lines]) == (
         created.invoice_id, [("W-1", Decimal(12))])
     assert {r["status"] for r in await reservations(harness, company_id, headers)} == {"held"}
 
     await from_financial(harness, InvoicePaid(invoice_id=created.invoice_id, company_id=company_id,
                                               number="INV-000001", total=Decimal(100), currency="EUR"), tenant_id)
-    assert await levels(harness, company_id, headers) == {"A1": ("0", "0"), "B1": ("1", "0")}
-    [issued] = await published(harness, StockIssued)
+    assert await harness.levels(company_id, headers) == {"A1": ("0", "0"), "B1": ("1", "0")}
+    [issued] = await harness.published(StockIssued)
     assert (issued.total_cost, issued.currency) == (Decimal("30"), "EUR")
     assert [(x.sku, x.quantity, x.unit_cost) for x in issued.lines] == [("W-1", Decimal(12), Decimal("2.5"))]
     assert {r["status"] for r in await reservations(harness, company_id, headers)} == {"issued"}
@@ -77,43 +83,43 @@ async def test_invoice_reserves_across_locations_and_payment_issues_at_cost(harn
 
 
 async def test_shortage_names_what_is_missing_and_reserves_nothing(harness: Harness) -> None:
-    company_id, headers, _, _ = await stocked(harness, "4")
+    company_id, headers, _, _ = await harness.stocked("4")
     tenant_id = await tenant_of(harness, company_id)
     await from_financial(harness, invoice_created(company_id, ("W-1", "3"), ("W-1", "2"), ("NOPE", "1")), tenant_id)
-    [shortage] = await published(harness, StockShortage)
+    [shortage] = await harness.published(StockShortage)
     assert {(m.sku, m.requested, m.available, m.known) for m in shortage.missing} == {
         ("W-1", Decimal(5), Decimal(4), True), ("NOPE", Decimal(1), Decimal(0), False)}
-    assert await levels(harness, company_id, headers) == {"A1": ("4", "0")}
+    assert await harness.levels(company_id, headers) == {"A1": ("4", "0")}
     assert await reservations(harness, company_id, headers) == []
-    assert await published(harness, StockReserved) == []
+    assert await harness.published(StockReserved) == []
 
 
 async def test_the_same_invoice_announced_twice_reserves_once(shared: Harness) -> None:
-    company_id, headers, _, _ = await stocked(shared, "10")
+    company_id, headers, _, _ = await shared.stocked("10")
     tenant_id = await tenant_of(shared, company_id)
     created = invoice_created(company_id, ("W-1", "4"))
     await from_financial(shared, created, tenant_id)
     await from_financial(shared, created, tenant_id)  # a replay by an operator: a new event, the same invoice
-    assert await levels(shared, company_id, headers) == {"A1": ("10", "4")}
+    assert await shared.levels(company_id, headers) == {"A1": ("10", "4")}
 
 
 async def test_an_invoice_reserves_only_in_its_own_company(shared: Harness) -> None:
-    other_company, other_headers, _, _ = await stocked(shared, "10")  # another tenant's W-1
-    company_id, _, _, _ = await stocked(shared, "0")
+    other_company, other_headers, _, _ = await shared.stocked("10")  # another tenant's W-1
+    company_id, _, _, _ = await shared.stocked("0")
     await from_financial(shared, invoice_created(company_id, ("W-1", "2")), await tenant_of(shared, company_id))
-    [shortage] = await published(shared, StockShortage)
+    [shortage] = await shared.published(StockShortage)
     assert shortage.company_id == company_id
-    assert await levels(shared, other_company, other_headers) == {"A1": ("10", "0")}
+    assert await shared.levels(other_company, other_headers) == {"A1": ("10", "0")}
 
 
 async def test_default_warehouse_from_configuration_is_where_invoices_reserve(shared: Harness) -> None:
-    company_id, headers, item, _ = await stocked(shared, "5", default_warehouse="SHOP")
+    company_id, headers, item, _ = await shared.stocked("5", default_warehouse="SHOP")
     shop = (await shared.client.post(API + "/warehouses", headers=headers, json={
         "company_id": str(company_id), "code": "SHOP", "name": "Shop floor", "locations": ["S1"]})).json()
-    received = await move(shared, headers, company_id, item, shop["locations"][0]["id"], "receipt", "2")
+    received = await shared.move(headers, company_id, item, shop["locations"][0]["id"], "receipt", "2")
     assert received.status_code == 201
     await from_financial(shared, invoice_created(company_id, ("W-1", "3")), await tenant_of(shared, company_id))
-    [shortage] = await published(shared, StockShortage)  # 5 in MAIN do not count: the company reserves in SHOP
+    [shortage] = await shared.published(StockShortage)  # 5 in MAIN do not count: the company reserves in SHOP
     assert [(m.requested, m.available) for m in shortage.missing] == [(Decimal(3), Decimal(2))]
 
 

@@ -1,47 +1,51 @@
 """Movements and the levels derived from them: never negative unless configured, immutable rows,
 consistent under concurrent requests, low stock announced once when it is crossed."""
 
+from __future__ import annotations
+
 import asyncio
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
 
 from contracts.warehouse import StockLow
-from tests.services.warehouse.conftest import Harness
-from tests.services.warehouse.helpers import levels, move, published, stocked
+
+if TYPE_CHECKING:  # fixtures come from conftest.py; nothing is imported from it at run time
+    from services.warehouse.tests.conftest import Harness
 
 
 async def test_receipt_transfer_issue_and_adjustment_move_the_levels(harness: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(harness, "10")
+    company_id, headers, item, warehouse = await harness.stocked("10")
     a1, b1 = (x["id"] for x in warehouse["locations"])
-    moved = await move(harness, headers, company_id, item, a1, "transfer", "4", to_location_id=b1)
+    moved = await harness.move(headers, company_id, item, a1, "transfer", "4", to_location_id=b1)
     assert moved.status_code == 201, moved.text
-    assert (await move(harness, headers, company_id, item, b1, "issue", "1.5")).status_code == 201
-    counted = await move(harness, headers, company_id, item, a1, "adjustment", "-2", reason="count found 2 broken")
+    assert (await harness.move(headers, company_id, item, b1, "issue", "1.5")).status_code == 201
+    counted = await harness.move(headers, company_id, item, a1, "adjustment", "-2", reason="count found 2 broken")
     assert counted.status_code == 201 and counted.json()["from_location_id"] == a1
-    assert await levels(harness, company_id, headers) == {"A1": ("4", "0"), "B1": ("2.5", "0")}
+    assert await harness.levels(company_id, headers) == {"A1": ("4", "0"), "B1": ("2.5", "0")}
     history = await harness.client.get("/api/v1/warehouse/movements", params={"company_id": str(company_id)},
                                        headers=headers)
     assert [m["kind"] for m in history.json()] == ["adjustment", "issue", "transfer", "receipt"]
 
 
 async def test_stock_never_goes_negative_by_default(harness: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(harness, "3")
+    company_id, headers, item, warehouse = await harness.stocked("3")
     a1 = warehouse["locations"][0]["id"]
-    refused = await move(harness, headers, company_id, item, a1, "issue", "4")
+    refused = await harness.move(headers, company_id, item, a1, "issue", "4")
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     body = refused.json()
     assert body["type"].endswith("insufficient-stock") and "only 3 pcs of W-1 available" in body["detail"]
-    assert await levels(harness, company_id, headers) == {"A1": ("3", "0")}
+    assert await harness.levels(company_id, headers) == {"A1": ("3", "0")}
 
 
 async def test_negative_stock_when_the_company_allows_it(shared: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(shared, "3", allow_negative_stock=True)
+    company_id, headers, item, warehouse = await shared.stocked("3", allow_negative_stock=True)
     a1 = warehouse["locations"][0]["id"]
-    assert (await move(shared, headers, company_id, item, a1, "issue", "5")).status_code == 201
-    assert await levels(shared, company_id, headers) == {"A1": ("-2", "0")}
+    assert (await shared.move(headers, company_id, item, a1, "issue", "5")).status_code == 201
+    assert await shared.levels(company_id, headers) == {"A1": ("-2", "0")}
 
 
 @pytest.mark.parametrize(("kind", "quantity", "extra", "needle"), [
@@ -53,13 +57,13 @@ async def test_negative_stock_when_the_company_allows_it(shared: Harness) -> Non
 async def test_malformed_movements_are_refused_with_the_reason(
     shared: Harness, kind: str, quantity: str, extra: dict[str, str], needle: str
 ) -> None:
-    company_id, headers, item, warehouse = await stocked(shared, "0")
-    response = await move(shared, headers, company_id, item, warehouse["locations"][0]["id"], kind, quantity, **extra)
+    company_id, headers, item, warehouse = await shared.stocked("0")
+    response = await shared.move(headers, company_id, item, warehouse["locations"][0]["id"], kind, quantity, **extra)
     assert response.status_code == 400 and needle in response.json()["detail"], response.text
 
 
 async def test_movements_are_immutable_rows(shared: Harness) -> None:
-    await stocked(shared, "5")
+    await shared.stocked("5")
     conn = await asyncpg.connect(shared.data_url)
     try:
         for sql in ("UPDATE warehouse_movements SET quantity = 1", "DELETE FROM warehouse_movements"):
@@ -70,10 +74,10 @@ async def test_movements_are_immutable_rows(shared: Harness) -> None:
 
 
 async def test_parallel_issues_never_oversell_and_levels_match_the_movements(harness: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(harness, "10")
+    company_id, headers, item, warehouse = await harness.stocked("10")
     a1, b1 = (x["id"] for x in warehouse["locations"])
-    issues = [move(harness, headers, company_id, item, a1, "issue", "1") for _ in range(16)]
-    transfers = [move(harness, headers, company_id, item, a1, "transfer", "1", to_location_id=b1) for _ in range(4)]
+    issues = [harness.move(headers, company_id, item, a1, "issue", "1") for _ in range(16)]
+    transfers = [harness.move(headers, company_id, item, a1, "transfer", "1", to_location_id=b1) for _ in range(4)]
     answers = await asyncio.gather(*issues, *transfers)
     codes = [r.status_code for r in answers]
     assert set(codes) <= {201, 409} and codes.count(201) == 10, codes
@@ -92,11 +96,11 @@ async def test_parallel_issues_never_oversell_and_levels_match_the_movements(har
 
 
 async def test_low_stock_is_announced_when_the_threshold_is_crossed(shared: Harness) -> None:
-    company_id, headers, item, warehouse = await stocked(shared, "10", threshold="5")
+    company_id, headers, item, warehouse = await shared.stocked("10", threshold="5")
     a1 = warehouse["locations"][0]["id"]
     for quantity in ("4", "2", "1"):  # 6 left (not low), 4 left (crossed), 3 left (still low: no second event)
-        assert (await move(shared, headers, company_id, item, a1, "issue", quantity)).status_code == 201
-    events = await published(shared, StockLow)
+        assert (await shared.move(headers, company_id, item, a1, "issue", quantity)).status_code == 201
+    events = await shared.published(StockLow)
     assert [(e.sku, e.available, e.threshold) for e in events] == [("W-1", Decimal(4), Decimal(5))]
     low = await shared.client.get("/api/v1/warehouse/stock/low", params={"company_id": str(company_id)},
                                   headers=headers)

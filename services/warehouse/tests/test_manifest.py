@@ -9,12 +9,12 @@ import contracts.warehouse
 from broker import EventBus
 from contracts.envelope import Event
 from contracts.manifest import Manifest
+from modulekit.testing import QUIET_BUS
 from services.warehouse.app import permissions
 from services.warehouse.app.main import create_app
 from services.warehouse.app.settings import Settings
-from tests.services.warehouse.conftest import FAST, MODULE_KEY
 
-MANIFEST = Path(__file__).resolve().parents[3] / "services" / "warehouse" / "manifest.json"
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"
 SOURCES = MANIFEST.parent / "app"
 
 
@@ -23,9 +23,9 @@ def manifest() -> Manifest:
 
 
 def test_routes_events_and_permissions_match_the_manifest(pg_server_url: str) -> None:
-    bus = EventBus(service="warehouse", dsn=pg_server_url, settings=FAST)
-    app = create_app(Settings(database_url=pg_server_url, core_url="http://core", module_api_key=MODULE_KEY,
-                              bus=FAST), bus=bus)
+    bus = EventBus(service="warehouse", dsn=pg_server_url, settings=QUIET_BUS)
+    app = create_app(Settings(database_url=pg_server_url, core_url="http://core", module_api_key="warehouse-module-key",
+                              bus=QUIET_BUS), bus=bus)
     prefix = manifest().backend.api_prefix
     api = {route.path for route in app.routes if route.path.startswith("/api/")}
     assert api and all(p == prefix or p.startswith(prefix + "/") for p in api), api

@@ -1,15 +1,21 @@
 """The module's browser files: served where the manifest says, each page reachable from the entry,
 written for the gateway's CSP, and built only on the helpers core serves at /ui/kit.js."""
 
+from __future__ import annotations
+
 import json
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import modulekit
 from services.warehouse.app.main import FRONTEND
-from tests.services.warehouse.conftest import Harness, auth
-from tests.services.warehouse.helpers import company
+
+if TYPE_CHECKING:  # fixtures come from conftest.py; nothing is imported from it at run time
+    from services.warehouse.tests.conftest import Harness
 
 MANIFEST = FRONTEND.parent / "manifest.json"
-KIT = FRONTEND.parents[2] / "modulekit" / "ui" / "kit.js"
+KIT = Path(modulekit.__file__).parent / "ui" / "kit.js"
 
 
 async def test_the_entry_and_every_menu_page_are_served(shared: Harness) -> None:
@@ -26,8 +32,8 @@ async def test_the_entry_and_every_menu_page_are_served(shared: Harness) -> None
 
 
 async def test_every_api_path_the_pages_call_answers(shared: Harness) -> None:
-    tenant_id, company_id, _ = await company(shared)
-    headers = auth(tenant_id, company_id)
+    tenant_id, company_id, _ = await shared.company()
+    headers = shared.auth(tenant_id, company_id)
     paths = set()
     for path in FRONTEND.rglob("*.js"):
         paths |= set(re.findall(r"`\$\{API\}(/[\w/-]+)`", path.read_text()))
