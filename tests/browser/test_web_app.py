@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP, create_consulting_invoice, platform, run
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP, create_consulting_invoice, platform, run, sign_in
 from tests.e2e.platform import RunningPlatform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -109,3 +109,38 @@ def walk_through(page: "sync_api.Page", platform: RunningPlatform) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert page.locator("link#financial-module-css").count() == 0
+
+
+def test_a_page_opened_while_the_company_switches_shows_the_new_companys_data(platform: RunningPlatform) -> None:
+    """A menu click during a company switch used to render the page with the previous company's module
+    contexts, and the switch then threw the user back home: the page now opens once the switch is done."""
+
+    def walk(page: "sync_api.Page") -> None:
+        sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+        picker = page.locator("#company-select")
+        expect(picker.locator("option:checked")).to_have_text("Acme GmbH")
+        menu = page.get_by_role("navigation", name="Main menu")
+        menu.get_by_role("link", name="Invoices").click()
+        page.get_by_role("link", name="New invoice").click()
+        create_consulting_invoice(page)  # Acme GmbH has an invoice; the new company below has none
+        menu.get_by_role("link", name="Companies").click()
+        page.get_by_label("New company name").fill("Acme Switch Ltd")
+        page.get_by_role("button", name="Create company").click()
+        expect(picker.locator("option", has_text="Acme Switch Ltd")).to_have_count(1)
+
+        # hold the new company's module list, so the switch is still under way when the menu is clicked
+        held: list["sync_api.Route"] = []
+        released = {"now": False}
+        page.route("**/api/v1/me/modules*", lambda route: route.continue_() if released["now"] else held.append(route))
+        picker.select_option(label="Acme Switch Ltd")
+        expect(page.locator(".content")).to_contain_text("Loading the modules of Acme Switch Ltd")
+        menu.get_by_role("link", name="Invoices").click()
+        released["now"] = True
+        for route in held:
+            route.continue_()
+
+        expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+        expect(page.locator(".content")).to_contain_text("No invoices yet.")
+        expect(page.locator(".content")).not_to_contain_text("DE-INV")
+
+    run(walk)

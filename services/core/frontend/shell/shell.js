@@ -51,6 +51,7 @@ export class Shell {
     this.company = null;
     this.modules = [];
     this.renderSeq = 0;
+    this.switching = false; // a company switch is loading modules: route() waits for its end
     this.carrySeq = null;
     this.refreshing = null;
     this.api = createApi({
@@ -156,7 +157,8 @@ export class Shell {
     const companies = this.me.companies || [];
     if (companies.length === 0) {
       if (this.isAdmin()) { // a platform administrator (no company) still gets the console
-        await this.loadModules([], { keepRoute: true });
+        await this.loadModules([]);
+        await this.route();
         return;
       }
       this.notify('Your account has no company yet: ask an administrator to give you access to one.', 'info');
@@ -189,39 +191,48 @@ export class Shell {
       h('div', { class: 'layout' }, this.menu, h('main', { class: 'content' }, this.notice, this.content)));
   }
 
+  // While a switch loads the next company's modules, the menu still holds the previous company's
+  // pages: a click then only moves the hash, and the page opens once the switch is done.
   async selectCompany(companyId, { keepRoute = false } = {}) {
     const membership = (this.me.companies || []).find((c) => c.company.id === companyId);
     if (!membership) return;
-    await this.loader.cleanup();
-    this.clearNotices();
-    this.company = membership;
-    sessionStorage.setItem(COMPANY_KEY, companyId);
-    // a company given (or created) after sign-in is in /me but not yet in the token modules read
-    if (!this.tokenNames(companyId)) await this.refreshSession();
-    this.companySelect.value = companyId;
-    this.content.replaceChildren(h('p', { class: 'loading', text: `Loading the modules of ${membership.company.name}…` }));
-    let modules = [];
+    const hashAtStart = window.location.hash;
+    this.switching = true;
     try {
-      modules = await this.api.get('/api/v1/me/modules', { company_id: companyId });
-    } catch (e) {
-      this.notify(`The modules could not be loaded: ${errorMessage(e)}`);
+      await this.loader.cleanup();
+      this.clearNotices();
+      this.company = membership;
+      sessionStorage.setItem(COMPANY_KEY, companyId);
+      // a company given (or created) after sign-in is in /me but not yet in the token modules read
+      if (!this.tokenNames(companyId)) await this.refreshSession();
+      this.companySelect.value = companyId;
+      this.content.replaceChildren(h('p', { class: 'loading', text: `Loading the modules of ${membership.company.name}…` }));
+      let modules = [];
+      try {
+        modules = await this.api.get('/api/v1/me/modules', { company_id: companyId });
+      } catch (e) {
+        this.notify(`The modules could not be loaded: ${errorMessage(e)}`);
+      }
+      await this.loadModules(modules);
+    } finally {
+      this.switching = false;
     }
-    await this.loadModules(modules, { keepRoute });
+    const navigated = window.location.hash !== hashAtStart;
+    if (!keepRoute && !navigated && window.location.hash && window.location.hash !== '#/') window.location.hash = '#/';
+    else await this.route();
   }
 
   isAdmin() {
     return Boolean(this.me && (this.me.user.platform_admin || this.me.user.tenant_admin));
   }
 
-  async loadModules(modules, { keepRoute }) {
+  async loadModules(modules) {
     this.modules = this.isAdmin() ? [...modules, adminModule(this.me.user), BUS_MODULE] : modules;
     const failures = await this.loader.loadEnabledModules(this.modules, (info) => this.contextFor(info));
     for (const { info, error } of failures) {
       this.notify(`The ${info.display_name} module could not be started: ${errorMessage(error)}`);
     }
     this.buildMenu();
-    if (!keepRoute && window.location.hash && window.location.hash !== '#/') window.location.hash = '#/';
-    else await this.route();
   }
 
   // After a change to the caller's own companies or roles: new tokens and /me, same company and page.
@@ -287,7 +298,7 @@ export class Shell {
   }
 
   async route() {
-    if (!this.me || !this.content) return;
+    if (!this.me || !this.content || this.switching) return;
     const route = this.currentRoute();
     this.highlightMenu(route);
     this.dropStaleNotices();
