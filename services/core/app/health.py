@@ -21,7 +21,7 @@ from services.core.app.context import CoreContext
 from services.core.app.db import engine
 
 
-class Check(ModuleCheck, omit_defaults=False):
+class Check(ModuleCheck, frozen=True, kw_only=True, omit_defaults=False):
     """A module's check, plus the bus's counts; core's detailed answer always shows every field."""
 
     outbox_backlog: int | None = None
