@@ -420,7 +420,8 @@ async def test_a_retired_subscription_loses_its_queues(make_bus, prefix, databas
     await (await make_bus(stopped)).close()
     assert await _queue_exists(main) and await _queue_exists(dead)
 
-    new = Router()
+    seen: list[int] = []
+    new = recording_router(seen)
     if how == "in code":
         new.retire("audit")
     else:
@@ -429,12 +430,6 @@ async def test_a_retired_subscription_loses_its_queues(make_bus, prefix, databas
             await ops.retire_subscription(conn, "t.audit")  # buildify-events subscriptions retire t.audit
         finally:
             await conn.close()
-    seen: list[int] = []
-
-    @new.on("test.ping.sent")
-    async def record(event: Pinged) -> None:
-        seen.append(event.n)
-
     second = await make_bus(new)
     assert not await _queue_exists(main) and not await _queue_exists(dead)
     assert "t.audit" not in await _bindings(second, prefix)

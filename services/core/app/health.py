@@ -15,15 +15,15 @@ import msgspec
 from litestar import Request, Response, get
 
 from modulekit.errors import Problem
+from modulekit.health import Check as ModuleCheck
 from services.core.app.auth.principal import principal_from_request
 from services.core.app.context import CoreContext
 from services.core.app.db import engine
 
 
-class Check(msgspec.Struct, frozen=True, kw_only=True):
-    status: Literal["ok", "down"]
-    latency_ms: float | None = None
-    detail: str | None = None
+class Check(ModuleCheck, frozen=True, kw_only=True, omit_defaults=False):
+    """A module's check, plus the bus's counts; core's detailed answer always shows every field."""
+
     outbox_backlog: int | None = None
     dead_letters: int | None = None
 

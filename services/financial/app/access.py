@@ -1,6 +1,8 @@
-"""Reading one record the way every financial controller does: 404 for what the caller may not see."""
+"""Reading the way every financial controller does: 404 for a record the caller may not see, and
+nothing of a company the module is disabled for."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -40,3 +42,14 @@ async def may_write(request: Request[Any, Any, Any], permission: str, company_id
     principal.require(permission, company_id)
     await module_enabled(request, company_id)
     return principal
+
+
+@asynccontextmanager
+async def company_snapshot(
+    request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID
+) -> AsyncIterator[asyncpg.Connection]:
+    """One consistent read of a company's records, once the module is enabled there (the route's
+    guard has checked the read permission)."""
+    await module_enabled(request, company_id)
+    async with db.snapshot() as conn:
+        yield conn

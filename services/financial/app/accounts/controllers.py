@@ -7,8 +7,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 
 from modulekit.auth import authenticate, requires
-from modulekit.config import module_enabled
-from services.financial.app.access import load_visible, may_write
+from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.accounts import service
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
@@ -36,8 +35,7 @@ class AccountController(Controller):
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID
     ) -> list[Account]:
         """The company's chart of accounts, by code."""
-        await module_enabled(request, company_id)
-        async with db.snapshot() as conn:
+        async with company_snapshot(request, db, company_id) as conn:
             return [out(Account, r) for r in await service.list_accounts(conn, db, company_id)]
 
     @get("/{account_id:uuid}")

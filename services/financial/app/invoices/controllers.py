@@ -11,8 +11,7 @@ from litestar.params import Parameter
 
 from broker import EventBus
 from modulekit.auth import authenticate, requires
-from modulekit.config import module_enabled
-from services.financial.app.access import load_visible, may_write
+from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import NotFound
@@ -92,8 +91,7 @@ class InvoiceController(Controller):
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, status: str | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[Invoice]:
-        await module_enabled(request, company_id)
-        async with db.snapshot() as conn:
+        async with company_snapshot(request, db, company_id) as conn:
             ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
             return [present(await service.get_invoice(conn, db, i, None)) for i in ids]
 

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from modulekit.auth import authenticate, principal_of, requires
 from modulekit.config import module_enabled
-from services.financial.app.access import load_visible, may_write
+from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
 from services.financial.app.journal import service
@@ -81,8 +81,7 @@ class JournalController(Controller):
         date_from: date | None = None, date_to: date | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[JournalEntry]:
-        await module_enabled(request, company_id)
-        async with db.snapshot() as conn:
+        async with company_snapshot(request, db, company_id) as conn:
             ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
                                              limit=limit, offset=offset)
             return [present(await service.get_entry(conn, db, i, None)) for i in ids]

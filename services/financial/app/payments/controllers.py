@@ -11,8 +11,7 @@ from litestar.params import Parameter
 
 from broker import EventBus
 from modulekit.auth import authenticate, principal_of, requires
-from modulekit.config import module_enabled
-from services.financial.app.access import load_visible
+from services.financial.app.access import company_snapshot, load_visible
 from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
 from services.financial.app.money import round_money
@@ -58,8 +57,7 @@ class PaymentController(Controller):
         self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, invoice_id: UUID | None = None,
         limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[Payment]:
-        await module_enabled(request, company_id)
-        async with db.snapshot() as conn:
+        async with company_snapshot(request, db, company_id) as conn:
             return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
 
     @get("/{payment_id:uuid}")
