@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP, create_consulting_invoice, platform, run, sign_in
+from tests.browser.chromium import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPORT_CSP,
+    create_consulting_invoice,
+    platform,
+    run,
+    sign_in,
+)
 from tests.e2e.platform import RunningPlatform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -129,7 +137,7 @@ def test_a_page_opened_while_the_company_switches_shows_the_new_companys_data(pl
         expect(picker.locator("option", has_text="Acme Switch Ltd")).to_have_count(1)
 
         # hold the new company's module list, so the switch is still under way when the menu is clicked
-        held: list["sync_api.Route"] = []
+        held: list[sync_api.Route] = []
         released = {"now": False}
         page.route("**/api/v1/me/modules*", lambda route: route.continue_() if released["now"] else held.append(route))
         picker.select_option(label="Acme Switch Ltd")
