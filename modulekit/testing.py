@@ -5,10 +5,12 @@ wheel so a module in its own repository tests against the same stand-in as the m
 import json
 import time
 from collections.abc import Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt.algorithms import OKPAlgorithm
@@ -84,3 +86,19 @@ class CoreStandIn:
             return self.configs[company_id]
 
         return Litestar([config, jwks])
+
+
+def asgi_client(app: Litestar, base_url: str) -> httpx.AsyncClient:
+    """An HTTP client that calls `app` in process (no port, no server)."""
+    # Litestar's __call__ is typed with its own Scope/Receive/Send; httpx's ASGITransport with plain
+    # mappings: the same ASGI protocol, spelled differently.
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
+async def serve_in_process(stack: AsyncExitStack, app: Litestar, base_url: str) -> httpx.AsyncClient:
+    """Run `app`'s own start-up on this event loop (its shutdown joins `stack`) and return a client
+    that calls it in process: a module's tests get the app exactly as a server would run it."""
+    for manager in app._lifespan_managers:
+        await stack.enter_async_context(manager(app) if callable(manager) else manager)
+    return await stack.enter_async_context(asgi_client(app, base_url))

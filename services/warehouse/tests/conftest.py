@@ -25,7 +25,7 @@ from litestar import Litestar
 from broker import EventBus, embedded
 from broker.schema import install
 from contracts.envelope import Event
-from modulekit.testing import QUIET_BUS, CoreStandIn, bearer
+from modulekit.testing import QUIET_BUS, CoreStandIn, asgi_client, bearer, serve_in_process
 from services.warehouse.app.main import create_app
 from services.warehouse.app.settings import Settings
 
@@ -180,14 +180,10 @@ async def make_harness(database_url: str, core: CoreStandIn) -> AsyncIterator[Ha
             bus=QUIET_BUS, pool_size=12, **overrides,
         )
         bus = EventBus(service="warehouse", dsn=settings.bus_url, outbox_dsn=module_url, settings=QUIET_BUS)
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core")
+        http = asgi_client(core.app(), "http://core")
         stack.push_async_callback(http.aclose)
         app = create_app(settings, bus=bus, core_client=http)
-        for manager in app._lifespan_managers:  # the app's own start-up, on this event loop
-            await stack.enter_async_context(manager(app) if callable(manager) else manager)
-        client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://warehouse")
-        )
+        client = await serve_in_process(stack, app, "http://warehouse")
         return Harness(client, bus, core, settings, app)
 
     yield make

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 
 from broker import EventBus
-from modulekit.testing import CORE_KEY, CORE_KID, CoreStandIn, token
+from modulekit.testing import CORE_KEY, CORE_KID, CoreStandIn, asgi_client, serve_in_process, token
 from modulekit.testing import QUIET_BUS as FAST
 from services.financial.app.main import create_app
 from services.financial.app.settings import Settings
@@ -73,14 +73,10 @@ async def make_harness(
         bus = EventBus(service="financial", dsn=settings.bus_url,
                        outbox_dsn=module_url, settings=FAST)
         http = (httpx.AsyncClient() if settings.core_url != "http://core"  # a real address (tests of core away)
-                else httpx.AsyncClient(transport=httpx.ASGITransport(app=core.app()), base_url="http://core"))
+                else asgi_client(core.app(), "http://core"))
         stack.push_async_callback(http.aclose)
         app = create_app(settings, bus=bus, core_client=http)
-        for manager in app._lifespan_managers:  # the app's own start-up, on this event loop
-            await stack.enter_async_context(manager(app) if callable(manager) else manager)
-        client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://financial")
-        )
+        client = await serve_in_process(stack, app, "http://financial")
         return Harness(client, bus, core, settings, settings.data_url, settings.bus_url, app)
 
     yield make
