@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP, platform
+from tests.browser.chromium import platform, run, sign_in
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until_sync
 
@@ -19,21 +19,7 @@ SCREENSHOT = Path("/tmp/buildify-warehouse.png")
 
 
 def test_stock_is_set_up_reserved_by_an_invoice_and_every_page_renders(platform: RunningPlatform) -> None:
-    problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.add_init_script(REPORT_CSP)
-            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in {"error", "warning"} and not provoked(m) else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.set_default_timeout(15_000)
-            expect.set_options(timeout=15_000)
-            walk_through(page, platform)
-        finally:
-            browser.close()
-    assert problems == [], "\n".join(problems)
+    run(lambda page: walk_through(page, platform), height=900, provoked=provoked)
 
 
 def provoked(message: "sync_api.ConsoleMessage") -> bool:
@@ -43,10 +29,7 @@ def provoked(message: "sync_api.ConsoleMessage") -> bool:
 
 
 def walk_through(page: "sync_api.Page", platform: RunningPlatform) -> None:
-    page.goto(platform.gateway + "/")
-    page.get_by_label("Email").fill(platform.admin_email)
-    page.get_by_label("Password").fill(platform.admin_password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
     picker = page.locator("#company-select")
     expect(picker).to_be_visible()
     if picker.is_enabled():

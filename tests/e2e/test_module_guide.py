@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.test_web_app import CHROMIUM, CHROMIUM_ARGS, REPORT_CSP
+from tests.browser.chromium import CHROMIUM, run, sign_in
 from tests.e2e.platform import RunningPlatform, free_port, running_platform
 from tests.packaging.scaffolding import copy_of_the_tree
 from tests.waiting import wait_until_sync
@@ -77,34 +77,13 @@ def test_a_scaffolded_module_runs_registers_gets_events_and_shows_its_page(platf
         items = wait_until_sync(first_item, timeout=30, interval=0.3, what="the handler's first item")
         assert [i["name"] for i in items] == ["Read the guide"]
 
-    problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.add_init_script(REPORT_CSP)
-            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in {"error", "warning"} else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.set_default_timeout(15_000)
-            expect.set_options(timeout=15_000)
-            page.goto(platform.gateway + "/")
-            page.get_by_label("Email").fill(platform.admin_email)
-            page.get_by_label("Password").fill(platform.admin_password)
-            page.get_by_role("button", name="Sign in").click()
-            picker = page.locator("#company-select")
-            expect(picker).to_be_visible()
-            picker.select_option(label="Acme Touren")
-            menu = page.get_by_role("navigation", name="Main menu")
+    def its_page(page: "sync_api.Page") -> None:
+        sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+        picker = page.locator("#company-select")
+        expect(picker).to_be_visible()
+        picker.select_option(label="Acme Touren")
+        page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Items").click()
+        expect(page.get_by_role("heading", name="Guide book")).to_be_visible()
+        expect(page.locator("main table")).to_contain_text("Read the guide")
 
-            def first_item_on_the_page() -> bool:  # the switch of company finishes in the background
-                menu.get_by_role("link", name="Home").click()
-                menu.get_by_role("link", name="Items").click()
-                expect(page.get_by_role("heading", name="Guide book")).to_be_visible()
-                return page.locator("main table").count() > 0
-
-            wait_until_sync(first_item_on_the_page, timeout=30, interval=0.5, what="the module's page for Acme Touren")
-            expect(page.locator("main table")).to_contain_text("Read the guide")
-        finally:
-            browser.close()
-    assert problems == [], "\n".join(problems)
+    run(its_page)
