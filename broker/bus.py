@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Unpack
 from uuid import UUID
@@ -74,6 +75,7 @@ class EventBus:
         self.wake_workers = Wakeups()
         self.wake_follower = Wakeups()
         self.worker_id = f"{service}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.created_at = time.monotonic()  # housekeeping warns of unserved subscriptions only after a grace
         self._store = store
         self._pools: list[asyncpg.Pool] = []
         self._refs: list[SubscriptionRef] = []

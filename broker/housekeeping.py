@@ -2,6 +2,7 @@
 keep the backlog gauges current, and delete what has passed its retention."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NoReturn
 
@@ -42,13 +43,17 @@ async def heartbeat(bus: "EventBus") -> None:
     await store.heartbeat(bus.serving(), activate=bus.settings.transport != "rabbitmq")
 
 
-async def refresh_gauges(bus: "EventBus") -> None:
-    """Keep the backlog gauges of /metrics current, and warn of subscriptions nobody serves."""
+async def refresh_gauges(bus: "EventBus", *, now: float | None = None) -> None:
+    """Keep the backlog gauges of /metrics current, and warn of subscriptions nobody serves — once
+    this process has been up for the window after which a subscription counts as unserved: until
+    then its siblings may still be starting (`now`: a monotonic time, for tests)."""
     if bus.rabbit is not None:
         bus.rabbit.refresh_gauges()
-    snapshot = await ops.stats(bus.pool, unserved_after=3 * bus.settings.heartbeat_interval)
+    unserved_after = 3 * bus.settings.heartbeat_interval
+    snapshot = await ops.stats(bus.pool, unserved_after=unserved_after)
     ops.export_gauges(snapshot)
-    if snapshot.unserved:
+    up_for = (time.monotonic() if now is None else now) - bus.created_at
+    if snapshot.unserved and up_for >= unserved_after:
         log.warning(
             "active subscriptions that no running process serves: their events wait "
             "(start a process that serves them, or retire them)",

@@ -2,11 +2,13 @@
 that meet each other."""
 
 import asyncio
+import time
 
 import asyncpg
+import structlog
 from typer.testing import CliRunner
 
-from broker import EventBus, Router, cli, ops, schema
+from broker import EventBus, Router, cli, housekeeping, ops, schema
 from broker.postgres import RELAY_LOCK_KEY
 from broker.store import RELAY_BUSY
 from broker.testing import run_until_idle
@@ -97,6 +99,23 @@ async def test_stats_flag_active_subscriptions_that_no_running_process_serves(da
             snapshot = await ops.stats(conn)
         assert [s.name for s in snapshot.subscriptions if s.unserved] == ["svc.audit"]
         assert snapshot.unserved == ["svc.audit"]
+
+
+async def test_a_process_that_just_started_does_not_warn_of_siblings_still_starting(database_url):
+    """`make run` starts services one after another: the first to refresh its gauges used to warn that
+    the next one's subscriptions were unserved. A process warns only once it has been up for the
+    window after which a subscription counts as unserved, and then names them."""
+    declared = EventBus(service="svc", dsn=database_url, settings=FAST)  # declares, serves nothing yet
+    declared.include_router(versioned_router([], with_audit=True))
+    async with declared, EventBus(service="watcher", dsn=database_url, settings=FAST) as watcher:
+        await declared.sync()
+        unserved_window = 3 * watcher.settings.heartbeat_interval
+        with structlog.testing.capture_logs() as logs:
+            await housekeeping.refresh_gauges(watcher)
+            assert [e for e in logs if e["log_level"] == "warning"] == []
+            await housekeeping.refresh_gauges(watcher, now=time.monotonic() + unserved_window)
+        [warning] = [e for e in logs if e["log_level"] == "warning"]
+        assert warning["subscriptions"] == ["svc.audit", "svc.book"]
 
 
 def test_retire_command_switches_a_subscription_off(database_url):
