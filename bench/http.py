@@ -27,9 +27,18 @@ competes with the services for the two cores: its figures are lower than wrk's.
 (same file-provider routes, same middleware) and measures it as a third target
 (`gateway-no-access-log`) in the same alternation.
 
+`--servers uvicorn,granian --workers 1,2` measures instead the HTTP server and the worker processes
+per service that `buildify dev --http-server/--http-workers` start (services/runtime/servers.py):
+each configuration gets a fresh database and its own platform start, and the configurations
+take turns (rotated each round). Through the gateway it loads a report,
+`GET /api/v1/financial/reports/receivables-aging?company_id=...` (over `--invoices` invoices), then
+invoice creation, `POST /api/v1/financial/invoices` (one line; the insert, its journal and its
+event in one transaction). granian is in the `bench` extra.
+
     python bench/http.py
     python bench/http.py --duration 8 --rounds 5 --concurrency 1,16,64
     python bench/http.py --extra-gateway --rounds 3
+    python bench/http.py --servers uvicorn,granian --workers 1,2 --rounds 2 --concurrency 1,16
 """
 
 import argparse
@@ -66,9 +75,11 @@ from tests.e2e.platform import free_port, running_platform  # noqa: E402
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 WRK_SCRIPT = """
-wrk.method = "GET"
+wrk.method = "%(method)s"
 wrk.headers["Authorization"] = "Bearer %(token)s"
 wrk.headers["Accept"] = "application/json"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = %(body)s
 
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -80,6 +91,12 @@ done = function(summary, latency, requests)
     latency:percentile(99), latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
+
+
+def wrk_script(token: str, method: str = "GET", body: object = None) -> str:
+    """wrk's Lua script: bearer token, `method`, a JSON `body` (none: nil), the BENCH summary line."""
+    lua_body = "nil" if body is None else "[[" + json.dumps(body) + "]]"
+    return WRK_SCRIPT % {"token": token, "method": method, "body": lua_body}
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +326,7 @@ def bench(args: argparse.Namespace, targets: dict[str, str], token: str, company
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     if use_wrk:
         script = work / "auth.lua"
-        script.write_text(WRK_SCRIPT % {"token": token})
+        script.write_text(wrk_script(token))
         print("load generator: wrk " + subprocess.run(["wrk", "-v"], capture_output=True, text=True)
               .stdout.splitlines()[0].split(" Copyright")[0].removeprefix("wrk "), file=sys.stderr)
 
@@ -388,6 +405,81 @@ def verdict(results: dict[int, dict[str, list[Result]]]) -> list[str]:
     return lines
 
 
+# --- HTTP servers and worker processes (--servers) -----------------------------------------------
+
+INVOICE_BODY = {"customer": "Bench customer",
+                "lines": [{"description": "Consulting", "quantity": "2", "unit_price": "100.00"}]}
+ENDPOINTS = ("report", "create invoice")
+
+
+def endpoint(name: str, company: str) -> tuple[str, str, object]:
+    """(method, path, JSON body) of one measured endpoint."""
+    if name == "report":
+        return "GET", f"/api/v1/financial/reports/receivables-aging?company_id={company}", None
+    return "POST", "/api/v1/financial/invoices", {**INVOICE_BODY, "company_id": company}
+
+
+ServerRuns = dict[tuple[str, int], dict[tuple[str, int], list[Result]]]
+
+
+def one_server(args: argparse.Namespace, server: str, workers: int, work: Path, runs: ServerRuns) -> None:
+    """Start the platform (`server`, `workers` per service) on a fresh database; load each endpoint."""
+    os.environ["BUILDIFY_HTTP_SERVER"], os.environ["BUILDIFY_HTTP_WORKERS"] = server, str(workers)
+    name = f"bench_http_{uuid.uuid4().hex[:10]}"
+    url = asyncio.run(create_database(args.database_url, name))
+    data = work / name
+    try:
+        with running_platform(url, data, rate_limit=False) as platform:
+            check_no_rate_limit(platform.core, data)
+            token, company = prepare(platform.gateway, platform.financial, platform.admin_email,
+                                     platform.admin_password, args.invoices)
+            for what in ENDPOINTS:
+                method, path, body = endpoint(what, company)
+                script = data / f"{what.replace(' ', '_')}.lua"
+                script.write_text(wrk_script(token, method, body))
+                for connections in args.concurrency:
+                    run_wrk(platform.gateway + path, script, connections, args.warmup)
+                    result = run_wrk(platform.gateway + path, script, connections, args.duration)
+                    if result.errors:
+                        raise RuntimeError(f"{server} x{workers} {what} c={connections}: {result.errors} errors")
+                    runs.setdefault((server, workers), {}).setdefault((what, connections), []).append(result)
+                    print(f"{server:<8} x{workers} {what:<15} c={connections:<3} {result.rps:9.1f} req/s  "
+                          f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms", file=sys.stderr)
+    finally:
+        asyncio.run(drop_database(args.database_url, name))
+
+
+def compare_servers(args: argparse.Namespace) -> ServerRuns:
+    """Every (server, workers) once per round, the order rotated by one each round."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("--servers needs wrk (apt-get install -y wrk): it posts JSON bodies")
+    os.environ["GATEWAY_MIDDLEWARES"] = "security-headers@file"
+    configs = [(server, workers) for server in args.servers for workers in args.workers]
+    runs: ServerRuns = {}
+    with tempfile.TemporaryDirectory(prefix="bench_http_") as tmp:
+        for round_ in range(args.rounds):
+            shift = round_ % len(configs)
+            for server, workers in configs[shift:] + configs[:shift]:
+                one_server(args, server, workers, Path(tmp), runs)
+    return runs
+
+
+def servers_table(runs: ServerRuns) -> str:
+    """Medians per endpoint and concurrency; req/s also as a ratio to the first configuration's."""
+    first = next(iter(runs))
+    rows = ["| endpoint | concurrency | server | workers per service | req/s | p50 ms | p99 ms "
+            f"| req/s ÷ {first[0]} x{first[1]} | runs (req/s) |", "|---|---:|---|---:|---:|---:|---:|---:|---|"]
+    for what, connections in runs[first]:
+        base = median([r.rps for r in runs[first][(what, connections)]])
+        for (server, workers), by_load in runs.items():
+            got = by_load[(what, connections)]
+            rps = median([r.rps for r in got])
+            rows.append(f"| {what} | {connections} | {server} | {workers} | {rps:,.0f} "
+                        f"| {median([r.p50_ms for r in got]):.2f} | {median([r.p99_ms for r in got]):.2f} "
+                        f"| {rps / base:.2f} | {', '.join(f'{r.rps:,.0f}' for r in got)} |")
+    return "\n".join(rows)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -405,11 +497,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="wrk if installed (auto), or the Python asyncio generator")
     parser.add_argument("--extra-gateway", action="store_true",
                         help="also measure a second Traefik with --accessLog=false")
+    parser.add_argument("--servers", default="", type=lambda s: [x for x in s.split(",") if x.strip()],
+                        help="instead: compare these HTTP servers (uvicorn,granian) through the gateway")
+    parser.add_argument("--workers", default="1,2", type=lambda s: [int(x) for x in s.split(",") if x.strip()],
+                        help="with --servers: worker processes per service (default 1,2)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.servers:
+        load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+        runs = compare_servers(args)
+        print(f"\nThrough the gateway, medians of {args.rounds} rounds of {args.duration:g} s (load average "
+              f"{load} before, {' / '.join(f'{v:.2f}' for v in os.getloadavg())} after), {args.invoices} invoices:\n")
+        print(servers_table(runs))
+        return 0
     name = f"bench_http_{uuid.uuid4().hex[:10]}"
     url = asyncio.run(create_database(args.database_url, name))
     # Module routers rendered by core carry GATEWAY_MIDDLEWARES; without this they keep the rate limit.

@@ -22,6 +22,9 @@ def dev(
     rate_limit: bool = typer.Option(True, help="apply the gateway's rate limit (off for gateway benchmarks)"),
     demo: bool = typer.Option(True, help="load the demo tenant Acme with Acme GmbH and its admin"),
     startup_timeout: float = typer.Option(90.0, help="seconds to wait for every health check"),
+    http_server: str = typer.Option("uvicorn", envvar="BUILDIFY_HTTP_SERVER",
+                                    help="uvicorn or granian (granian: bench extra); see docs/benchmarks.md"),
+    http_workers: int = typer.Option(1, envvar="BUILDIFY_HTTP_WORKERS", help="worker processes per service"),
 ) -> None:
     """Start PostgreSQL, core, the modules and Traefik; Ctrl-C stops them all."""
     options = DevOptions(
@@ -34,6 +37,8 @@ def dev(
         rate_limit=rate_limit,
         demo=demo,
         startup_timeout=startup_timeout,
+        http_server=http_server,
+        http_workers=http_workers,
     )
     raise typer.Exit(run(options))
 

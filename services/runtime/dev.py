@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from services.runtime.gateway import (
 )
 from services.runtime.migrations import migrate_all
 from services.runtime.processes import Child, say
+from services.runtime.servers import server_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "services"
@@ -63,6 +63,8 @@ class DevOptions:
     rate_limit: bool = True
     demo: bool = True
     startup_timeout: float = 90.0
+    http_server: str = "uvicorn"  # services/runtime/servers.py
+    http_workers: int = 1
 
 
 @dataclass
@@ -147,11 +149,9 @@ async def prepare_database(options: DevOptions) -> tuple[str, bool]:
     return url, started
 
 
-def python_service(name: str, port: int, env: dict[str, str]) -> Child:
-    command = [
-        sys.executable, "-m", "uvicorn", f"services.{name}.app.main:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-    ]
+def python_service(name: str, port: int, env: dict[str, str], options: DevOptions) -> Child:
+    command = server_command(f"services.{name}.app.main:create_app", port, server=options.http_server,
+                             workers=options.http_workers)
     return Child(name, command, env)
 
 
@@ -281,12 +281,12 @@ class Platform:
             "GATEWAY_MIDDLEWARES": ",".join(SHARED_MIDDLEWARES if options.rate_limit else SHARED_MIDDLEWARES[:1]),
             "BUS_CALLBACKS": "true",
         }
-        self._spawn(python_service("core", options.core_port, core_env))
+        self._spawn(python_service("core", options.core_port, core_env, options))
         for name in modules:
             env = {**base_env, "CORE_URL": core_url, "MODULE_API_KEY": secret.module_keys[name],
                    "JWKS_URL": f"{core_url}/api/v1/auth/jwks",
                    "DATABASE_STRATEGY": "shared"}
-            self._spawn(python_service(name, options.module_ports[name], env))
+            self._spawn(python_service(name, options.module_ports[name], env, options))
         timeout = options.startup_timeout
         await wait_until(f"{core_url}/health", timeout, expect_any=True)
         # Traefik after core answers: its HTTP provider polls core at once.
