@@ -147,6 +147,8 @@ def storage_tables(args: argparse.Namespace, dbs: Iterator[str]) -> tuple[str, d
         if table not in GROWING:
             rows.append(f"| {table} (as measured, MB) | "
                         + " | ".join(f"{s.bytes_by_table[table] / 1e6:,.2f}" for s in sizes) + " |")
+    rows.append("| WAL written while publishing and handling, bytes per event (server-wide) | "
+                + " | ".join(f"{s.wal_bytes / s.events:,.0f}" for s in sizes) + " |")
     rows.append("| publish-and-handle seconds | " + " | ".join(f"{s.seconds:,.1f}" for s in sizes) + " |")
     plot_storage(sizes, args.out)
     kept = retention(args.database_url, next(dbs), args.retention_rows)

@@ -39,8 +39,9 @@ class LogSize:
 
     events: int
     subs: int
-    seconds: float
+    seconds: float  # includes starting and closing the bus
     bytes_by_table: dict[str, int]
+    wal_bytes: int = 0  # written server-wide while publishing and handling (neighbours' writes included)
 
     def per_million(self, table: str) -> float:
         """MB per million events (linear extrapolation from `events`)."""
@@ -91,19 +92,29 @@ async def _fill(url: str, events: int, subs: int, batch: int) -> float:
     return time.perf_counter() - started
 
 
+async def _timed(conn: asyncpg.Connection, work: Awaitable[Any]) -> tuple[float, int]:
+    """Seconds and WAL bytes of awaiting `work` (nothing else writes to this server's database meanwhile)."""
+    before = await conn.fetchval("SELECT pg_current_wal_insert_lsn()")
+    started = time.perf_counter()
+    await work
+    seconds = time.perf_counter() - started
+    wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)", before)
+    return seconds, int(wal)
+
+
 def log_size(admin_url: str, db: str, events: int, subs: int) -> LogSize:
     """Sizes of the bus tables after `events` events delivered to `subs` subscriptions."""
 
     async def measure() -> LogSize:
         url = await create_database(admin_url, db)
         try:
-            seconds = await _fill(url, events, subs, batch=500)
             conn = await asyncpg.connect(url)
             try:
+                seconds, wal = await _timed(conn, _fill(url, events, subs, batch=500))
                 sizes = await table_bytes(conn)
             finally:
                 await conn.close()
-            return LogSize(events=events, subs=subs, seconds=seconds, bytes_by_table=sizes)
+            return LogSize(events=events, subs=subs, seconds=seconds, bytes_by_table=sizes, wal_bytes=wal)
         finally:
             await drop_database(admin_url, db)
 
@@ -161,16 +172,6 @@ class Retention:
     delete_wal_bytes: int
     drop_seconds: float
     drop_wal_bytes: int
-
-
-async def _timed(conn: asyncpg.Connection, work: Awaitable[Any]) -> tuple[float, int]:
-    """Seconds and WAL bytes of awaiting `work` (nothing else writes to this server's database meanwhile)."""
-    before = await conn.fetchval("SELECT pg_current_wal_insert_lsn()")
-    started = time.perf_counter()
-    await work
-    seconds = time.perf_counter() - started
-    wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)", before)
-    return seconds, int(wal)
 
 
 def retention(admin_url: str, db: str, rows: int) -> Retention:
