@@ -96,7 +96,8 @@ def runs_for(shape: Shape, args: argparse.Namespace) -> int:
 
 
 def measure(sweep: str, x: int, label: str, shape: Shape, args: argparse.Namespace, dbs: Iterator[str]) -> Point:
-    """Throughput (and the relay alone, when subscriptions vary) and latency at one point."""
+    """Throughput (and the relay alone, when subscriptions vary) and latency at one point: the paced
+    runs are fewer (`--latency-runs`), since a point's p50/p99 come from hundreds of events each."""
     point = Point(sweep, x, label)
     for _ in range(runs_for(shape, args)):
         result = run_once(args.database_url, spec_of(shape, args, paced=False), next(dbs))
@@ -105,6 +106,7 @@ def measure(sweep: str, x: int, label: str, shape: Shape, args: argparse.Namespa
         if sweep in ("subs", "matching"):
             alone = RunSpec("curve, relay alone", subs=shape.matching, others=shape.others, events=args.events)
             point.relay_deliveries_per_s.append(relay_once(args.database_url, alone, next(dbs), 500))
+    for _ in range(min(args.latency_runs, runs_for(shape, args))):
         paced = run_once(args.database_url, spec_of(shape, args, paced=True), next(dbs))
         point.p50_ms.append(pct(paced.latencies_ms, 0.5))
         point.p99_ms.append(pct(paced.latencies_ms, 0.99))
@@ -171,8 +173,8 @@ def header(args: argparse.Namespace) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return (f"Commit {commit}{' (broker/ modified)' if dirty else ''}, {when}, "
             f"nproc {os.cpu_count()}, load average {load} at the start; {args.events:,} events per throughput run, "
-            f"latency at {args.rate:.0f} events/s for {args.latency_seconds:g} s; runs per point {args.runs} "
-            f"({args.big_runs} at ≥ 500,000 backlog).")
+            f"latency at {args.rate:.0f} events/s for {args.latency_seconds:g} s; throughput runs per point "
+            f"{args.runs} ({args.big_runs} at ≥ 500,000 backlog), latency runs {args.latency_runs}.")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -187,6 +189,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=5_000, help="events per throughput run")
     parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency runs")
     parser.add_argument("--latency-seconds", type=float, default=4.0)
+    parser.add_argument("--latency-runs", type=int, default=1, help="paced runs per point (at most --runs)")
     parser.add_argument("--backlog", type=ints, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--subs", type=ints, default=[1, 10, 50, 100, 200])
     parser.add_argument("--matching", type=ints, default=[1, 2, 4, 8, 16])
