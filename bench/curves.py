@@ -194,7 +194,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subs", type=ints, default=[1, 10, 50, 100, 200])
     parser.add_argument("--matching", type=ints, default=[1, 2, 4, 8, 16])
     parser.add_argument("--procs", type=ints, default=[1, 2, 3, 4])
-    parser.add_argument("--size-events", type=int, default=100_000, help="events published before measuring size")
+    parser.add_argument("--size-events", type=int, default=50_000, help="events published before measuring size")
     parser.add_argument("--retention-rows", type=int, default=1_000_000, help="expired events to remove")
     parser.add_argument("--quick", action="store_true", help="smoke test: small points, 1 run, out to a temp dir")
     args = parser.parse_args(argv)
