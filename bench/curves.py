@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,41 +61,31 @@ class Point:
     p99_ms: list[float] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What a point varies: subscriptions (matching and not), worker processes, backlog."""
-
-    matching: int = 1
-    others: int = 0
-    procs: int = 1
-    backlog: int = 0
-
-
-def shapes(args: argparse.Namespace) -> dict[str, list[tuple[int, str, Shape]]]:
-    """The points of each bus sweep: (x, label, shape)."""
+def shapes(args: argparse.Namespace) -> dict[str, list[tuple[int, str, RunSpec]]]:
+    """The points of each bus sweep: (x, label, what the point varies as a bench/bus.py RunSpec:
+    matching subscriptions `subs`, non-matching `others`, worker processes `procs`, `backlog`)."""
     return {
-        "backlog": [(n, f"{n:,} retry-delayed in front", Shape(backlog=n)) for n in args.backlog],
-        "subs": [(n, f"{n} subs, {min(n, 5)} matching", Shape(matching=min(n, 5), others=n - min(n, 5)))
+        "backlog": [(n, f"{n:,} retry-delayed in front", RunSpec("backlog", backlog=n)) for n in args.backlog],
+        "subs": [(n, f"{n} subs, {min(n, 5)} matching", RunSpec("subs", subs=min(n, 5), others=n - min(n, 5)))
                  for n in args.subs],
-        "matching": [(n, f"{n} matching subs", Shape(matching=n)) for n in args.matching],
-        "procs": [(n, f"{n} worker process(es), 4 matching subs", Shape(matching=4, procs=n)) for n in args.procs],
+        "matching": [(n, f"{n} matching subs", RunSpec("matching", subs=n)) for n in args.matching],
+        "procs": [(n, f"{n} worker process(es), 4 matching subs", RunSpec("procs", subs=4, procs=n))
+                  for n in args.procs],
     }
 
 
-def spec_of(shape: Shape, args: argparse.Namespace, *, paced: bool) -> RunSpec:
-    """bench/bus.py's RunSpec for a throughput run, or (paced) a latency run, of `shape`."""
-    knobs = BusKnobs(worker_batch=250)  # bus.py's command-line default
+def spec_of(shape: RunSpec, args: argparse.Namespace, *, paced: bool) -> RunSpec:
+    """`shape` as a throughput run, or (paced) a latency run, with bus.py's command-line worker batch."""
     events = int(args.rate * args.latency_seconds) if paced else args.events
-    return RunSpec("curve", subs=shape.matching, others=shape.others, procs=shape.procs, backlog=shape.backlog,
-                   events=events, rate=args.rate if paced else 0.0, knobs=knobs)
+    return replace(shape, events=events, rate=args.rate if paced else 0.0, knobs=BusKnobs(worker_batch=250))
 
 
-def runs_for(shape: Shape, args: argparse.Namespace) -> int:
+def runs_for(shape: RunSpec, args: argparse.Namespace) -> int:
     """Runs per point: `--big-runs` where seeding the backlog dominates (≥ 500,000), else `--runs`."""
     return int(args.big_runs if shape.backlog >= 500_000 else args.runs)
 
 
-def measure(sweep: str, x: int, label: str, shape: Shape, args: argparse.Namespace, dbs: Iterator[str]) -> Point:
+def measure(sweep: str, x: int, label: str, shape: RunSpec, args: argparse.Namespace, dbs: Iterator[str]) -> Point:
     """Throughput (and the relay alone, when subscriptions vary) and latency at one point: the paced
     runs are fewer (`--latency-runs`), since a point's p50/p99 come from hundreds of events each."""
     point = Point(sweep, x, label)
@@ -104,7 +94,7 @@ def measure(sweep: str, x: int, label: str, shape: Shape, args: argparse.Namespa
         point.events_per_s.append(result.events_per_s)
         point.deliveries_per_s.append(result.deliveries_per_s)
         if sweep in ("subs", "matching"):
-            alone = RunSpec("curve, relay alone", subs=shape.matching, others=shape.others, events=args.events)
+            alone = replace(shape, events=args.events)
             point.relay_deliveries_per_s.append(relay_once(args.database_url, alone, next(dbs), 500))
     for _ in range(min(args.latency_runs, runs_for(shape, args))):
         paced = run_once(args.database_url, spec_of(shape, args, paced=True), next(dbs))

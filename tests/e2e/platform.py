@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from tests.waiting import wait_until_sync
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +99,10 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+def login(http: httpx.Client, platform: RunningPlatform) -> dict[str, str]:
+    """Log in as the demo admin through `http`; the bearer header."""
+    answer = http.post("/api/v1/auth/login", json={"email": platform.admin_email, "password": platform.admin_password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}

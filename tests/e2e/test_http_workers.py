@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.platform import running_platform
+from tests.e2e.platform import login, running_platform
 from tests.waiting import wait_until_sync
 
 pytestmark = pytest.mark.slow
@@ -38,19 +38,13 @@ def test_two_worker_processes_per_service_serve_through_the_gateway(
         assert len(workers) == 2, "financial should run two worker processes"  # (and a resource tracker)
 
         with httpx.Client(base_url=platform.gateway, timeout=10) as http:
-            login = http.post("/api/v1/auth/login", json={"email": platform.admin_email,
-                                                          "password": platform.admin_password})
-            assert login.status_code == 200, login.text
-            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            me = http.get("/api/v1/me", headers=auth).json()
-            tenant = me["tenant"]["id"]
+            auth = login(http, platform)
+            tenant = http.get("/api/v1/me", headers=auth).json()["tenant"]["id"]
             created = http.post("/api/v1/companies", json={"name": "Acme Two Workers", "tenant_id": tenant},
                                 headers=auth)
             assert created.status_code == 201, created.text
             company = created.json()["id"]
-            login = http.post("/api/v1/auth/login", json={"email": platform.admin_email,
-                                                          "password": platform.admin_password})
-            auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            auth = login(http, platform)  # a token that knows the new company
 
             def chart() -> list[dict[str, str]] | None:  # made by financial's handler of core's event
                 r = http.get("/api/v1/financial/accounts", params={"company_id": company}, headers=auth)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.browser.chromium import CHROMIUM, run, sign_in
-from tests.e2e.platform import RunningPlatform, free_port, running_platform
+from tests.e2e.platform import RunningPlatform, free_port, login, running_platform
 from tests.packaging.scaffolding import copy_of_the_tree
 from tests.waiting import wait_until_sync
 
@@ -38,12 +38,6 @@ def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
     assert (tree / "services" / NAME / "manifest.json").is_file()
     with running_platform(database_url, tmp_path / "platform", root=tree) as running:
         yield running
-
-
-def login(http: httpx.Client, platform: RunningPlatform) -> dict[str, str]:
-    answer = http.post("/api/v1/auth/login", json={"email": platform.admin_email, "password": platform.admin_password})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def test_a_scaffolded_module_runs_registers_gets_events_and_shows_its_page(platform: RunningPlatform) -> None:
