@@ -20,6 +20,7 @@ from broker import metrics, schema
 from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, BusUnavailable, InvalidEvent
+from broker.inbox_batch import InboxBatch
 from broker.patterns import to_regex
 from broker.queries import query
 from broker.router import Handler
@@ -292,6 +293,9 @@ class PostgresStore:
             rows = await conn.fetch(query("follow"), position, [to_regex(p) for p in patterns])
         events = [ClaimedDelivery(0, 0, 1, *row[1:]) for row in rows if row[1] is not None]
         return events, rows[0][0]
+
+    def inbox_batch(self) -> InboxBatch:
+        return InboxBatch(self.outbox_pool)
 
     @asynccontextmanager
     async def inbox_transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:

@@ -18,8 +18,9 @@ from broker import context, metrics
 from broker.backoff import run_forever
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
+from broker.inbox_batch import InboxBatch
 from broker.router import Handler, event_classes
-from broker.store import Store, SubscriptionRef
+from broker.store import BatchInboxStore, Store, SubscriptionRef
 from broker.wakeup import Wakeup
 from contracts.envelope import Envelope
 
@@ -122,8 +123,9 @@ class Worker:
         if not claimed:
             return 0
         timed_out: set[int] = set()
+        inbox = self.store.inbox_batch() if isinstance(self.store, BatchInboxStore) else None
         running: dict[asyncio.Future[Any], ClaimedDelivery] = {
-            asyncio.ensure_future(self._run(c, timed_out)): c for c in claimed
+            asyncio.ensure_future(self._run(c, timed_out, inbox)): c for c in claimed
         }
         now = time.monotonic()
         deadlines = {c.delivery_id: now + self._timeout(c) for c in claimed}
@@ -145,6 +147,8 @@ class Worker:
                 await watchdog
             if pending:
                 await asyncio.wait(pending)
+            if inbox is not None:
+                await inbox.close()
         return len(claimed)
 
     async def _settle(self, finished: list[tuple[ClaimedDelivery, Callable[[], Any] | None]]) -> None:
@@ -197,7 +201,9 @@ class Worker:
             except Exception as exc:
                 log.warning("lease extension failed", error=f"{type(exc).__name__}: {exc}", deliveries=len(live))
 
-    async def _run(self, claimed: ClaimedDelivery, timed_out: set[int]) -> Callable[[], Any] | None:
+    async def _run(
+        self, claimed: ClaimedDelivery, timed_out: set[int], inbox: InboxBatch | None
+    ) -> Callable[[], Any] | None:
         """Run one delivery; None when done, else the store call that settles the failure.
         The batch's watchdog cancels it at its timeout and records it in `timed_out`."""
         bound = self.bound[claimed.subscription_id]
@@ -218,7 +224,7 @@ class Worker:
         )
         try:
             call = (
-                handler.func(event, Delivery(claimed, bound.ref.name, self.store))
+                handler.func(event, Delivery(claimed, bound.ref.name, self.store, batch=inbox))
                 if handler.wants_context
                 else handler.func(event)
             )
