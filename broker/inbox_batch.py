@@ -27,6 +27,13 @@ from broker.queries import query
 MAX_SAVEPOINTS = 60
 
 
+def _literal(text: str) -> str:
+    """`text` as an SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1)."""
+    if "\0" in text:
+        raise ValueError("an SQL literal cannot hold a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
 class InboxNotCommitted(Exception):
     """The shared commit failed: the handler's writes and inbox row rolled back with it."""
 
@@ -48,6 +55,7 @@ class InboxBatch:
         self._tx: Any = None
         self._committed: asyncio.Future[None] | None = None
         self._savepoints = 0
+        self._savepoint_open = False  # the last delivery's savepoint, released with the next statement
 
     @asynccontextmanager
     async def transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
@@ -65,10 +73,19 @@ class InboxBatch:
         try:
             conn = await self._begin()
             self._savepoints += 1
-            async with conn.transaction():  # nested in the open one: a savepoint
-                if not await conn.fetchval(query("record_in_inbox"), subscription, event_id):
-                    raise AlreadyHandled()
+            opened = query("inbox_savepoint").format(
+                subscription=_literal(subscription), event_id=_literal(str(event_id))
+            )
+            status = await conn.execute(("RELEASE SAVEPOINT inbox; " if self._savepoint_open else "") + opened)
+            self._savepoint_open = True
+            if status.endswith(" 0"):  # INSERT 0 0: an earlier delivery of the event committed
+                raise AlreadyHandled()
+            try:
                 yield conn
+            except BaseException:
+                self._savepoint_open = False
+                await conn.execute(query("inbox_rollback"))
+                raise
             committed = self._committed
         finally:
             try:
@@ -110,6 +127,7 @@ class InboxBatch:
         conn, tx, committed = self._conn, self._tx, self._committed
         assert committed is not None
         self._conn, self._tx, self._committed, self._savepoints = None, None, None, 0
+        self._savepoint_open = False
         try:
             if commit:
                 await tx.commit()

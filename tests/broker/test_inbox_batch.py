@@ -126,3 +126,18 @@ async def test_a_shared_commit_that_fails_leaves_no_writes_and_every_delivery_is
         await run_until_idle(bus)  # the retries: every delivery again, each booked once
     assert await admin.fetch("SELECT n, attempt FROM booked ORDER BY n") == [(n, 2) for n in range(5)]
     assert await statuses(admin) == ["done"]
+
+
+async def test_a_subscription_name_with_a_quote_is_recorded_as_written(database_url, admin):
+    router = Router()
+
+    @router.on("test.ping.sent", name="o'brien; DROP TABLE booked; --")
+    async def book(event: Pinged, ctx: Delivery) -> None:
+        async with ctx.transaction() as conn:
+            await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
+
+    async with inbox_bus(database_url, router) as bus:
+        await bus.publish(None, Pinged(n=1))
+        await run_until_idle(bus)
+    assert await booked(admin) == [1]
+    assert await admin.fetchval("SELECT subscription FROM event_inbox") == "inbox.o'brien; DROP TABLE booked; --"

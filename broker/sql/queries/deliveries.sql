@@ -133,3 +133,13 @@ WHERE subscription_id = ANY($1::bigint[]) AND status = 'pending'
 -- of it finds the row and stops (AlreadyHandled).
 -- name: record_in_inbox
 INSERT INTO event_inbox (subscription, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true
+
+-- The inbox of a claimed batch (broker/inbox_batch.py): a savepoint and the inbox row in one
+-- round trip (a simple query: `{subscription}` and `{event_id}` are filled in as quoted
+-- literals), released when the next delivery takes its turn or at the commit; "INSERT 0 0"
+-- says an earlier delivery committed the event.
+-- name: inbox_savepoint
+SAVEPOINT inbox; INSERT INTO event_inbox (subscription, event_id) VALUES ({subscription}, {event_id}) ON CONFLICT DO NOTHING
+
+-- name: inbox_rollback
+ROLLBACK TO SAVEPOINT inbox; RELEASE SAVEPOINT inbox
