@@ -507,10 +507,12 @@ def main() -> None:
     parser.add_argument("--pgq-managers", type=int, default=1, help="PgQueuer QueueManagers (one connection each)")
     parser.add_argument("--pgq-asyncio", action="store_true", help="run PgQueuer's consumer on asyncio, not uvloop")
     parser.add_argument("--procrastinate-concurrency", type=int, default=30)
-    parser.add_argument("--only", default="", help="run only configurations whose label contains this")
+    parser.add_argument("--only", default="",
+                        help="run only configurations whose label contains this (several: separate with |)")
     args = parser.parse_args()
 
-    rows = [row for row in configs(args) if args.only in row.label]
+    wanted = args.only.split("|")
+    rows = [row for row in configs(args) if any(part in row.label for part in wanted)]
     before = loadavg()
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     run_rounds(rows, args.rounds, args.database_url)

@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Unpack
 from uuid import UUID
@@ -234,8 +235,8 @@ class EventBus:
 
     async def _publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         ids = await self.store.publish(conn, events, fields)
-        for event in events:
-            metrics.published.labels(type(event).__struct_config__.tag, self.service).inc()
+        for event_type, count in Counter(type(event).__struct_config__.tag for event in events).items():
+            metrics.published.labels(event_type, self.service).inc(count)  # once per type, not per event
         return ids
 
     def _published(self, conn: Any) -> None:

@@ -14,6 +14,7 @@ from broker.errors import BrokerError
 from contracts.envelope import Envelope, Event
 
 if TYPE_CHECKING:
+    from broker.inbox_batch import InboxBatch
     from broker.store import Store
 
 
@@ -81,11 +82,15 @@ class Delivery:
     correlation id and name this event as their cause.
     """
 
-    __slots__ = ("_claimed", "_committed", "_inbox", "_open", "_store", "subscription")
+    __slots__ = ("_batch", "_claimed", "_committed", "_inbox", "_open", "_store", "subscription")
 
-    def __init__(self, claimed: ClaimedDelivery, subscription: str, store: "Store", *, inbox: bool = True) -> None:
+    def __init__(
+        self, claimed: ClaimedDelivery, subscription: str, store: "Store", *, inbox: bool = True,
+        batch: "InboxBatch | None" = None,
+    ) -> None:
         self._claimed = claimed
         self._inbox = inbox  # False for a broadcast: every process runs it, no inbox can hold that
+        self._batch = batch  # the claimed batch's shared inbox transaction, if the store has one
         self._store = store
         self.subscription = subscription
         self._open: Any = None  # the connection of the inbox transaction now open
@@ -120,6 +125,11 @@ class Delivery:
         (`AlreadyHandled`, which `except Exception` does not catch) and the delivery counts as
         done: a redelivered event has no second effect.
 
+        On PostgreSQL the inboxed deliveries of one claimed batch take turns on one database
+        transaction, a savepoint each (broker/inbox_batch.py): a failure rolls back only this
+        delivery's savepoint, and the block ends once a commit shared with the deliveries that
+        were waiting for their turn has committed its writes (InboxNotCommitted if it failed).
+
         One unit of work per delivery: a `ctx.transaction()` opened inside an open one joins
         it (same connection); one opened after a transaction that rolled back is a fresh try;
         one opened after a transaction that committed raises BrokerError, because its effect
@@ -138,7 +148,11 @@ class Delivery:
                 f"{self.subscription}: this delivery's ctx.transaction() already committed; put the "
                 "event's effects in one transaction (a nested ctx.transaction() joins the open one)"
             )
-        async with self._store.inbox_transaction(self.subscription, self.event_id) as conn:
+        opened = (
+            self._store.inbox_transaction(self.subscription, self.event_id) if self._batch is None
+            else self._batch.transaction(self.subscription, self.event_id)
+        )
+        async with opened as conn:
             self._open = conn
             try:
                 yield conn

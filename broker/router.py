@@ -32,11 +32,13 @@ class Handler:
     timeout: float | None = None
     wants_context: bool = True
     broadcast: bool = False
+    # Worked out once: the worker checks every delivery against it.
+    event_types: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The event types the decode type accepts (empty for raw-envelope handlers)."""
 
-    @property
-    def event_types(self) -> tuple[str, ...]:
-        """The event types the decode type accepts (empty for raw-envelope handlers)."""
-        return tuple(event_type_of(cls) for cls in event_classes(self.decode_type))
+    def __post_init__(self) -> None:
+        types_ = tuple(event_type_of(cls) for cls in event_classes(self.decode_type))
+        object.__setattr__(self, "event_types", types_)
 
 
 def event_classes(decode_type: Any) -> list[type[Event]]:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from broker.context import EnvelopeFields
 from broker.delivery import ClaimedDelivery
+from broker.inbox_batch import InboxBatch
 from broker.router import Handler
 from contracts.envelope import Event
 
@@ -70,4 +71,13 @@ class LogStore(Store, Protocol):
     async def follow(self, position: object, patterns: Sequence[str]) -> tuple[list[ClaimedDelivery], object]:
         """The events logged after `position` whose type matches one of `patterns`, in log
         order, and the position after them."""
+        ...
+
+
+@runtime_checkable
+class BatchInboxStore(Store, Protocol):
+    """A store whose inboxed deliveries of one claimed batch can share one transaction."""
+
+    def inbox_batch(self) -> InboxBatch:
+        """A fresh shared inbox transaction for one claimed batch (opened on first use)."""
         ...

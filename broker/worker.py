@@ -18,8 +18,9 @@ from broker import context, metrics
 from broker.backoff import run_forever
 from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
+from broker.inbox_batch import InboxBatch
 from broker.router import Handler, event_classes
-from broker.store import Store, SubscriptionRef
+from broker.store import BatchInboxStore, Store, SubscriptionRef
 from broker.wakeup import Wakeup
 from contracts.envelope import Envelope
 
@@ -111,6 +112,7 @@ class Worker:
         # When the earliest retry this worker scheduled falls due (monotonic clock), so an idle
         # worker wakes for it without asking the database; others' retries it finds by polling.
         self.retry_due: float | None = None
+        self._success_meters: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
 
     async def run_once(self) -> int:
         """Claim one batch, run it, and settle each delivery as soon as it finishes (outcomes
@@ -122,8 +124,9 @@ class Worker:
         if not claimed:
             return 0
         timed_out: set[int] = set()
+        inbox = self.store.inbox_batch() if isinstance(self.store, BatchInboxStore) else None
         running: dict[asyncio.Future[Any], ClaimedDelivery] = {
-            asyncio.ensure_future(self._run(c, timed_out)): c for c in claimed
+            asyncio.ensure_future(self._run(c, timed_out, inbox)): c for c in claimed
         }
         now = time.monotonic()
         deadlines = {c.delivery_id: now + self._timeout(c) for c in claimed}
@@ -145,6 +148,8 @@ class Worker:
                 await watchdog
             if pending:
                 await asyncio.wait(pending)
+            if inbox is not None:
+                await inbox.close()
         return len(claimed)
 
     async def _settle(self, finished: list[tuple[ClaimedDelivery, Callable[[], Any] | None]]) -> None:
@@ -197,13 +202,14 @@ class Worker:
             except Exception as exc:
                 log.warning("lease extension failed", error=f"{type(exc).__name__}: {exc}", deliveries=len(live))
 
-    async def _run(self, claimed: ClaimedDelivery, timed_out: set[int]) -> Callable[[], Any] | None:
+    async def _run(
+        self, claimed: ClaimedDelivery, timed_out: set[int], inbox: InboxBatch | None
+    ) -> Callable[[], Any] | None:
         """Run one delivery; None when done, else the store call that settles the failure.
         The batch's watchdog cancels it at its timeout and records it in `timed_out`."""
         bound = self.bound[claimed.subscription_id]
         handler = bound.handler
         started = time.perf_counter()
-        labels = (claimed.event_type, bound.ref.name)
         timeout = self._timeout(claimed)
         try:
             event = decode(claimed, handler, self.upcast)
@@ -218,7 +224,7 @@ class Worker:
         )
         try:
             call = (
-                handler.func(event, Delivery(claimed, bound.ref.name, self.store))
+                handler.func(event, Delivery(claimed, bound.ref.name, self.store, batch=inbox))
                 if handler.wants_context
                 else handler.func(event)
             )
@@ -241,10 +247,24 @@ class Worker:
             return self._failed(claimed, bound, "the handler raised CancelledError", exc, None)
         except Exception as exc:
             return self._failed(claimed, bound, f"{type(exc).__name__}: {exc}", exc, None)
-        metrics.delivered.labels(*labels).inc()
-        metrics.delivery_latency.labels(bound.ref.name).observe(time.perf_counter() - started)
-        metrics.end_to_end.labels(bound.ref.name).observe(time.time() - claimed.occurred_at.timestamp())
+        delivered, handler_seconds, end_to_end = self._meters(claimed.event_type, bound.ref.name)
+        delivered.inc()
+        handler_seconds.observe(time.perf_counter() - started)
+        end_to_end.observe(time.time() - claimed.occurred_at.timestamp())
         return None
+
+    def _meters(self, event_type: str, subscription: str) -> tuple[Any, Any, Any]:
+        """The success metrics of (event type, subscription), looked up once: `labels()` per
+        delivery cost about as much as the rest of the bookkeeping."""
+        key = (event_type, subscription)
+        meters = self._success_meters.get(key)
+        if meters is None:
+            meters = self._success_meters[key] = (
+                metrics.delivered.labels(event_type, subscription),
+                metrics.delivery_latency.labels(subscription),
+                metrics.end_to_end.labels(subscription),
+            )
+        return meters
 
     def _failed(
         self, claimed: ClaimedDelivery, bound: Bound, error: str, exc: BaseException, after: float | None

@@ -198,6 +198,32 @@ async def test_under_load_a_batch_serves_higher_priority_first_without_starving_
     assert handled.count("high") == handled.count("low") == 300
 
 
+async def test_a_claim_gives_a_quiet_subscription_all_it_has_and_shares_the_rest_of_the_batch(make_bus):
+    router = Router()
+
+    @router.on("test.pong.sent")
+    async def quiet(event: Ponged) -> None:
+        """Never run here: the test claims through the store."""
+
+    for name in ("a", "b", "c"):
+        router.on("test.ping.sent", name=name)(quiet_ping)
+
+    bus = await make_bus("share", router)
+    await bus.publish_many(None, [Ponged(n=n) for n in range(2)])
+    await bus.publish_many(None, [Pinged(n=n) for n in range(100)])
+    await bus.relay.run_once()
+    claimed = await bus.store.claim(bus.subscriptions, 40, 30.0, "worker")
+    names = {ref.id: ref.name for ref in bus.subscriptions}
+    taken = {name: sum(1 for c in claimed if names[c.subscription_id] == name) for name in names.values()}
+    assert len(claimed) == 40  # the batch is full although one subscription had only 2
+    assert taken.pop("share.quiet") == 2
+    assert sorted(taken.values()) == [12, 13, 13]
+
+
+async def quiet_ping(event: Pinged) -> None:
+    """Never run here: the test claims through the store."""
+
+
 async def test_a_broad_except_in_a_handler_does_not_turn_already_handled_into_a_failure(make_bus):
     router = Router()
     calls: list[int] = []

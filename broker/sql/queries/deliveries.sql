@@ -11,6 +11,9 @@ d.subscription_id = s.id AND d.status = 'pending' AND d.available_at <= now()
 -- with due work gets at least one delivery (no starvation), the rest goes in proportion to
 -- 2^priority (so priority 9 takes ~99 of 100 places next to priority 2, and equal priorities
 -- share evenly) — weighted fair queuing over the k-th due delivery of each subscription.
+-- Demand is counted only up to what a subscription could be given: its weighted share of the
+-- batch among the subscriptions with due work, plus whatever those with less than their share
+-- leave over (so 16 busy subscriptions count 16 each for a batch of 250, not 250 each).
 -- Then each subscription's deliveries are locked in the order they fell due (an ordered subscription skips
 -- a key while an earlier delivery of it is pending). Deliveries claimed `max_attempts` times
 -- already (their workers died without settling) and deliveries whose event is missing from
@@ -21,15 +24,24 @@ WITH subs AS (
     SELECT s.id, s.priority, sub.max_attempts
     FROM unnest($1::bigint[], $2::int[]) AS s(id, priority)
     JOIN event_subscriptions sub ON sub.id = s.id
-), demand AS (
-    SELECT s.id, s.priority, n.due FROM subs s
+), busy AS (
+    SELECT s.id, s.priority,
+           ceil($3::bigint * power(2, s.priority) / sum(power(2, s.priority)) OVER ())::bigint AS share
+    FROM subs s
+    WHERE (SELECT count(*) FROM subs) > 1 AND EXISTS (SELECT 1 FROM event_deliveries d WHERE {{due_delivery}})
+), counted AS (
+    SELECT s.id, s.priority, s.share, n.due FROM busy s
     CROSS JOIN LATERAL (
         SELECT count(*) AS due FROM (
             SELECT 1 FROM event_deliveries d WHERE {{due_delivery}}
-            ORDER BY d.available_at, d.id LIMIT $3
+            ORDER BY d.available_at, d.id LIMIT s.share
         ) x
     ) n
-    WHERE n.due > 0 AND (SELECT count(*) FROM subs) > 1
+), demand AS (
+    SELECT c.id, c.priority,
+           CASE WHEN c.due < c.share THEN c.due
+                ELSE c.share + greatest(0, $3::bigint - sum(c.due) OVER ())::bigint END AS due
+    FROM counted c
 ), quota AS (
     SELECT id, $3::bigint AS n FROM subs WHERE (SELECT count(*) FROM subs) = 1  -- nothing to share
     UNION ALL
@@ -121,3 +133,13 @@ WHERE subscription_id = ANY($1::bigint[]) AND status = 'pending'
 -- of it finds the row and stops (AlreadyHandled).
 -- name: record_in_inbox
 INSERT INTO event_inbox (subscription, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING true
+
+-- The inbox of a claimed batch (broker/inbox_batch.py): a savepoint and the inbox row in one
+-- round trip (a simple query: `{subscription}` and `{event_id}` are filled in as quoted
+-- literals), released when the next delivery takes its turn or at the commit; "INSERT 0 0"
+-- says an earlier delivery committed the event.
+-- name: inbox_savepoint
+SAVEPOINT inbox; INSERT INTO event_inbox (subscription, event_id) VALUES ({subscription}, {event_id}) ON CONFLICT DO NOTHING
+
+-- name: inbox_rollback
+ROLLBACK TO SAVEPOINT inbox; RELEASE SAVEPOINT inbox
