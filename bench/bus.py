@@ -41,6 +41,7 @@ sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
+from bench import trace  # noqa: E402
 from broker import schema  # noqa: E402
 from broker.bus import EventBus  # noqa: E402
 from broker.delivery import Delivery  # noqa: E402
@@ -212,7 +213,10 @@ def worker_main(
 ) -> None:
     """Run one worker process until `stop`; count handled deliveries in `counts[index]`."""
     logging.disable(logging.WARNING)
+    traced = trace.install("worker")
     asyncio.run(_worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
+    if traced:
+        trace.dump()
 
 
 async def _worker(
@@ -244,7 +248,10 @@ async def _worker(
 def publisher_main(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: list[int]) -> None:
     """Publish the events of publisher tasks `tasks` (of `spec.publishers`), each on its own connection."""
     logging.disable(logging.WARNING)
+    traced = trace.install("publisher")
     asyncio.run(_publisher(url, spec, go, results, tasks))
+    if traced:
+        trace.dump()
 
 
 async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: list[int]) -> None:

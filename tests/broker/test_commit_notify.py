@@ -159,3 +159,38 @@ async def test_closing_lets_a_wake_up_in_flight_finish_instead_of_cutting_its_co
     with contextlib.suppress(asyncio.CancelledError):
         await runner
     assert cut == [], "the wake-up's connect was cancelled half-way"
+
+
+async def test_the_wake_up_follows_a_slow_commit_at_once_not_at_the_next_poll(database_url):
+    """The commit itself wakes the notifier (the publishing connection reports each statement
+    it finishes), so a commit that took 2 s is followed at once by the NOTIFY, not when a
+    poll backed off to seconds next looks. Polling is only the fallback, every `max_wait`."""
+    from broker.commit_notify import CommitNotifier
+
+    setup = await asyncpg.connect(database_url)
+    await setup.execute("""
+        CREATE TABLE slower_commit (x int);
+        CREATE FUNCTION sleep_2s_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slower_commit DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION sleep_2s_at_commit();
+    """)
+    listener = await asyncpg.connect(database_url)
+    queue = await notifications(listener)
+    notifier = CommitNotifier(lambda: asyncpg.connect(database_url), max_wait=30.0)
+    runner = asyncio.create_task(notifier.run())
+    publisher = await asyncpg.connect(database_url)
+    try:
+        async with publisher.transaction():
+            await publisher.execute("INSERT INTO slower_commit VALUES (1)")  # its COMMIT takes 2 s
+            notifier.published(publisher)
+        committed = asyncio.get_running_loop().time()
+        woke = await asyncio.wait_for(queue.get(), 35)
+        assert woke - committed < 0.5
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await publisher.close()
+        await listener.close()
+        await setup.close()
