@@ -113,6 +113,9 @@ class RunSpec:
     knobs: BusKnobs = field(default_factory=BusKnobs)
     others: int = 0  # active subscriptions that match no published event (fan-out scenario)
     backlog: int = 0  # retry-delayed deliveries queued in front of the run's (backlog scenario)
+    # One event per statement outside an explicit transaction (autocommit), as pgbench's script
+    # runs its INSERT: one round trip instead of BEGIN, INSERT, COMMIT.
+    autocommit: bool = False
 
 
 @dataclass
@@ -274,11 +277,14 @@ async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: 
                     await asyncio.sleep(delay)
             now = time.time()
             events = [Tick(n=base + offset + k, sent_at=now) for k in range(count)]
-            async with conn.transaction():
-                if count == 1:
-                    await bus.publish(conn, events[0])
-                else:
-                    await bus.publish_many(conn, events)
+            if spec.autocommit:
+                await bus.publish_many(conn, events)
+            else:
+                async with conn.transaction():
+                    if count == 1:
+                        await bus.publish(conn, events[0])
+                    else:
+                        await bus.publish_many(conn, events)
             done = time.time()
             if spec.rate:
                 committed.extend((e.n, done) for e in events)

@@ -422,6 +422,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
         bus_config("bus, 100 events/tx, 1 sub, inbox on", RunSpec("b", events=n, knobs=inbox), "throughput"),
         bus_config("bus, 1 event/tx, 4 publishers, inbox off",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs), "throughput"),
+        bus_config("bus, 1 event/tx autocommit (as pgbench), 4 publishers, inbox off",
+                   RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs, autocommit=True), "throughput"),
         bus_config("bus, 1 event/tx, 4 publishers, inbox on",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=inbox), "throughput"),
         queue_config("PgQueuer, 100 jobs/enqueue", QueueRun(pgq, events=n), "throughput"),

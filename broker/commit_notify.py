@@ -82,6 +82,9 @@ class CommitNotifier:
             return
         raw = getattr(conn, "_con", conn)  # a pool's proxy forgets its connection on release
         marker = _transaction_of(conn)
+        if raw is not None and transaction_ended(raw, marker):  # a statement of its own: committed
+            self._wake()
+            return
         watch = self._watches.get(id(raw))
         if watch is not None:
             if watch.marker is not marker:
