@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import RawArray
 from multiprocessing.synchronize import Event as MpEvent
@@ -80,6 +80,7 @@ class BusKnobs:
     amqp_url: str = ""
     amqp_prefix: str = "bench"
     inbox: bool = False  # handlers record each event in the inbox (`async with ctx.transaction():`)
+    uvloop: bool = False  # worker and publisher processes on uvloop (what uvicorn picks when it is installed)
 
     def settings(self, *, relay: bool, workers: int) -> BusSettings:
         """BusSettings for one process; cleanup is off so it cannot land inside a run."""
@@ -210,6 +211,16 @@ def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = Fal
     return router
 
 
+def run_loop(spec: RunSpec, main: Coroutine[Any, Any, None]) -> None:
+    """Run a process's coroutine on asyncio, or on uvloop when the run asks for it."""
+    if spec.knobs.uvloop:
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
 def worker_main(
     url: str, spec: RunSpec, index: int, relay: bool, loops: int,
     counts: Any, last: Any, ready: MpEvent, stop: MpEvent, results: Any,
@@ -217,7 +228,7 @@ def worker_main(
     """Run one worker process until `stop`; count handled deliveries in `counts[index]`."""
     logging.disable(logging.WARNING)
     traced = trace.install("worker")
-    asyncio.run(_worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
+    run_loop(spec, _worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
     if traced:
         trace.dump()
 
@@ -252,7 +263,7 @@ def publisher_main(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: li
     """Publish the events of publisher tasks `tasks` (of `spec.publishers`), each on its own connection."""
     logging.disable(logging.WARNING)
     traced = trace.install("publisher")
-    asyncio.run(_publisher(url, spec, go, results, tasks))
+    run_loop(spec, _publisher(url, spec, go, results, tasks))
     if traced:
         trace.dump()
 

@@ -414,6 +414,7 @@ def configs(args: argparse.Namespace) -> list[Config]:
     """Every row, in table order."""
     knobs = BusKnobs(loops=4, worker_batch=250, relay_batch=500, pool_size=5)  # bench/bus.py's chosen settings
     inbox = BusKnobs(**{**knobs.__dict__, "inbox": True})
+    uvloop = BusKnobs(**{**knobs.__dict__, "uvloop": True})  # as PgQueuer runs here, and uvicorn when installed
     n, paced = args.events, int(args.rate * args.latency_seconds)
     pgq = PgQueuerSystem(batch_size=args.pgq_batch_size, managers=args.pgq_managers, uvloop=not args.pgq_asyncio)
     pro = ProcrastinateSystem(concurrency=args.procrastinate_concurrency)
@@ -424,6 +425,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs), "throughput"),
         bus_config("bus, 1 event/tx autocommit (as pgbench), 4 publishers, inbox off",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs, autocommit=True), "throughput"),
+        bus_config("bus, 1 event/tx autocommit (as pgbench), 4 publishers, inbox off, uvloop",
+                   RunSpec("s", events=n, publishers=4, batch=1, knobs=uvloop, autocommit=True), "throughput"),
         bus_config("bus, 1 event/tx, 4 publishers, inbox on",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=inbox), "throughput"),
         queue_config("PgQueuer, 100 jobs/enqueue", QueueRun(pgq, events=n), "throughput"),
@@ -433,6 +436,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
         pgbench_config(4, args.pgbench_seconds),
         bus_config(f"bus latency, NOTIFY, {args.rate:.0f} events/s",
                    RunSpec("l", events=paced, rate=args.rate, knobs=knobs), "latency"),
+        bus_config(f"bus latency, NOTIFY, {args.rate:.0f} events/s, uvloop",
+                   RunSpec("l", events=paced, rate=args.rate, knobs=uvloop), "latency"),
         queue_config(f"PgQueuer latency, NOTIFY, {args.rate:.0f} jobs/s",
                      QueueRun(pgq, events=paced, rate=args.rate), "latency"),
     ]
@@ -509,10 +514,12 @@ def main() -> None:
     parser.add_argument("--pgq-managers", type=int, default=1, help="PgQueuer QueueManagers (one connection each)")
     parser.add_argument("--pgq-asyncio", action="store_true", help="run PgQueuer's consumer on asyncio, not uvloop")
     parser.add_argument("--procrastinate-concurrency", type=int, default=30)
-    parser.add_argument("--only", default="", help="run only configurations whose label contains this")
+    parser.add_argument("--only", default="",
+                        help="run only configurations whose label contains this (several: A|B)")
     args = parser.parse_args()
 
-    rows = [row for row in configs(args) if args.only in row.label]
+    wanted = args.only.split("|")
+    rows = [row for row in configs(args) if any(part in row.label for part in wanted)]
     before = loadavg()
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     run_rounds(rows, args.rounds, args.database_url)
