@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.sharedctypes import RawArray
 from multiprocessing.synchronize import Event as MpEvent
@@ -41,6 +41,7 @@ sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
+from bench import trace  # noqa: E402
 from broker import schema  # noqa: E402
 from broker.bus import EventBus  # noqa: E402
 from broker.delivery import Delivery  # noqa: E402
@@ -79,6 +80,7 @@ class BusKnobs:
     amqp_url: str = ""
     amqp_prefix: str = "bench"
     inbox: bool = False  # handlers record each event in the inbox (`async with ctx.transaction():`)
+    uvloop: bool = False  # worker and publisher processes on uvloop (what uvicorn picks when it is installed)
 
     def settings(self, *, relay: bool, workers: int) -> BusSettings:
         """BusSettings for one process; cleanup is off so it cannot land inside a run."""
@@ -112,6 +114,9 @@ class RunSpec:
     knobs: BusKnobs = field(default_factory=BusKnobs)
     others: int = 0  # active subscriptions that match no published event (fan-out scenario)
     backlog: int = 0  # retry-delayed deliveries queued in front of the run's (backlog scenario)
+    # One event per statement outside an explicit transaction (autocommit), as pgbench's script
+    # runs its INSERT: one round trip instead of BEGIN, INSERT, COMMIT.
+    autocommit: bool = False
 
 
 @dataclass
@@ -206,13 +211,26 @@ def make_router(subs: int, on_tick: Callable[[Tick], None], *, inbox: bool = Fal
     return router
 
 
+def run_loop(spec: RunSpec, main: Coroutine[Any, Any, None]) -> None:
+    """Run a process's coroutine on asyncio, or on uvloop when the run asks for it."""
+    if spec.knobs.uvloop:
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
 def worker_main(
     url: str, spec: RunSpec, index: int, relay: bool, loops: int,
     counts: Any, last: Any, ready: MpEvent, stop: MpEvent, results: Any,
 ) -> None:
     """Run one worker process until `stop`; count handled deliveries in `counts[index]`."""
     logging.disable(logging.WARNING)
-    asyncio.run(_worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
+    traced = trace.install("worker")
+    run_loop(spec, _worker(url, spec, index, relay, loops, counts, last, ready, stop, results))
+    if traced:
+        trace.dump()
 
 
 async def _worker(
@@ -244,7 +262,10 @@ async def _worker(
 def publisher_main(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: list[int]) -> None:
     """Publish the events of publisher tasks `tasks` (of `spec.publishers`), each on its own connection."""
     logging.disable(logging.WARNING)
-    asyncio.run(_publisher(url, spec, go, results, tasks))
+    traced = trace.install("publisher")
+    run_loop(spec, _publisher(url, spec, go, results, tasks))
+    if traced:
+        trace.dump()
 
 
 async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: list[int]) -> None:
@@ -267,11 +288,14 @@ async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: 
                     await asyncio.sleep(delay)
             now = time.time()
             events = [Tick(n=base + offset + k, sent_at=now) for k in range(count)]
-            async with conn.transaction():
-                if count == 1:
-                    await bus.publish(conn, events[0])
-                else:
-                    await bus.publish_many(conn, events)
+            if spec.autocommit:
+                await bus.publish_many(conn, events)
+            else:
+                async with conn.transaction():
+                    if count == 1:
+                        await bus.publish(conn, events[0])
+                    else:
+                        await bus.publish_many(conn, events)
             done = time.time()
             if spec.rate:
                 committed.extend((e.n, done) for e in events)

@@ -414,6 +414,7 @@ def configs(args: argparse.Namespace) -> list[Config]:
     """Every row, in table order."""
     knobs = BusKnobs(loops=4, worker_batch=250, relay_batch=500, pool_size=5)  # bench/bus.py's chosen settings
     inbox = BusKnobs(**{**knobs.__dict__, "inbox": True})
+    uvloop = BusKnobs(**{**knobs.__dict__, "uvloop": True})  # as PgQueuer runs here, and uvicorn when installed
     n, paced = args.events, int(args.rate * args.latency_seconds)
     pgq = PgQueuerSystem(batch_size=args.pgq_batch_size, managers=args.pgq_managers, uvloop=not args.pgq_asyncio)
     pro = ProcrastinateSystem(concurrency=args.procrastinate_concurrency)
@@ -422,6 +423,10 @@ def configs(args: argparse.Namespace) -> list[Config]:
         bus_config("bus, 100 events/tx, 1 sub, inbox on", RunSpec("b", events=n, knobs=inbox), "throughput"),
         bus_config("bus, 1 event/tx, 4 publishers, inbox off",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs), "throughput"),
+        bus_config("bus, 1 event/tx autocommit (as pgbench), 4 publishers, inbox off",
+                   RunSpec("s", events=n, publishers=4, batch=1, knobs=knobs, autocommit=True), "throughput"),
+        bus_config("bus, 1 event/tx autocommit (as pgbench), 4 publishers, inbox off, uvloop",
+                   RunSpec("s", events=n, publishers=4, batch=1, knobs=uvloop, autocommit=True), "throughput"),
         bus_config("bus, 1 event/tx, 4 publishers, inbox on",
                    RunSpec("s", events=n, publishers=4, batch=1, knobs=inbox), "throughput"),
         queue_config("PgQueuer, 100 jobs/enqueue", QueueRun(pgq, events=n), "throughput"),
@@ -431,6 +436,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
         pgbench_config(4, args.pgbench_seconds),
         bus_config(f"bus latency, NOTIFY, {args.rate:.0f} events/s",
                    RunSpec("l", events=paced, rate=args.rate, knobs=knobs), "latency"),
+        bus_config(f"bus latency, NOTIFY, {args.rate:.0f} events/s, uvloop",
+                   RunSpec("l", events=paced, rate=args.rate, knobs=uvloop), "latency"),
         queue_config(f"PgQueuer latency, NOTIFY, {args.rate:.0f} jobs/s",
                      QueueRun(pgq, events=paced, rate=args.rate), "latency"),
     ]

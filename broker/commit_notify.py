@@ -3,10 +3,13 @@
 A NOTIFY inside the publisher's transaction would make PostgreSQL serialise the commits of
 all publishing transactions (notifying commits take one global lock through their WAL flush),
 which caps one-event-per-transaction publishing at a few hundred per second. Instead the
-publishing process watches the connection it published on; once the transaction it published
-in has ended (commit or rollback), it sends one NOTIFY from a connection of its own. Several
-publishes coalesce into one NOTIFY. A spurious wake-up (after a rollback) costs the relay one
-empty statement; a lost one costs at most the relay's poll interval.
+publishing process watches the connection it published on: asyncpg reports every statement a
+connection finishes to its query loggers, so the COMMIT (or ROLLBACK) that ends the publishing
+transaction wakes the notifier the moment its answer arrives, and the notifier sends one NOTIFY
+from a connection of its own. Commits that end while a NOTIFY is in flight share the next one.
+A spurious wake-up (after a rollback) costs the relay one empty statement; a lost one costs at
+most the relay's poll interval. A connection that ends its transaction without a statement
+(closed, lost) is noticed by a slow sweep every `max_wait`.
 """
 
 import asyncio
@@ -16,6 +19,8 @@ from typing import Any
 
 import asyncpg
 import structlog
+
+from broker.wakeup import wait_event
 
 log = structlog.get_logger("broker.commit_notify")
 
@@ -45,12 +50,23 @@ def transaction_ended(conn: Any, marker: object | None) -> bool:
     return marker is not None and current is not None and current is not marker
 
 
+class _Watch:
+    """One publishing connection's open transaction, and the query logger that reports its end."""
+
+    __slots__ = ("conn", "logger", "marker")
+
+    def __init__(self, conn: Any, marker: object | None, logger: Callable[[object], None]) -> None:
+        self.conn = conn
+        self.marker = marker
+        self.logger = logger
+
+
 class CommitNotifier:
     """Sends `NOTIFY bus_outbox` once the transactions that published have ended."""
 
     def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_wait: float = 0.05) -> None:
         self._connect = connect
-        self._pending: dict[int, tuple[Any, object | None]] = {}
+        self._watches: dict[int, _Watch] = {}
         self._due = False
         self._ready = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
@@ -62,37 +78,76 @@ class CommitNotifier:
     def published(self, conn: Any) -> None:
         """Note a publish on `conn` (None: it committed already)."""
         if conn is None:
-            self._due = True
-        else:
-            marker = _transaction_of(conn)
-            previous = self._pending.get(id(conn))
-            if previous is not None and previous[1] is not marker:
+            self._wake()
+            return
+        raw = getattr(conn, "_con", conn)  # a pool's proxy forgets its connection on release
+        marker = _transaction_of(conn)
+        if raw is not None and transaction_ended(raw, marker):  # a statement of its own: committed
+            self._wake()
+            return
+        watch = self._watches.get(id(raw))
+        if watch is not None:
+            if watch.marker is not marker:
                 self._due = True  # the connection's earlier publishing transaction is over
-            self._pending[id(conn)] = (conn, marker)
+                watch.marker = marker
+            return
+        key = id(raw)
+        watch = _Watch(raw, marker, lambda _record: self._check(key))
+        self._watches[key] = watch
+        with contextlib.suppress(AttributeError):  # not an asyncpg connection: the sweep finds its end
+            raw.add_query_logger(watch.logger)
+        self._ready.set()  # the run loop sweeps while something is watched
+
+    def _check(self, key: int) -> None:
+        """A statement finished on a watched connection: wake up if its transaction is over."""
+        watch = self._watches.get(key)
+        if watch is not None and transaction_ended(watch.conn, watch.marker):
+            self._unwatch(key)
+            self._wake()
+
+    def _unwatch(self, key: int) -> None:
+        watch = self._watches.pop(key)
+        with contextlib.suppress(Exception):
+            watch.conn.remove_query_logger(watch.logger)
+
+    def _wake(self) -> None:
+        self._due = True
         self._ready.set()
 
+    def _sweep(self) -> None:
+        """The fallback for transactions that ended without a statement (connection closed)."""
+        for key, watch in list(self._watches.items()):
+            if transaction_ended(watch.conn, watch.marker):
+                self._unwatch(key)
+                self._due = True
+
     async def run(self) -> None:
-        """Until cancelled: wait for publishes, then for their transactions to end, then NOTIFY."""
+        """Until cancelled: wait for publishing transactions to end, then NOTIFY.
+
+        One NOTIFY is in flight at a time; under steady publishing (a commit ended during each
+        of the last few NOTIFYs) a growing pause, up to `max_wait`, lets more commits share one
+        NOTIFY: the relay is busy anyway, and a NOTIFY per commit costs publishers and relay CPU.
+        A lone commit's NOTIFY goes out at once.
+        """
+        streak = 0
         try:
             while True:
-                await self._ready.wait()
+                if self._watches:
+                    if not await wait_event(self._ready, self.max_wait):
+                        self._sweep()
+                else:
+                    await self._ready.wait()
                 self._ready.clear()
-                pause = 0.0
-                while self._pending or self._due:
-                    for key, (conn, marker) in list(self._pending.items()):
-                        if transaction_ended(conn, marker):
-                            del self._pending[key]
-                            self._due = True
-                    if self._due:
-                        self._due = False
-                        await self._notify()
-                        # Under steady publishing the pause keeps growing (to `max_wait`): the relay
-                        # is busy anyway, and frequent NOTIFYs cost the publishers and the relay CPU.
-                        pause = max(pause, 0.001)
-                    if self._pending:
-                        await asyncio.sleep(pause)  # 0 first: most transactions commit within a tick
-                        pause = min(self.max_wait, pause * 2 or 0.0002)
+                if not self._due:
+                    continue
+                if streak > 2:
+                    await asyncio.sleep(min(self.max_wait, 0.001 * 2 ** (streak - 3)))
+                self._due = False
+                await self._notify()
+                streak = streak + 1 if self._due else 0
         finally:
+            for key in list(self._watches):
+                self._unwatch(key)
             if self._conn is not None and not self._conn.is_closed():
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._conn.close(), 1.0)
@@ -100,14 +155,14 @@ class CommitNotifier:
     async def flush(self) -> None:
         """Send the wake-up still owed (the bus is closing); without it the relay would find
         the last events only at its next poll. A wake-up already being sent is let finish."""
-        if self._pending or self._due:
-            self._pending.clear()
+        if self._watches or self._due:
+            for key in list(self._watches):
+                self._unwatch(key)
             self._due = False
             await self._notify()
         else:
             async with self._sending:
                 pass
-
     async def _notify(self) -> None:
         async with self._sending:
             await self._send()

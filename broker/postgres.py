@@ -111,8 +111,8 @@ class PostgresStore:
         ids = [uuid7() for _ in events]
         now = datetime.now(UTC)
         fields = fields.in_context()
-        if conn is None:
-            async with self.outbox_pool.acquire() as own, own.transaction():
+        if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
+            async with self.outbox_pool.acquire() as own:
                 await self._insert(own, ids, encoded, now, fields)
         else:
             await self._insert(conn, ids, encoded, now, fields)

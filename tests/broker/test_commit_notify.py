@@ -33,6 +33,18 @@ async def wake_ups_before_a_barrier(listener: asyncio.Queue[float], sender: asyn
     return count
 
 
+async def make_slow_commit_table(conn: asyncpg.Connection, seconds: float) -> None:
+    """Table `slow_commit`: a transaction that inserts into it takes `seconds` to COMMIT (a
+    deferred trigger sleeps at commit time)."""
+    await conn.execute(f"""
+        CREATE TABLE slow_commit (x int);
+        CREATE FUNCTION sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN PERFORM pg_sleep({seconds}); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW EXECUTE FUNCTION sleep_at_commit();
+    """)
+
+
 async def test_notify_comes_after_commit_once_per_transaction(database_url):
     listener = await asyncpg.connect(database_url)
     queue = await notifications(listener)
@@ -82,13 +94,7 @@ async def test_the_wake_up_waits_for_the_commit_to_finish(database_url):
     deferred trigger sleeping at commit time) shows the nudge waits for the answer, so the relay
     never wakes to find nothing and then sleeps until its next poll."""
     setup = await asyncpg.connect(database_url)
-    await setup.execute("""
-        CREATE TABLE slow_commit (x int);
-        CREATE FUNCTION sleep_at_commit() RETURNS trigger LANGUAGE plpgsql AS
-            $$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
-        CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED
-            FOR EACH ROW EXECUTE FUNCTION sleep_at_commit();
-    """)
+    await make_slow_commit_table(setup, 0.3)
     observed: list[int] = []
     woke = asyncio.Event()
 
@@ -159,3 +165,32 @@ async def test_closing_lets_a_wake_up_in_flight_finish_instead_of_cutting_its_co
     with contextlib.suppress(asyncio.CancelledError):
         await runner
     assert cut == [], "the wake-up's connect was cancelled half-way"
+
+
+async def test_the_wake_up_follows_a_slow_commit_at_once_not_at_the_next_poll(database_url):
+    """The commit itself wakes the notifier (the publishing connection reports each statement
+    it finishes), so a commit that took 2 s is followed at once by the NOTIFY, not when a
+    poll backed off to seconds next looks. Polling is only the fallback, every `max_wait`."""
+    from broker.commit_notify import CommitNotifier
+
+    setup = await asyncpg.connect(database_url)
+    await make_slow_commit_table(setup, 2)
+    listener = await asyncpg.connect(database_url)
+    queue = await notifications(listener)
+    notifier = CommitNotifier(lambda: asyncpg.connect(database_url), max_wait=30.0)
+    runner = asyncio.create_task(notifier.run())
+    publisher = await asyncpg.connect(database_url)
+    try:
+        async with publisher.transaction():
+            await publisher.execute("INSERT INTO slow_commit VALUES (1)")  # its COMMIT takes 2 s
+            notifier.published(publisher)
+        committed = asyncio.get_running_loop().time()
+        woke = await asyncio.wait_for(queue.get(), 35)
+        assert woke - committed < 0.5
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await publisher.close()
+        await listener.close()
+        await setup.close()

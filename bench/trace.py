@@ -1,0 +1,114 @@
+"""A bench-only trace of the commit-to-handler path: where the milliseconds of a latency run go.
+
+`BUILDIFY_BENCH_TRACE=DIR python bench/bus.py --scenario latency --runs 1` makes each process
+of the run (publisher, worker) wrap a few bus methods to stamp the wall clock (the processes
+share it) and write the stamps to DIR/<pid>.json when it stops; `python bench/trace.py DIR`
+then prints, for each step, the median and p99 of the time since the step before, per event.
+The wrapping costs microseconds per step; use it to see the path, not to quote latencies.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STEPS = ("commit", "noticed", "notified", "relay_woken", "relayed", "claim_start", "claimed", "handler")
+_stamps: dict[str, list[float]] = {}
+
+
+def _stamp(step: str) -> None:
+    _stamps.setdefault(step, []).append(time.time())
+
+
+def _around(
+    owner: Any, name: str, before: str | None, after: str | None, *, when: Callable[[Any], bool] = lambda _: True
+) -> None:
+    """Wrap the coroutine method `owner.name` to stamp `before` it runs and `after` it returns
+    (`after` only when `when(result)`: a claim that found nothing is not a step of the path)."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if before:
+            _stamp(before)
+        result = await original(*args, **kwargs)
+        if after and when(result):
+            _stamp(after)
+        return result
+
+    setattr(owner, name, wrapped)
+
+
+def install(role: str) -> bool:
+    """Wrap the steps of `role` ("publisher" or "worker") when BUILDIFY_BENCH_TRACE is set;
+    True if it is."""
+    if not os.environ.get("BUILDIFY_BENCH_TRACE"):
+        return False
+    from asyncpg import transaction
+
+    from broker import commit_notify, listen, worker
+    from broker.postgres import PostgresStore
+
+    if role == "publisher":
+        _around(transaction.Transaction, "_Transaction__commit", None, "commit")
+        _around(commit_notify.CommitNotifier, "_send", "noticed", "notified")
+        return True
+    _around(PostgresStore, "relay_batch", None, "relayed", when=lambda moved: moved > 0)
+    _around(PostgresStore, "claim", "claim_start", "claimed", when=bool)
+    _around(worker.Worker, "_run", "handler", None)
+    on_notify = listen.NotifyListener._on_notify
+
+    def stamped(self: Any, conn: Any, pid: int, channel: str, payload: object) -> None:
+        if channel == "bus_outbox":
+            _stamp("relay_woken")
+        on_notify(self, conn, pid, channel, payload)
+
+    listen.NotifyListener._on_notify = stamped  # type: ignore[method-assign,assignment]
+    return True
+
+
+def dump() -> None:
+    """Write this process's stamps to $BUILDIFY_BENCH_TRACE/<pid>.json."""
+    folder = Path(os.environ["BUILDIFY_BENCH_TRACE"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{os.getpid()}.json").write_text(json.dumps(_stamps))
+
+
+def report(folder: Path) -> str:
+    """Per event (one per commit), each step's first stamp after the step before; a markdown
+    table of the medians and p99s of the gaps."""
+    stamps: dict[str, list[float]] = {step: [] for step in STEPS}
+    for file in folder.glob("*.json"):
+        for step, times in json.loads(file.read_text()).items():
+            stamps[step].extend(times)
+    for times in stamps.values():
+        times.sort()
+    gaps: dict[str, list[float]] = {step: [] for step in STEPS[1:]}
+    for t0 in stamps["commit"]:
+        t = t0
+        for step in STEPS[1:]:
+            i = bisect.bisect_left(stamps[step], t)
+            if i == len(stamps[step]):
+                break
+            later = stamps[step][i]
+            gaps[step].append((later - t) * 1000)
+            t = later
+    lines = ["| step (time since the step before) | events | median ms | p99 ms |", "|---|---:|---:|---:|"]
+    for step, values in gaps.items():
+        if values:
+            values.sort()
+            p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+            lines.append(f"| {step} | {len(values)} | {statistics.median(values):.3f} | {p99:.3f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(Path(sys.argv[1])))
