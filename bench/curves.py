@@ -17,7 +17,7 @@ deliveries/s end to end); latency is commit-to-handler p50/p99 of a paced run at
 for `--latency-seconds`, one event per transaction, NOTIFY on. It prints markdown tables, and
 writes them with the PNG plots to `--out` (docs/benchmarks/ by default) plus a JSON of every run.
 
-    python bench/curves.py               # about 20 minutes on the 2-core machine
+    python bench/curves.py               # an estimated 20 minutes on the 2-core machine (not yet run whole)
     python bench/curves.py --quick       # smoke test: small points, 1 run, about 3 minutes
     python bench/curves.py --only subs,matching --runs 3
 """
