@@ -2,6 +2,8 @@
 one claim share a transaction, a savepoint each, and still have an effect exactly once."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -37,16 +39,24 @@ async def statuses(admin) -> list[str]:
     return [row[0] for row in await admin.fetch("SELECT DISTINCT status FROM event_deliveries")]
 
 
-async def test_the_inboxed_deliveries_of_one_claim_commit_in_one_transaction(database_url, admin):
-    router = Router()
-    transactions: list[int] = []
+def booking(note: Callable[[Any, Pinged], Awaitable[Any]]) -> tuple[Router, list[Any]]:
+    """A router whose handler books each event in its inbox transaction, noting `note(conn, event)` first."""
+    router, noted = Router(), []
 
     @router.on("test.ping.sent")
     async def book(event: Pinged, ctx: Delivery) -> None:
         async with ctx.transaction() as conn:
-            transactions.append(await conn.fetchval("SELECT txid_current()"))
+            noted.append(await note(conn, event))
             await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
 
+    return router, noted
+
+
+async def test_the_inboxed_deliveries_of_one_claim_commit_in_one_transaction(database_url, admin):
+    async def transaction_id(conn: Any, _event: Pinged) -> int:
+        return int(await conn.fetchval("SELECT txid_current()"))
+
+    router, transactions = booking(transaction_id)
     async with inbox_bus(database_url, router) as bus:
         await bus.publish_many(None, [Pinged(n=n) for n in range(20)])
         await bus.relay.run_once()
@@ -78,15 +88,10 @@ async def test_a_failing_handler_rolls_back_only_its_own_writes_in_a_shared_tran
 
 
 async def test_an_event_already_in_the_inbox_is_skipped_within_a_batch(database_url, admin):
-    router = Router()
-    ran: list[int] = []
+    async def number(_conn: Any, event: Pinged) -> int:
+        return event.n
 
-    @router.on("test.ping.sent")
-    async def book(event: Pinged, ctx: Delivery) -> None:
-        async with ctx.transaction() as conn:
-            ran.append(event.n)
-            await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
-
+    router, ran = booking(number)
     async with inbox_bus(database_url, router) as bus:
         ids = await bus.publish_many(None, [Pinged(n=n) for n in range(4)])
         # An earlier delivery of event 2 committed its effect (its worker died before completing it).
