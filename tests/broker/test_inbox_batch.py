@@ -2,6 +2,7 @@
 one claim share a transaction, a savepoint each, and still have an effect exactly once."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -146,3 +147,24 @@ async def test_a_subscription_name_with_a_quote_is_recorded_as_written(database_
         await run_until_idle(bus)
     assert await booked(admin) == [1]
     assert await admin.fetchval("SELECT subscription FROM event_inbox") == "inbox.o'brien; DROP TABLE booked; --"
+
+
+async def test_a_handler_that_swallows_a_database_error_gets_no_delivery_completed_without_its_writes(
+    database_url, admin
+):
+    router = Router()
+
+    @router.on("test.ping.sent", retry=QUICK)
+    async def book(event: Pinged, ctx: Delivery) -> None:
+        async with ctx.transaction() as conn:
+            await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
+            if event.n == 2 and ctx.attempt == 1:
+                with contextlib.suppress(asyncpg.PostgresError):  # the transaction is now aborted
+                    await conn.execute("SELECT 1 / 0")
+
+    async with inbox_bus(database_url, router) as bus:
+        await bus.publish_many(None, [Pinged(n=n) for n in range(5)])
+        await run_until_idle(bus)
+    # PostgreSQL answers COMMIT on an aborted transaction with a silent ROLLBACK: none of it may count as done.
+    assert await booked(admin) == list(range(5))
+    assert await statuses(admin) == ["done"]
