@@ -81,9 +81,9 @@ class InboxBatch:
             opened = query("inbox_savepoint").format(
                 subscription=_literal(subscription), event_id=_literal(str(event_id))
             )
-            self._broken = True  # until the statement is known to have left the transaction usable
+            was_broken, self._broken = self._broken, True  # until the statement is known to have finished
             status = await conn.execute(("RELEASE SAVEPOINT inbox; " if self._savepoint_open else "") + opened)
-            self._broken, self._savepoint_open = False, True
+            self._broken, self._savepoint_open = was_broken, True
             if status.endswith(" 0"):  # INSERT 0 0: an earlier delivery of the event committed
                 raise AlreadyHandled()
             try:
@@ -91,7 +91,7 @@ class InboxBatch:
             except BaseException:
                 self._broken, self._savepoint_open = True, False
                 await conn.execute(query("inbox_rollback"))
-                self._broken = False
+                self._broken = was_broken
                 raise
             committed = self._committed
         finally:
