@@ -12,6 +12,7 @@ delivery with nothing of it committed.
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -56,6 +57,9 @@ class InboxBatch:
         self._committed: asyncio.Future[None] | None = None
         self._savepoints = 0
         self._savepoint_open = False  # the last delivery's savepoint, released with the next statement
+        # A statement of ours failed or was cancelled half-way: the transaction may be aborted, and
+        # PostgreSQL answers COMMIT on an aborted transaction with a silent ROLLBACK. Never commit it.
+        self._broken = False
 
     @asynccontextmanager
     async def transaction(self, subscription: str, event_id: UUID) -> AsyncIterator[Any]:
@@ -66,7 +70,8 @@ class InboxBatch:
             await self.turn.acquire()
         except BaseException:
             self.queued -= 1
-            await self._commit_if_last()  # whoever left before us counted on us to commit
+            with contextlib.suppress(Exception):  # the waiters learn of a failed commit themselves
+                await self._commit_if_last()  # whoever left before us counted on us to commit
             raise
         self.queued -= 1
         committed = None
@@ -76,15 +81,17 @@ class InboxBatch:
             opened = query("inbox_savepoint").format(
                 subscription=_literal(subscription), event_id=_literal(str(event_id))
             )
+            was_broken, self._broken = self._broken, True  # until the statement is known to have finished
             status = await conn.execute(("RELEASE SAVEPOINT inbox; " if self._savepoint_open else "") + opened)
-            self._savepoint_open = True
+            self._broken, self._savepoint_open = was_broken, True
             if status.endswith(" 0"):  # INSERT 0 0: an earlier delivery of the event committed
                 raise AlreadyHandled()
             try:
                 yield conn
             except BaseException:
-                self._savepoint_open = False
+                self._broken, self._savepoint_open = True, False
                 await conn.execute(query("inbox_rollback"))
+                self._broken = was_broken
                 raise
             committed = self._committed
         finally:
@@ -94,7 +101,7 @@ class InboxBatch:
             finally:
                 self.turn.release()
         if committed is not None:
-            await committed
+            await asyncio.shield(committed)  # a waiter cancelled (its timeout) must not cancel the others' wait
 
     async def close(self) -> None:
         """Roll back a transaction left open (the worker stopped mid-batch) and hand its connection back."""
@@ -124,14 +131,22 @@ class InboxBatch:
     async def _end(self, *, commit: bool) -> None:
         if self._conn is None:
             return
-        conn, tx, committed = self._conn, self._tx, self._committed
+        conn, tx, committed, broken, savepoint_open = (
+            self._conn, self._tx, self._committed, self._broken, self._savepoint_open
+        )
         assert committed is not None
         self._conn, self._tx, self._committed, self._savepoints = None, None, None, 0
-        self._savepoint_open = False
+        self._savepoint_open = self._broken = False
         try:
+            if commit and broken:
+                await tx.rollback()
+                raise InboxNotCommitted("a statement of the batch's inbox transaction failed half-way")
             if commit:
+                if savepoint_open:  # fails if a handler swallowed an error and left the transaction aborted
+                    await conn.execute("RELEASE SAVEPOINT inbox")
                 await tx.commit()
-                committed.set_result(None)
+                if not committed.done():
+                    committed.set_result(None)
             else:
                 await tx.rollback()
         except BaseException as exc:

@@ -2,6 +2,9 @@
 one claim share a transaction, a savepoint each, and still have an effect exactly once."""
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -37,16 +40,31 @@ async def statuses(admin) -> list[str]:
     return [row[0] for row in await admin.fetch("SELECT DISTINCT status FROM event_deliveries")]
 
 
-async def test_the_inboxed_deliveries_of_one_claim_commit_in_one_transaction(database_url, admin):
-    router = Router()
-    transactions: list[int] = []
+Step = Callable[[Any, Pinged, Delivery], Awaitable[Any]]
 
-    @router.on("test.ping.sent")
+
+def booking(*, before: Step | None = None, after: Step | None = None) -> tuple[Router, list[Any]]:
+    """A router whose handler books each event in its inbox transaction: `before(conn, event, ctx)`
+    first (what it returns is collected), then the row, then `after(conn, event, ctx)`."""
+    router, noted = Router(), []
+
+    @router.on("test.ping.sent", retry=QUICK)
     async def book(event: Pinged, ctx: Delivery) -> None:
         async with ctx.transaction() as conn:
-            transactions.append(await conn.fetchval("SELECT txid_current()"))
+            if before is not None:
+                noted.append(await before(conn, event, ctx))
             await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
+            if after is not None:
+                await after(conn, event, ctx)
 
+    return router, noted
+
+
+async def test_the_inboxed_deliveries_of_one_claim_commit_in_one_transaction(database_url, admin):
+    async def transaction_id(conn: Any, _event: Pinged, _ctx: Delivery) -> int:
+        return int(await conn.fetchval("SELECT txid_current()"))
+
+    router, transactions = booking(before=transaction_id)
     async with inbox_bus(database_url, router) as bus:
         await bus.publish_many(None, [Pinged(n=n) for n in range(20)])
         await bus.relay.run_once()
@@ -57,14 +75,11 @@ async def test_the_inboxed_deliveries_of_one_claim_commit_in_one_transaction(dat
 
 
 async def test_a_failing_handler_rolls_back_only_its_own_writes_in_a_shared_transaction(database_url, admin):
-    router = Router()
+    async def fail_once(_conn: Any, event: Pinged, ctx: Delivery) -> None:
+        if event.n == 3 and ctx.attempt == 1:
+            raise ConnectionError("this delivery's writes roll back, its neighbours' stay")
 
-    @router.on("test.ping.sent", retry=QUICK)
-    async def book(event: Pinged, ctx: Delivery) -> None:
-        async with ctx.transaction() as conn:
-            await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
-            if event.n == 3 and ctx.attempt == 1:
-                raise ConnectionError("this delivery's writes roll back, its neighbours' stay")
+    router, _ = booking(after=fail_once)
 
     async with inbox_bus(database_url, router) as bus:
         await bus.publish_many(None, [Pinged(n=n) for n in range(6)])
@@ -78,15 +93,10 @@ async def test_a_failing_handler_rolls_back_only_its_own_writes_in_a_shared_tran
 
 
 async def test_an_event_already_in_the_inbox_is_skipped_within_a_batch(database_url, admin):
-    router = Router()
-    ran: list[int] = []
+    async def number(_conn: Any, event: Pinged, _ctx: Delivery) -> int:
+        return event.n
 
-    @router.on("test.ping.sent")
-    async def book(event: Pinged, ctx: Delivery) -> None:
-        async with ctx.transaction() as conn:
-            ran.append(event.n)
-            await conn.execute("INSERT INTO booked VALUES ($1, $2)", event.n, ctx.attempt)
-
+    router, ran = booking(before=number)
     async with inbox_bus(database_url, router) as bus:
         ids = await bus.publish_many(None, [Pinged(n=n) for n in range(4)])
         # An earlier delivery of event 2 committed its effect (its worker died before completing it).
@@ -141,3 +151,21 @@ async def test_a_subscription_name_with_a_quote_is_recorded_as_written(database_
         await run_until_idle(bus)
     assert await booked(admin) == [1]
     assert await admin.fetchval("SELECT subscription FROM event_inbox") == "inbox.o'brien; DROP TABLE booked; --"
+
+
+async def test_a_handler_that_swallows_a_database_error_gets_no_delivery_completed_without_its_writes(
+    database_url, admin
+):
+    async def swallow_an_error(conn: Any, event: Pinged, ctx: Delivery) -> None:
+        if event.n == 2 and ctx.attempt == 1:
+            with contextlib.suppress(asyncpg.PostgresError):  # the transaction is now aborted
+                await conn.execute("SELECT 1 / 0")
+
+    router, _ = booking(after=swallow_an_error)
+
+    async with inbox_bus(database_url, router) as bus:
+        await bus.publish_many(None, [Pinged(n=n) for n in range(5)])
+        await run_until_idle(bus)
+    # PostgreSQL answers COMMIT on an aborted transaction with a silent ROLLBACK: none of it may count as done.
+    assert await booked(admin) == list(range(5))
+    assert await statuses(admin) == ["done"]
