@@ -124,12 +124,13 @@ class CommitNotifier:
     async def run(self) -> None:
         """Until cancelled: wait for publishing transactions to end, then NOTIFY.
 
-        One NOTIFY is in flight at a time; under steady publishing (a commit ended during each
-        of the last few NOTIFYs) a growing pause, up to `max_wait`, lets more commits share one
-        NOTIFY: the relay is busy anyway, and a NOTIFY per commit costs publishers and relay CPU.
-        A lone commit's NOTIFY goes out at once.
+        A commit that ends a while after the last NOTIFY is announced at once. Under steady
+        publishing (commits ending within `gap` of the last NOTIFY) the gap doubles, up to
+        `max_wait`, so many commits share one NOTIFY: the relay is busy anyway, and a NOTIFY
+        per commit would cost publishers and relay more CPU than the events themselves.
         """
-        streak = 0
+        loop = asyncio.get_running_loop()
+        gap, last = 0.001, float("-inf")
         try:
             while True:
                 if self._watches:
@@ -140,11 +141,15 @@ class CommitNotifier:
                 self._ready.clear()
                 if not self._due:
                     continue
-                if streak > 2:
-                    await asyncio.sleep(min(self.max_wait, 0.001 * 2 ** (streak - 3)))
+                since = loop.time() - last
+                if since < gap:
+                    await asyncio.sleep(gap - since)
+                    gap = min(self.max_wait, gap * 2)
+                else:
+                    gap = 0.001
                 self._due = False
                 await self._notify()
-                streak = streak + 1 if self._due else 0
+                last = loop.time()
         finally:
             for key in list(self._watches):
                 self._unwatch(key)
