@@ -6,7 +6,7 @@ which caps one-event-per-transaction publishing at a few hundred per second. Ins
 publishing process watches the connection it published on: asyncpg reports every statement a
 connection finishes to its query loggers, so the COMMIT (or ROLLBACK) that ends the publishing
 transaction wakes the notifier the moment its answer arrives, and the notifier sends one NOTIFY
-from a connection of its own. Commits that end while a NOTIFY is in flight share the next one.
+from a connection of its own; under steady publishing several commits share one (see `run`).
 A spurious wake-up (after a rollback) costs the relay one empty statement; a lost one costs at
 most the relay's poll interval. A connection that ends its transaction without a statement
 (closed, lost) is noticed by a slow sweep every `max_wait`.
@@ -168,6 +168,7 @@ class CommitNotifier:
         else:
             async with self._sending:
                 pass
+
     async def _notify(self) -> None:
         async with self._sending:
             await self._send()
