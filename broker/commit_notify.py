@@ -25,6 +25,7 @@ from broker.wakeup import wait_event
 log = structlog.get_logger("broker.commit_notify")
 
 CHANNEL = "bus_outbox"
+_BURST = 0.001  # a commit ending this soon after the last NOTIFY is part of a burst (seconds)
 
 
 def _transaction_of(conn: Any) -> object | None:
@@ -124,13 +125,13 @@ class CommitNotifier:
     async def run(self) -> None:
         """Until cancelled: wait for publishing transactions to end, then NOTIFY.
 
-        A commit that ends a while after the last NOTIFY is announced at once. Under steady
-        publishing (commits ending within `gap` of the last NOTIFY) the gap doubles, up to
-        `max_wait`, so many commits share one NOTIFY: the relay is busy anyway, and a NOTIFY
-        per commit would cost publishers and relay more CPU than the events themselves.
+        A commit that ends more than `_BURST` after the last NOTIFY is announced at once. Under
+        steady publishing (a commit ending within `_BURST` of each NOTIFY) the next NOTIFY waits
+        for a gap that doubles, up to `max_wait`, so many commits share one: the relay is busy
+        anyway, and a NOTIFY per commit would cost publishers and relay more CPU than the events.
         """
         loop = asyncio.get_running_loop()
-        gap, last = 0.001, float("-inf")
+        gap, last = _BURST, float("-inf")
         try:
             while True:
                 if self._watches:
@@ -142,11 +143,11 @@ class CommitNotifier:
                 if not self._due:
                     continue
                 since = loop.time() - last
-                if since < gap:
-                    await asyncio.sleep(gap - since)
+                if since < _BURST:
                     gap = min(self.max_wait, gap * 2)
+                    await asyncio.sleep(gap - since)
                 else:
-                    gap = 0.001
+                    gap = _BURST
                 self._due = False
                 await self._notify()
                 last = loop.time()
