@@ -6,7 +6,7 @@ which caps one-event-per-transaction publishing at a few hundred per second. Ins
 publishing process watches the connection it published on: asyncpg reports every statement a
 connection finishes to its query loggers, so the COMMIT (or ROLLBACK) that ends the publishing
 transaction wakes the notifier the moment its answer arrives, and the notifier sends one NOTIFY
-from a connection of its own. Commits that end while a NOTIFY is in flight share the next one.
+from a connection of its own; under steady publishing several commits share one (see `run`).
 A spurious wake-up (after a rollback) costs the relay one empty statement; a lost one costs at
 most the relay's poll interval. A connection that ends its transaction without a statement
 (closed, lost) is noticed by a slow sweep every `max_wait`.
@@ -25,6 +25,7 @@ from broker.wakeup import wait_event
 log = structlog.get_logger("broker.commit_notify")
 
 CHANNEL = "bus_outbox"
+_BURST = 0.001  # a commit ending this soon after the last NOTIFY is part of a burst (seconds)
 
 
 def _transaction_of(conn: Any) -> object | None:
@@ -124,12 +125,13 @@ class CommitNotifier:
     async def run(self) -> None:
         """Until cancelled: wait for publishing transactions to end, then NOTIFY.
 
-        One NOTIFY is in flight at a time; under steady publishing (a commit ended during each
-        of the last few NOTIFYs) a growing pause, up to `max_wait`, lets more commits share one
-        NOTIFY: the relay is busy anyway, and a NOTIFY per commit costs publishers and relay CPU.
-        A lone commit's NOTIFY goes out at once.
+        A commit that ends more than `_BURST` after the last NOTIFY is announced at once. Under
+        steady publishing (a commit ending within `_BURST` of each NOTIFY) the next NOTIFY waits
+        for a gap that doubles, up to `max_wait`, so many commits share one: the relay is busy
+        anyway, and a NOTIFY per commit would cost publishers and relay more CPU than the events.
         """
-        streak = 0
+        loop = asyncio.get_running_loop()
+        gap, last = _BURST, float("-inf")
         try:
             while True:
                 if self._watches:
@@ -140,11 +142,15 @@ class CommitNotifier:
                 self._ready.clear()
                 if not self._due:
                     continue
-                if streak > 2:
-                    await asyncio.sleep(min(self.max_wait, 0.001 * 2 ** (streak - 3)))
+                since = loop.time() - last
+                if since < _BURST:
+                    gap = min(self.max_wait, gap * 2)
+                    await asyncio.sleep(gap - since)
+                else:
+                    gap = _BURST
                 self._due = False
                 await self._notify()
-                streak = streak + 1 if self._due else 0
+                last = loop.time()
         finally:
             for key in list(self._watches):
                 self._unwatch(key)
@@ -163,6 +169,7 @@ class CommitNotifier:
         else:
             async with self._sending:
                 pass
+
     async def _notify(self) -> None:
         async with self._sending:
             await self._send()
