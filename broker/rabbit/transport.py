@@ -45,9 +45,6 @@ FAILING_FORGET = 3 * handover.FORWARD_RETRY.max_delay  # a failing event is retr
 CONNECT_BACKOFF_MAX = 30.0
 BINDINGS_TTL = 1.0  # seconds the forwarder reuses the list of bound patterns
 HOUSEKEEPING_INTERVAL = 60.0  # seconds between looks for retired subscriptions' queues
-# Forwarder loops per relay process: while one awaits its batch's confirms (a quorum queue's
-# fsync), the next relayed event is claimed and published by the other instead of waiting.
-FORWARD_LOOPS = 2
 
 _envelope_decoder = msgspec.json.Decoder(Envelope)
 
@@ -270,7 +267,7 @@ class RabbitTransport:
                                                                       handover.FORWARD_RETRY))],
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
-            spawn(worker, "rabbit-forward", FORWARD_LOOPS)
+            spawn(worker, "rabbit-forward")
 
     async def _tidy_periodically(self, broker: RabbitBroker, consumed: list[str]) -> None:
         """Every minute: subscriptions retired meanwhile lose their queues, and the dead-letter
