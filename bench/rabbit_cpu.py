@@ -3,8 +3,9 @@
 A benchmark, not a test. It publishes `--events` events into the outbox of a fresh database (not
 measured), then starts a bus on the RabbitMQ transport and measures, until the handler has seen
 them all, the process's CPU time (relay, forwarder with publisher confirms, consumer, handler,
-acknowledgements) and the wall time. CPU per event moves much less than throughput when other
-work shares the cores; run the two sides of an A/B back to back (PYTHONPATH=<checkout>).
+acknowledgements), the wall time, and the CPU the local RabbitMQ server (beam.smp) spent
+meanwhile. CPU per event moves much less than throughput when other work shares the cores;
+run the two sides of an A/B back to back (PYTHONPATH=<checkout>).
 
     python bench/rabbit_cpu.py --amqp-url amqp://guest:guest@127.0.0.1:5672/ --events 5000
 """
@@ -63,17 +64,34 @@ async def measure(admin_url: str, amqp_url: str, events: int) -> str:
         await bus.close()
         bus = EventBus(service="bench", dsn=url, settings=settings)
         bus.include_router(router)
-        cpu, wall = time.process_time(), time.monotonic()
+        cpu, wall, beam = time.process_time(), time.monotonic(), rabbitmq_cpu()
         await bus.start()
         await done.wait()
-        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        cpu, wall, beam = time.process_time() - cpu, time.monotonic() - wall, rabbitmq_cpu() - beam
         await bus.close()
         await delete_topology(amqp_url, name, ["bench.count"])
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     per_event, rate, load = cpu / events * 1e6, events / wall, os.getloadavg()[0]
-    return f"{events} events: {per_event:,.0f} µs CPU/event, {rate:,.0f} events/s wall, load {load:.1f}"
+    broker = f"{beam / events * 1e6:,.0f} µs" if beam == beam else "unknown (no beam.smp in /proc)"
+    return (f"{events} events: {per_event:,.0f} µs CPU/event, RabbitMQ (beam.smp) {broker} CPU/event, "
+            f"{rate:,.0f} events/s wall, load {load:.1f}")
+
+
+def rabbitmq_cpu() -> float:
+    """CPU seconds the local RabbitMQ server (beam.smp) has used so far; NaN when none is found
+    (another host, or /proc not readable): at this rate the broker's own CPU is a large share."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(beam.smp)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return float("nan")
 
 
 def main() -> None:

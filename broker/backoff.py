@@ -32,4 +32,18 @@ async def run_forever(step: Callable[[], Awaitable[object]], *, what: str, logge
         reraise=True,
     )
     while True:
-        await retrying(step)  # a fresh retry state (first delay) for each step
+        try:
+            await step()  # the usual case, without tenacity's per-call bookkeeping (a worker
+            continue  # loop runs a step per claimed batch: thousands a second on RabbitMQ)
+        except Exception as exc:
+            first: BaseException | None = exc
+
+        async def again() -> object:
+            """The step again, its first failure replayed, so tenacity logs and backs off as usual."""
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed
+            return await step()
+
+        await retrying(again)  # a fresh retry state (first delay) for each failing step

@@ -28,7 +28,8 @@ def dlq_queues_command(
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """List the RabbitMQ dead-letter queues: messages in each, open dead letters in Postgres.
+    """List the RabbitMQ dead-letter queues: messages in each, open dead letters in Postgres,
+    and beside them each subscription's main queue (messages ready, consumers).
 
     `dlq list`, `dlq redrive` and `dlq purge` act on those letters; a redrive goes back through
     the subscription's queue."""
@@ -44,7 +45,8 @@ def dlq_queues_command(
 
 
 def _table(queues: list[DeadQueue]) -> Table:
-    table = Table("subscription", "dead-letter queue", "messages", "open letters", "trimmed")
+    table = Table("subscription", "dead-letter queue", "messages", "open letters", "trimmed", "ready", "consumers")
     for queue in queues:
-        table.add_row(queue.subscription, queue.queue, str(queue.messages), str(queue.open_letters), str(queue.trimmed))
+        table.add_row(queue.subscription, queue.queue, str(queue.messages), str(queue.open_letters), str(queue.trimmed),
+                      str(queue.ready), str(queue.consumers))
     return table

@@ -17,7 +17,7 @@ from faststream.rabbit import RabbitBroker
 
 from broker.ops.connection import Db
 from broker.rabbit.publishing import publish_confirmed
-from broker.rabbit.topology import depth, queue_names
+from broker.rabbit.topology import depth, depth_and_consumers, queue_names
 
 BOUND = "SELECT subscription FROM bus_rabbit_bindings WHERE prefix = $1 ORDER BY subscription"
 
@@ -34,13 +34,20 @@ WHERE s.name = $1 AND dl.redriven_at IS NULL AND dl.event_id = ANY($2::uuid[])
 
 
 class DeadQueue(msgspec.Struct, frozen=True, kw_only=True):
-    """One subscription's dead-letter queue: its messages and its open letters in Postgres."""
+    """One subscription's queues: its dead-letter queue (messages, open letters in Postgres) and
+    its main queue (messages ready, consumers attached).
+
+    Unacknowledged messages are not here: AMQP's `queue.declare` answers with ready messages and
+    consumers only (the count of unacknowledged ones needs RabbitMQ's management plugin)."""
 
     subscription: str
     queue: str
     messages: int
     open_letters: int
     trimmed: int = 0  # messages removed by this call (redriven or purged letters)
+    main_queue: str = ""
+    ready: int = 0
+    consumers: int = 0
 
 
 async def trim(broker: RabbitBroker, conn: Db, prefix: str, subscription: str) -> int:
@@ -78,7 +85,8 @@ async def trim(broker: RabbitBroker, conn: Db, prefix: str, subscription: str) -
 async def dead_queues(
     conn: Db, url: str, prefix: str, *, subscriptions: Sequence[str] = (), trim_first: bool = False
 ) -> list[DeadQueue]:
-    """The dead-letter queues of `prefix` (every bound subscription unless `subscriptions`)."""
+    """The queues of `prefix` (every bound subscription unless `subscriptions`): what
+    `buildify-events dlq queues` prints and the bus dashboard shows (`/api/v1/admin/bus/queues`)."""
     broker = RabbitBroker(url, logger=None)
     try:
         await broker.connect()
@@ -87,10 +95,12 @@ async def dead_queues(
         letters = {row["name"]: row["open"] for row in await conn.fetch(OPEN_LETTERS, names)}
         found = []
         for name in names:
-            _, _, dead = queue_names(prefix, name)
+            main, _, dead = queue_names(prefix, name)
+            ready, consumers = await depth_and_consumers(broker, main)
             found.append(DeadQueue(
                 subscription=name, queue=dead, messages=await depth(broker, dead),
                 open_letters=int(letters.get(name, 0)), trimmed=trimmed[name],
+                main_queue=main, ready=ready, consumers=consumers,
             ))
         return found
     finally:

@@ -97,10 +97,15 @@ async def depth(broker: RabbitBroker, queue: str) -> int:
     """Messages ready in `queue`, now: a passive `queue.declare` on the AMQP channel under
     FastStream's (FastStream has no call for it, and both `broker.declare_queue` and aio-pika's
     `declare_queue` answer a queue declared before on that channel with its first, stale count)."""
+    return (await depth_and_consumers(broker, queue))[0]
+
+
+async def depth_and_consumers(broker: RabbitBroker, queue: str) -> tuple[int, int]:
+    """Messages ready in `queue` and consumers attached to it, now (as `depth` asks)."""
     channel = broker._channel
     assert channel is not None, "connect the broker first"
     declared = await (await channel.get_underlay_channel()).queue_declare(queue, passive=True)
-    return declared.message_count or 0
+    return declared.message_count or 0, declared.consumer_count or 0
 
 
 async def delete_topology(url: str, prefix: str, subscriptions: Sequence[str]) -> None:

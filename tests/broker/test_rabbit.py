@@ -336,9 +336,10 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix
         return len(await ops.dlq_list(bus.pool)) == 1
 
     await wait_until(one_letter, timeout=15)
-    _, _, dead = queue_names(prefix, "t.fixed_later")
+    main, _, dead = queue_names(prefix, "t.fixed_later")
     await wait_until(lambda: _depth_is(dead, 1), timeout=15)
-    queue = {"subscription": "t.fixed_later", "queue": dead, "messages": 1, "open_letters": 1, "trimmed": 0}
+    queue = {"subscription": "t.fixed_later", "queue": dead, "messages": 1, "open_letters": 1, "trimmed": 0,
+             "main_queue": main, "ready": 0, "consumers": 1}
     assert await dlq_queues(database_url, prefix) == [queue]
     [kept] = await dlq_queues(database_url, prefix, "--trim")  # an open letter's message stays
     assert (kept["trimmed"], kept["open_letters"]) == (0, 1)

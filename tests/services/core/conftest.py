@@ -1,6 +1,7 @@
 """Core app on a fresh database per test, a platform admin, and helpers to sign in."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,14 +86,21 @@ def cheap_argon2() -> None:
     use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-@pytest.fixture
-async def core(database_url: str) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def serve_core(database_url: str, bus: BusSettings = FAST_BUS) -> AsyncIterator[Harness]:
+    """The core app on `database_url` with a platform admin (root@platform.example)."""
     await create_superuser(database_url, "root@platform.example", "password123")
-    settings = Settings(database_url=database_url, module_api_keys=MODULE_KEYS, bus=FAST_BUS,
+    settings = Settings(database_url=database_url, module_api_keys=MODULE_KEYS, bus=bus,
                         access_token_ttl=600, gateway_config_key=GATEWAY_KEY)
     app = create_app(settings)
     async with AsyncTestClient(app=app) as client:
         yield Harness(client=client, app=app, url=database_url)
+
+
+@pytest.fixture
+async def core(database_url: str) -> AsyncIterator[Harness]:
+    async with serve_core(database_url) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -14,11 +14,13 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
+from aiormq.exceptions import AMQPError
 from litestar import Controller, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from broker import BusUnavailable, InvalidPattern, ops
+from broker.rabbit.deadletters import DeadQueue, dead_queues
 from contracts.ids import uuid7
 from modulekit import errors as kit
 from services.core.app.auth.principal import Principal
@@ -157,6 +159,19 @@ class BusAdminController(Controller):
         if scope_of(principal) is None:
             ops.export_gauges(snapshot)
         return snapshot
+
+    @get("/queues", summary="RabbitMQ transport: each subscription's queue (messages ready, consumers) and "
+         "dead-letter queue (messages, open letters); empty on the Postgres transport")
+    async def queues(self, principal: Principal, core: CoreContext) -> list[DeadQueue]:
+        if scope_of(principal) is not None:
+            raise Forbidden("Queue depths cover every tenant: they are shown to platform administrators.")
+        settings = core.bus.settings
+        if settings.transport != "rabbitmq" or not settings.amqp_url:
+            return []
+        try:  # the same function as `buildify-events dlq queues`
+            return await call(dead_queues(core.bus.pool, settings.amqp_url, settings.amqp_prefix))
+        except (OSError, AMQPError) as exc:
+            raise Unavailable(f"RabbitMQ does not answer: {type(exc).__name__}") from exc
 
     @post("/replays", status_code=202, summary="Deliver past events again (dry_run lists what would be sent)")
     async def replay(

@@ -1,4 +1,5 @@
-// Event bus dashboard: totals and per-subscription backlog from GET /stats, refreshed every few seconds.
+// Event bus dashboard: totals and per-subscription backlog from GET /stats, refreshed every few seconds;
+// on the RabbitMQ transport, platform administrators also see each subscription's queues from GET /queues.
 
 import { API, h, age, alertBox, count, num, pageHeader, rate, showAlert, table, errorText, when } from '../ui.js';
 
@@ -38,6 +39,26 @@ function subscriptionRow(sub) {
     lettersCell);
 }
 
+// One subscription's RabbitMQ queues: messages ready, consumers, dead-letter queue depth and open letters.
+function queueRow(queue) {
+  const idle = queue.ready > 0 && queue.consumers === 0;
+  return h('tr', { 'data-queue': queue.main_queue },
+    h('td', {}, h('div', { class: 'bus-sub-name', text: queue.subscription }), h('div', { class: 'muted bus-small', text: queue.main_queue })),
+    h('td', { class: `num${idle ? ' bus-warn-text' : ''}`, text: count(queue.ready) }),
+    h('td', { class: `num${queue.consumers === 0 ? ' bus-warn-text' : ''}`, text: count(queue.consumers) }),
+    h('td', { class: `num${queue.messages ? ' bus-danger-text' : ''}`, text: count(queue.messages) }),
+    num(count(queue.open_letters)));
+}
+
+function queuesCard(queues) {
+  if (!queues || !queues.length) return null;  // the Postgres transport, or not a platform administrator
+  return h('section', { class: 'card', id: 'bus-queues' }, h('h2', { text: 'RabbitMQ queues' }),
+    table(['Subscription', { text: 'Ready', class: 'num' }, { text: 'Consumers', class: 'num' },
+      { text: 'Dead-letter queue', class: 'num' }, { text: 'Open dead letters', class: 'num' }],
+    queues.map(queueRow), { className: 'bus-queues' }),
+    h('p', { class: 'muted bus-small', text: 'Unacknowledged messages are not counted: AMQP reports ready messages and consumers only.' }));
+}
+
 export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
   let windowSeconds = 300;
   const alert = alertBox();
@@ -55,9 +76,12 @@ export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
     if (busy) return;
     busy = true;
     try {
-      const stats = await ctx.api.get(`${API}/stats`, { window: windowSeconds });
+      const [stats, queues] = await Promise.all([
+        ctx.api.get(`${API}/stats`, { window: windowSeconds }),
+        ctx.user.platform_admin ? ctx.api.get(`${API}/queues`) : Promise.resolve([]),
+      ]);
       showAlert(alert, '');
-      draw(stats);
+      draw(stats, queues);
       updated.textContent = `Updated ${when(new Date().toISOString()).slice(11)} · every ${refreshMs / 1000} s`;
     } catch (error) {
       showAlert(alert, `The statistics could not be read: ${errorText(error)}`);
@@ -66,7 +90,7 @@ export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
     }
   }
 
-  function draw(stats) {
+  function draw(stats, queues) {
     const windowLabel = (WINDOWS.find(([s]) => s === windowSeconds) || [0, `${stats.window_seconds} s`])[1];
     const cards = h('div', { class: 'card-grid bus-stats' },
       stat('Events published', rate(stats.events_per_second), { id: 'bus-events-rate' }),
@@ -92,9 +116,10 @@ export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
           href: '#/bus/events', text: t.event_type, onclick: () => { state.eventPattern = t.event_type; },
         })), num(count(t.events)))),
       { empty: `No event in the ${windowLabel}.` });
-    body.replaceChildren(cards, window,
+    body.replaceChildren(...[cards, window,
       h('section', { class: 'card' }, h('h2', { text: 'Subscriptions' }), subs),
-      h('section', { class: 'card' }, h('h2', { text: `Event types (${windowLabel})` }), types));
+      queuesCard(queues),
+      h('section', { class: 'card' }, h('h2', { text: `Event types (${windowLabel})` }), types)].filter(Boolean));
   }
 
   select.addEventListener('change', () => {
