@@ -1,7 +1,7 @@
 // The warehouse module's frontend: loaded by the core shell with import(), one instance per company.
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { h } from '/ui/kit.js';
+import { pageNotFound } from '/ui/kit.js';
 import { renderStock } from './pages/stock.js';
 import { renderMovements } from './pages/movements.js';
 import { renderReservations } from './pages/reservations.js';
@@ -30,8 +30,7 @@ export default class WarehouseModule {
       case 'low-stock':
         return renderLowStock(view);
       default:
-        el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
-          h('p', { text: `The warehouse module has no page “${page}”.` })));
+        pageNotFound(el, 'The warehouse module', page);
         return undefined;
     }
   }
