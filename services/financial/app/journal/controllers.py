@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import Parameter
 
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import principal_of, requires
 from modulekit.config import module_enabled
 from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.db import FinancialDb
@@ -51,8 +51,7 @@ def present(entry: dict[str, Any]) -> JournalEntry:
 
 
 class JournalController(Controller):
-    path = "/api/v1/financial/transactions"
-    guards = [authenticate]
+    path = "/transactions"
     tags = ["journal"]
 
     @post("/")

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import principal_of, requires
 from services.financial.app.access import company_snapshot, load_visible
 from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
@@ -34,8 +34,7 @@ def present(row: Any) -> Payment:
 
 
 class PaymentController(Controller):
-    path = "/api/v1/financial/payments"
-    guards = [authenticate]
+    path = "/payments"
     tags = ["payments"]
 
     @post("/")
