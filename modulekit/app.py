@@ -31,6 +31,7 @@ from modulekit.frontend import module_frontend
 from modulekit.health import Probe, health_route
 from modulekit.http import metrics_app, request_id_middleware
 from modulekit.migrations import migrate
+from modulekit.paging import page_of
 from modulekit.problems import PROBLEM_HANDLERS, reject_bad_input
 from modulekit.settings import ModuleSettings
 from modulekit.tokens import TokenVerifier
@@ -123,7 +124,7 @@ def create_module_app(
         route_handlers=routes,
         middleware=[request_id_middleware],  # type: ignore[list-item]  # plain ASGI, framework-free types
         dependencies={"db": provide(db), "bus": provide(bus), "config": provide(config),
-                      "principal": Provide(provide_principal)},
+                      "principal": Provide(provide_principal), "page": Provide(page_of, sync_to_thread=False)},
         lifespan=[database, bus.lifespan],
         exception_handlers=PROBLEM_HANDLERS,
         before_request=reject_bad_input,

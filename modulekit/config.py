@@ -8,7 +8,7 @@ A time limit bounds staleness should an event be missed.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -16,7 +16,7 @@ import httpx
 import msgspec
 from litestar.connection import ASGIConnection
 
-from broker import Router
+from broker import Retry, Router
 from contracts.api import ResolvedConfig
 from contracts.core import ModuleConfigured, ModuleEnabled
 from contracts.core import ModuleDisabled as ModuleSwitchedOff
@@ -110,6 +110,18 @@ def config_router(config: ConfigClient[T], *, broadcast: bool = True) -> Router:
         forget(event)
 
     return router
+
+
+async def config_for_event(get: Callable[[UUID], Awaitable[T]], company_id: UUID) -> T | None:
+    """A company's configuration (`get`: `ConfigClient.get` or a function like it) as an event handler
+    needs it: None when the module is off for the company or core knows no such company (nothing to
+    do), a `Retry` while core cannot answer (the event waits for it rather than being lost)."""
+    try:
+        return await get(company_id)
+    except (ModuleDisabled, NotFound):
+        return None
+    except DependencyUnavailable as exc:
+        raise Retry(str(exc), after=5) from exc
 
 
 async def module_enabled(connection: ASGIConnection[Any, Any, Any, Any], company_id: UUID) -> None:

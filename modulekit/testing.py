@@ -1,17 +1,20 @@
 """A stand-in for core as a module meets it in its own tests: the JWKS, user tokens signed with a key only
 the tests hold, and each company's resolved configuration behind the module key. It ships in the kit's
-wheel so a module in its own repository tests against the same stand-in as the modules of the monorepo."""
+wheel so a module in its own repository tests against the same stand-in as the modules of the monorepo.
+Beside it, what such tests also need: the app served in process and the events the module published."""
 
 import json
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import jwt
+import msgspec
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt.algorithms import OKPAlgorithm
 from litestar import Litestar, Request, get
@@ -19,9 +22,11 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 
 from broker import BusSettings
 from contracts.api import ResolvedConfig
+from contracts.envelope import Event
 
 CORE_KEY = ed25519.Ed25519PrivateKey.generate()  # stands for core's signing key; the module never sees it
 CORE_KID = "core-test-key"
+E = TypeVar("E", bound=Event)
 # A bus that does nothing on its own: tests drain it with broker.testing.run_until_idle.
 QUIET_BUS = BusSettings(poll_interval=0.05, workers=0, relay=False, listen=False, cleanup_interval=0, lease=5.0)
 
@@ -102,3 +107,19 @@ async def serve_in_process(stack: AsyncExitStack, app: Litestar, base_url: str) 
     for manager in app._lifespan_managers:
         await stack.enter_async_context(manager(app) if callable(manager) else manager)
     return await stack.enter_async_context(asgi_client(app, base_url))
+
+
+
+async def published(kind: type[E], data_url: str, bus_url: str) -> list[tuple[int, E]]:
+    """`(version, event)` of every `kind` event the module published, wherever it is now: in the
+    outbox of its database (`data_url`) or, once relayed, in the bus's log (`bus_url`)."""
+    found: list[tuple[int, E]] = []
+    for url, table in ((data_url, "bus_outbox"), (bus_url, "events")):
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(f"SELECT version, payload FROM {table} WHERE event_type = $1",
+                                    kind.__struct_config__.tag)
+        finally:
+            await conn.close()
+        found += [(row["version"], msgspec.json.decode(row["payload"], type=kind)) for row in rows]
+    return found

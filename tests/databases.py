@@ -5,9 +5,10 @@ import asyncpg
 from services.runtime.dburl import with_database
 
 
-async def on_server(server_url: str, *statements: str) -> None:
-    """Run `statements` (CREATE/DROP DATABASE cannot run in a transaction) on one short-lived connection."""
-    conn = await asyncpg.connect(server_url)
+async def on_server(url: str, *statements: str) -> None:
+    """Run `statements` on one short-lived connection to `url`, a server's or a database's, outside a
+    transaction (CREATE/DROP DATABASE cannot run in one)."""
+    conn = await asyncpg.connect(url)
     try:
         for statement in statements:
             await conn.execute(statement)

@@ -8,54 +8,54 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 T = TypeVar("T")
 
 
-class _Deadline:
-    """When a wait gives up, and the one failure both waits raise then."""
+class WaitOptions(TypedDict, total=False):
+    """How long to wait (`timeout`, s), how often to look (`interval`, s) and what for (`what`, for the failure)."""
 
-    def __init__(self, timeout: float, what: str) -> None:
-        self.timeout, self.what = timeout, what
-        self.at = time.monotonic() + timeout
+    timeout: float
+    interval: float
+    what: str
 
-    def check(self, value: object) -> None:
+
+class _Poll:
+    """One wait's options and deadline: whether a value ends the wait, and the one failure both waits raise."""
+
+    def __init__(self, options: WaitOptions, interval: float) -> None:
+        self.timeout = options.get("timeout", 10.0)
+        self.interval = options.get("interval", interval)
+        self.what = options.get("what", "")
+        self.at = time.monotonic() + self.timeout
+
+    def done(self, value: object) -> bool:
+        """True once `value` is truthy; raises once the deadline has passed without it."""
+        if value:
+            return True
         if time.monotonic() >= self.at:
             raise AssertionError(f"{self.what or 'condition'} not met within {self.timeout} s (last value: {value!r})")
+        return False
 
 
-async def wait_until(
-    condition: Callable[[], T | Awaitable[T]],
-    *,
-    timeout: float = 10.0,
-    interval: float = 0.02,
-    what: str = "",
-) -> T:
+async def _resolved(value: T | Awaitable[T]) -> T:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def wait_until(condition: Callable[[], T | Awaitable[T]], **options: Unpack[WaitOptions]) -> T:
     """Await `condition()` (sync or async) until it returns something truthy, and return that."""
-    deadline = _Deadline(timeout, what)
+    poll = _Poll(options, interval=0.02)
     while True:
-        value = condition()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
+        if poll.done(value := await _resolved(condition())):
             return value
-        deadline.check(value)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(poll.interval)
 
 
-def wait_until_sync(
-    condition: Callable[[], T],
-    *,
-    timeout: float = 10.0,
-    interval: float = 0.05,
-    what: str = "",
-) -> T:
+def wait_until_sync(condition: Callable[[], T], **options: Unpack[WaitOptions]) -> T:
     """The same for synchronous tests (subprocesses, the browser, the running platform)."""
-    deadline = _Deadline(timeout, what)
+    poll = _Poll(options, interval=0.05)
     while True:
-        value = condition()
-        if value:
+        if poll.done(value := condition()):
             return value
-        deadline.check(value)
-        time.sleep(interval)
+        time.sleep(poll.interval)

@@ -86,6 +86,26 @@ export function alertBox() {
   };
 }
 
+// A form's submit: the browser does not submit it, the previous problem goes, and what `action()`
+// throws shows in `problem` (an alertBox) for the user to correct.
+export function onSubmit(form, problem, action) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    problem.hide();
+    try {
+      await action();
+    } catch (error) {
+      problem.show(errorText(error));
+    }
+  });
+}
+
+// What a module's render() shows for a route it has no page for; `owner` names it ("The warehouse module").
+export function pageNotFound(el, owner, page) {
+  el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
+    h('p', { text: `${owner} has no page “${page}”.` })));
+}
+
 export function table(columns, rows, { empty = 'Nothing here yet.', footer = null } = {}) {
   if (!rows.length) return h('p', { class: 'empty', text: empty });
   const head = h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, text: c.label }))));

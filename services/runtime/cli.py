@@ -4,8 +4,9 @@ from pathlib import Path
 
 import typer
 
-from services.runtime.dev import ROOT, DevOptions, run
+from services.runtime.dev import DevOptions, run
 from services.runtime.gateway import MODULE_PORTS
+from services.runtime.paths import ROOT, SERVICES
 
 
 def dev(
@@ -72,7 +73,7 @@ def new_module(
     name: str = typer.Argument(..., help="the module's name: lower-case letters, digits, underscores"),
     port: int | None = typer.Option(None, help="its port (default: the next free one after the others)"),
     display_name: str | None = typer.Option(None, help="the name people see (default: from NAME)"),
-    services: Path = typer.Option(ROOT / "services", help="where module folders live"),
+    services: Path = typer.Option(SERVICES, help="where module folders live"),
 ) -> None:
     """Scaffold services/NAME/: manifest, app on the kit, table and migration, endpoint, handler, page, tests."""
     from services.runtime.scaffold import ScaffoldError, scaffold

@@ -33,11 +33,9 @@ from services.runtime.gateway import (
     write_dynamic_config,
 )
 from services.runtime.migrations import migrate_all
+from services.runtime.paths import ROOT, SERVICES
 from services.runtime.processes import Child, say
 from services.runtime.servers import server_command
-
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ROOT / "services"
 
 DEMO_TENANT = {"name": "Acme", "slug": "acme"}
 DEMO_COMPANY = "Acme GmbH"

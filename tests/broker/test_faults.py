@@ -36,6 +36,7 @@ from broker.rabbit import RabbitTransport, delete_topology
 from tests.broker.events import Pinged
 from tests.broker.fault_process import EFFECTS_TABLE, SERVICE, router_for
 from tests.broker.tcp_proxy import TcpProxy
+from tests.databases import on_server
 from tests.e2e.platform import RunningPlatform, free_port, running_platform
 from tests.waiting import wait_until, wait_until_sync
 
@@ -203,11 +204,7 @@ async def _try_publish(bus: EventBus, chunk: list[Pinged]) -> bool:
 
 
 async def publisher(dsn: str) -> EventBus:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(EFFECTS_TABLE)
-    finally:
-        await conn.close()
+    await on_server(dsn, EFFECTS_TABLE)
     bus = EventBus(service="faults-publisher", dsn=dsn, settings=PUBLISHER)
     await bus.open()
     return bus

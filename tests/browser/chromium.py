@@ -77,13 +77,19 @@ def run(check: Callable[["sync_api.Page"], None], **page_options: Any) -> None:
     assert problems == [], "\n".join(problems)
 
 
+def submit(where: "sync_api.Page | sync_api.Locator", fields: dict[str, str], button: str) -> None:
+    """What a user does with a form: type each value into the field labelled with its key, then press
+    `button`. `where` is the page, or the form or dialog when a label is not unique on it."""
+    for label, value in fields.items():
+        where.get_by_label(label).fill(value)
+    where.get_by_role("button", name=button).click()
+
+
 def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(base + "/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    submit(page, {"Email": email, "Password": password}, "Sign in")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
@@ -91,9 +97,6 @@ def create_consulting_invoice(page: "sync_api.Page") -> None:
     """On the invoice form: ten hours of consulting at 100 for Globex AG, numbered by the German subsidiary."""
     from playwright.sync_api import expect
 
-    page.get_by_label("Customer").fill("Globex AG")
-    page.get_by_label("Description").fill("Consulting")
-    page.get_by_label("Quantity").fill("10")
-    page.get_by_label("Unit price").fill("100")
-    page.get_by_role("button", name="Create invoice").click()
+    submit(page, {"Customer": "Globex AG", "Description": "Consulting", "Quantity": "10", "Unit price": "100"},
+           "Create invoice")
     expect(page.locator("#invoice-number")).to_have_text(re.compile(r"^DE-INV-\d+"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.chromium import create_consulting_invoice, sign_in
+from tests.browser.chromium import create_consulting_invoice, sign_in, submit
 from tests.browser.chromium import run as browser_run
 from tests.e2e.platform import RunningPlatform
 
@@ -85,12 +85,9 @@ def test_the_seed_walkthrough_in_the_browser_alone(platform: RunningPlatform) ->
         # enable with EUR / 0.20: the browser refuses a bad value first, the plan comes before the change
         card = page.get_by_role("listitem", name="Financial Management")
         card.get_by_role("button", name="Enable Financial Management").click()
-        card.get_by_label("Financial Management currency").fill("euro")
-        card.get_by_role("button", name="Show the plan").click()
+        submit(card, {"Financial Management currency": "euro"}, "Show the plan")
         expect(card.get_by_role("alert")).to_contain_text("currency must match")
-        card.get_by_label("Financial Management currency").fill("EUR")
-        card.get_by_label("Financial Management tax_rate").fill("0.20")
-        card.get_by_role("button", name="Show the plan").click()
+        submit(card, {"Financial Management currency": "EUR", "Financial Management tax_rate": "0.20"}, "Show the plan")
         plan = card.get_by_role("region", name="Plan")
         expect(plan).to_contain_text("Plan: enable financial")
         expect(plan).to_contain_text("financial.invoices.write")
@@ -168,19 +165,16 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         expect(page.locator(".notices")).to_contain_text("Roles of reader@acme.example saved.")
         reader.get_by_role("button", name="Reset password").click()
         reset = page.get_by_role("form", name="New password for reader@acme.example")
-        reset.get_by_label("New password").fill("reader passphrase 2")
-        reset.get_by_role("button", name="Set password").click()
+        submit(reset, {"New password": "reader passphrase 2"}, "Set password")
         expect(page.locator(".notices")).to_contain_text("Password of reader@acme.example changed.")
 
         # a company created here is in the picker at once (no new sign-in)
         menu.get_by_role("link", name="Companies").click()
-        page.get_by_label("New company name").fill("Acme SARL")
-        page.get_by_role("button", name="Create company").click()
+        submit(page, {"New company name": "Acme SARL"}, "Create company")
         expect(page.locator("#company-select option", has_text="Acme SARL")).to_have_count(1)
         accessible(page, "companies")
         page.get_by_role("row", name=re.compile("Acme SARL")).get_by_role("button", name="Rename").click()
-        page.get_by_label("New name for Acme SARL").fill("Acme SAS")
-        page.get_by_role("button", name="Save name").click()
+        submit(page, {"New name for Acme SARL": "Acme SAS"}, "Save name")
         expect(page.locator("#company-select option", has_text="Acme SAS")).to_have_count(1)
         sign_out(page)
 
@@ -199,9 +193,7 @@ def test_people_roles_and_companies_in_the_browser(platform: RunningPlatform) ->
         row.get_by_role("button", name="Deactivate").click()
         expect(page.get_by_role("row", name=re.compile("reader@acme.example"))).to_contain_text("deactivated")
         sign_out(page)
-        page.get_by_label("Email").fill("reader@acme.example")
-        page.get_by_label("Password").fill("reader passphrase 2")
-        page.get_by_role("button", name="Sign in").click()
+        submit(page, {"Email": "reader@acme.example", "Password": "reader passphrase 2"}, "Sign in")
         expect(page.get_by_role("alert")).to_contain_text("This account is disabled")
 
         # a platform administrator registers a manifest: problems are listed per field

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.chromium import platform, run, sign_in
+from tests.browser.chromium import platform, run, sign_in, submit
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until_sync
 
@@ -39,39 +39,27 @@ def walk_through(page: "sync_api.Page", platform: RunningPlatform) -> None:
     expect(page.get_by_role("heading", name="Stock — Acme GmbH")).to_be_visible()
     expect(page.locator(".empty")).to_contain_text("No stock yet")
 
-    page.get_by_label("SKU").fill("W-1")
-    page.get_by_label("Item name").fill("Widget")
-    page.get_by_label("Unit cost").fill("12.50")
-    page.get_by_label("Low-stock threshold").fill("20")
-    page.get_by_role("button", name="Add item").click()
+    submit(page, {"SKU": "W-1", "Item name": "Widget", "Unit cost": "12.50", "Low-stock threshold": "20"}, "Add item")
     expect(page.locator(".notices")).to_contain_text("Item W-1 added")
-    page.get_by_label("Warehouse code").fill("BERLIN")
-    page.get_by_label("Warehouse name").fill("Berlin")
-    page.get_by_label("Locations (comma-separated)").fill("A1")
-    page.get_by_role("button", name="Add warehouse").click()
+    submit(page, {"Warehouse code": "BERLIN", "Warehouse name": "Berlin", "Locations (comma-separated)": "A1"},
+           "Add warehouse")
     expect(page.locator(".notices")).to_contain_text("Warehouse BERLIN added")
 
     menu.get_by_role("link", name="Movements").click()
-    page.get_by_label("Quantity").fill("10")
-    page.get_by_role("button", name="Record").click()
+    submit(page, {"Quantity": "10"}, "Record")
     expect(page.locator("tbody tr").first).to_contain_text("receipt")
     expect(page.locator("tbody tr").first).to_contain_text("BERLIN/A1")
 
     # a refused movement says why, in a sentence
     page.get_by_label("Kind").select_option("issue")
-    page.get_by_label("Quantity").fill("11")
-    page.get_by_role("button", name="Record").click()
+    submit(page, {"Quantity": "11"}, "Record")
     expect(page.get_by_role("alert")).to_contain_text("only 10 pcs of W-1 available")
 
     # financial's invoice form: a line naming the SKU reserves stock in the warehouse
     menu.get_by_role("link", name="Invoices").click()
     page.get_by_role("link", name="New invoice").click()
-    page.get_by_label("Customer").fill("Globex AG")
-    page.get_by_label("Description").fill("Widgets")
-    page.get_by_label("SKU").fill("W-1")
-    page.get_by_label("Quantity").fill("3")
-    page.get_by_label("Unit price").fill("40")
-    page.get_by_role("button", name="Create invoice").click()
+    submit(page, {"Customer": "Globex AG", "Description": "Widgets", "SKU": "W-1", "Quantity": "3", "Unit price": "40"},
+           "Create invoice")
     expect(page.locator(".fin-lines, table").first).to_contain_text("W-1")
 
     def reserved() -> bool:  # the reservation arrives by event: reopen the page until it shows

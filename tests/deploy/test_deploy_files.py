@@ -30,9 +30,8 @@ from services.runtime.gateway import (
     dynamic_config,
     traefik_static_config,
 )
+from services.runtime.paths import DEPLOY, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY = ROOT / "deploy"
 TRAEFIK = DEPLOY / "traefik"
 K8S = DEPLOY / "k8s"
 

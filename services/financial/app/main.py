@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx
 from litestar import Litestar
+from litestar import Router as HttpRouter
 
 from broker import EventBus, Router
-from modulekit import ModuleParts, create_module_app, load_settings
+from modulekit import ModuleParts, authenticate, create_module_app, load_settings
 from modulekit.logs import configure as configure_logs
 from services.financial.app.accounts import handlers as account_handlers
 from services.financial.app.accounts.controllers import AccountController
@@ -29,6 +30,14 @@ def subscribers(parts: ModuleParts[None, FinancialConfig]) -> list[Router]:
     return [account_handlers.build_router(parts.db, parts.config), cogs_handlers.build_router(parts.db)]
 
 
+def api() -> HttpRouter:
+    """Every endpoint under /api/v1/financial, each for a signed-in user only (its controller or route
+    adds the permission it needs)."""
+    return HttpRouter(path="/api/v1/financial", guards=[authenticate], route_handlers=[
+        AccountController, JournalController, InvoiceController, PaymentController, ReportController,
+    ])
+
+
 def create_app(
     settings: Settings | None = None, *, bus: EventBus | None = None, core_client: httpx.AsyncClient | None = None
 ) -> Litestar:
@@ -39,6 +48,6 @@ def create_app(
     return create_module_app(
         service="financial", version=VERSION, settings=settings,
         parse_config=FinancialConfig.from_resolved, migrations="services.financial.app.migrations",
-        route_handlers=[AccountController, JournalController, InvoiceController, PaymentController, ReportController],
+        route_handlers=[api()],
         subscribers=subscribers, frontend=FRONTEND, bus=bus, core_client=core_client,
     )

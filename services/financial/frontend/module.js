@@ -1,7 +1,7 @@
 // The financial module's frontend: loaded by the core shell with import(), one instance per company.
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { addStylesheet, h } from '/ui/kit.js';
+import { addStylesheet, pageNotFound } from '/ui/kit.js';
 import { renderDashboard } from './pages/dashboard.js';
 import { renderInvoices, renderNewInvoice } from './pages/invoices.js';
 import { renderInvoice } from './pages/invoice.js';
@@ -44,8 +44,7 @@ export default class FinancialModule {
       case 'reports':
         return renderReports(view, arg || 'trial-balance', rest);
       default:
-        el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
-          h('p', { text: `The financial module has no page “${page}”.` })));
+        pageNotFound(el, 'The financial module', page);
         return undefined;
     }
   }

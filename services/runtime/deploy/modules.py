@@ -8,8 +8,7 @@ import msgspec
 
 from contracts.manifest import Backend, Manifest
 from services.runtime.gateway import module_ports
-
-SERVICES = Path(__file__).resolve().parents[2]
+from services.runtime.paths import SERVICES
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ commit together, so a redelivered event has no second effect.
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
-from broker import Delivery, Reject, Retry, Router
+from broker import Delivery, Reject, Router
 from contracts.core import ModuleDisabled as ModuleSwitchedOff
 from contracts.financial import InvoiceCreated, InvoicePaid
-from modulekit.errors import DependencyUnavailable, ModuleDisabled, NotFound
+from modulekit.config import config_for_event
 from services.warehouse.app.config import WarehouseConfig
 from services.warehouse.app.purge import purge_tenant
 from services.warehouse.app.reservations import service as reservations
@@ -24,15 +24,6 @@ def build_router(schema: Names, config_of: ConfigOf) -> Router:
     """Handlers bound to this app's tables and configuration client."""
     router = Router()
 
-    async def config_for(company_id: UUID) -> WarehouseConfig | None:
-        """The company's configuration; None when the module is not enabled for it (nothing to do)."""
-        try:
-            return await config_of(company_id)
-        except (ModuleDisabled, NotFound):
-            return None
-        except DependencyUnavailable as exc:
-            raise Retry(str(exc), after=5) from exc
-
     @router.on("financial.invoice.created", priority=6)
     async def reserve_stock(event: InvoiceCreated, ctx: Delivery) -> None:
         """SKU lines hold stock at once, so a paid invoice finds its goods still there."""
@@ -40,7 +31,7 @@ def build_router(schema: Names, config_of: ConfigOf) -> Router:
             return
         if ctx.tenant_id is None:
             raise Reject("financial.invoice.created without a tenant")
-        cfg = await config_for(event.company_id)
+        cfg = await config_for_event(config_of, event.company_id)
         if cfg is None or not cfg.reserve_on_invoice:
             return
         async with ctx.transaction() as conn:

@@ -1,11 +1,16 @@
 // The warehouse module's frontend: loaded by the core shell with import(), one instance per company.
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { h } from '/ui/kit.js';
+import { pageNotFound } from '/ui/kit.js';
 import { renderStock } from './pages/stock.js';
 import { renderMovements } from './pages/movements.js';
 import { renderReservations } from './pages/reservations.js';
 import { renderLowStock } from './pages/low-stock.js';
+
+// Each page of the module by its route segment.
+const PAGES = {
+  stock: renderStock, movements: renderMovements, reservations: renderReservations, 'low-stock': renderLowStock,
+};
 
 export default class WarehouseModule {
   async init(ctx) {
@@ -19,21 +24,12 @@ export default class WarehouseModule {
   // route: "warehouse", "warehouse/stock", "warehouse/movements", "warehouse/reservations", "warehouse/low-stock"
   async render(route, el) {
     const [, page = 'stock'] = route.split('/');
-    const view = { ctx: this.ctx, can: (p) => this.can(p), el };
-    switch (page) {
-      case 'stock':
-        return renderStock(view);
-      case 'movements':
-        return renderMovements(view);
-      case 'reservations':
-        return renderReservations(view);
-      case 'low-stock':
-        return renderLowStock(view);
-      default:
-        el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
-          h('p', { text: `The warehouse module has no page “${page}”.` })));
-        return undefined;
+    const show = Object.hasOwn(PAGES, page) ? PAGES[page] : undefined;  // not Object's own names
+    if (!show) {
+      pageNotFound(el, 'The warehouse module', page);
+      return undefined;
     }
+    return show({ ctx: this.ctx, can: (p) => this.can(p), el });
   }
 
   cleanup() {

@@ -18,14 +18,13 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
-import msgspec
 import pytest
 from litestar import Litestar
 
 from broker import EventBus, embedded
 from broker.schema import install
 from contracts.envelope import Event
-from modulekit.testing import QUIET_BUS, CoreStandIn, asgi_client, bearer, serve_in_process
+from modulekit.testing import QUIET_BUS, CoreStandIn, asgi_client, bearer, published, serve_in_process
 from services.warehouse.app.main import create_app
 from services.warehouse.app.settings import Settings
 
@@ -93,16 +92,7 @@ class Harness:
 
     async def published(self, kind: type[E]) -> list[E]:
         """Events of `kind` the module published, wherever they are now (its outbox or the bus log)."""
-        tag = kind.__struct_config__.tag
-        found: list[E] = []
-        for url, sql in ((self.data_url, "SELECT payload FROM bus_outbox WHERE event_type = $1"),
-                         (self.bus_url, "SELECT payload FROM events WHERE event_type = $1")):
-            conn = await asyncpg.connect(url)
-            try:
-                found += [msgspec.json.decode(r["payload"], type=kind) for r in await conn.fetch(sql, tag)]
-            finally:
-                await conn.close()
-        return found
+        return [event for _, event in await published(kind, self.data_url, self.bus_url)]
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]
@@ -191,18 +181,11 @@ async def make_harness(database_url: str, core: CoreStandIn) -> AsyncIterator[Ha
 
 
 @pytest.fixture(params=["shared", "separate"])
-async def strategy(request: pytest.FixtureRequest, databases: Callable[[], Awaitable[str]]
-                   ) -> tuple[str, str | None]:
-    """A database strategy and, for `separate`, the module's own database."""
-    if request.param == "separate":
-        return "separate", await databases()
-    return "shared", None
-
-
-@pytest.fixture
-async def harness(strategy: tuple[str, str | None], make_harness: HarnessFactory) -> Harness:
-    """The module app, once per database strategy."""
-    return await make_harness(*strategy)
+async def harness(request: pytest.FixtureRequest, databases: Callable[[], Awaitable[str]],
+                  make_harness: HarnessFactory) -> Harness:
+    """The module app, once per database strategy (`separate`: with a database of its own)."""
+    module_url = await databases() if request.param == "separate" else None
+    return await make_harness(request.param, module_url)
 
 
 @pytest.fixture

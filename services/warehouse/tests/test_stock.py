@@ -105,3 +105,26 @@ async def test_low_stock_is_announced_when_the_threshold_is_crossed(shared: Harn
     low = await shared.client.get("/api/v1/warehouse/stock/low", params={"company_id": str(company_id)},
                                   headers=headers)
     assert [(x["sku"], x["available"], x["threshold"]) for x in low.json()] == [("W-1", "3", "5")]
+
+
+async def test_movement_history_pages_and_refuses_a_window_out_of_bounds(shared: Harness) -> None:
+    company_id, headers, item, warehouse = await shared.stocked("10")
+    a1, b1 = (x["id"] for x in warehouse["locations"])
+    assert (await shared.move(headers, company_id, item, a1, "transfer", "4", to_location_id=b1)).status_code == 201
+
+    async def movements(**window: int) -> list[str]:
+        response = await shared.client.get("/api/v1/warehouse/movements", headers=headers,
+                                           params={"company_id": str(company_id), **window})
+        assert response.status_code == 200, response.text
+        return [m["kind"] for m in response.json()]
+
+    assert await movements() == ["transfer", "receipt"]
+    assert await movements(limit=1) == ["transfer"]
+    assert await movements(limit=1, offset=1) == ["receipt"]
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
+        refused = await shared.client.get("/api/v1/warehouse/movements", headers=headers,
+                                          params={"company_id": str(company_id), **bad})
+        assert refused.status_code == 400, (bad, refused.text)
+    schema = (await shared.client.get("/schema/openapi.json")).json()
+    listed = {p["name"] for p in schema["paths"]["/api/v1/warehouse/movements"]["get"]["parameters"]}
+    assert {"limit", "offset", "company_id", "item_id"} <= listed

@@ -1,28 +1,14 @@
 """Invoices priced, numbered and taxed by the company's configuration from core."""
 
-import asyncpg
 import httpx
-import msgspec
 
 from broker.testing import run_until_idle
 from contracts.financial import InvoiceCreated
+from modulekit.testing import published
 from tests.services.financial.conftest import Harness
 from tests.services.financial.helpers import company, configured_in_core, invoice
 
 URL = "/api/v1/financial/invoices"
-
-
-async def outbox_and_log(h: Harness, event_type: str) -> list[InvoiceCreated]:
-    """Events of `event_type` the module published, wherever they are now (outbox or log)."""
-    found = []
-    for url, sql in ((h.data_url, "SELECT payload FROM bus_outbox WHERE event_type = $1"),
-                     (h.bus_url, "SELECT payload FROM events WHERE event_type = $1")):
-        conn = await asyncpg.connect(url)
-        try:
-            found += [msgspec.json.decode(r["payload"], type=InvoiceCreated) for r in await conn.fetch(sql, event_type)]
-        finally:
-            await conn.close()
-    return found
 
 
 async def test_german_subsidiary_gets_de_numbers_19_percent_and_eur(harness: Harness) -> None:
@@ -43,7 +29,7 @@ async def test_german_subsidiary_gets_de_numbers_19_percent_and_eur(harness: Har
     assert [(x["account_code"], x["debit"], x["credit"]) for x in entry["lines"]] == [
         ("1200", "416.49", "0.00"), ("4000", "0.00", "349.99"), ("2200", "0.00", "66.50"),
     ]
-    events = await outbox_and_log(harness, "financial.invoice.created")
+    events = [e for _, e in await published(InvoiceCreated, harness.data_url, harness.bus_url)]
     assert sorted(e.number for e in events) == ["DE-INV-000001", "DE-INV-000002"]
     assert {e.currency for e in events} == {"EUR"}
 

@@ -4,29 +4,22 @@ and `warehouse.stock.issued` books cost of goods sold — by event only, no impo
 from decimal import Decimal
 from uuid import uuid4
 
-import asyncpg
 import msgspec
 
 from broker import EventBus
 from broker.testing import run_until_idle
 from contracts.financial import UPCASTS, InvoiceCreated
 from contracts.warehouse import IssuedLine, StockIssued
+from modulekit.testing import published
 from tests.services.financial.conftest import FAST, Harness
 from tests.services.financial.helpers import company, invoice
 
 
 async def announced(h: Harness, invoice_id: str) -> tuple[int, InvoiceCreated]:
     """The version and payload of the invoice's `financial.invoice.created`, in the outbox or the log."""
-    for url, sql in ((h.data_url, "SELECT version, payload FROM bus_outbox WHERE event_type = $1"),
-                     (h.bus_url, "SELECT version, payload FROM events WHERE event_type = $1")):
-        conn = await asyncpg.connect(url)
-        try:
-            for row in await conn.fetch(sql, "financial.invoice.created"):
-                event = msgspec.json.decode(row["payload"], type=InvoiceCreated)
-                if str(event.invoice_id) == invoice_id:
-                    return row["version"], event
-        finally:
-            await conn.close()
+    for version, event in await published(InvoiceCreated, h.data_url, h.bus_url):
+        if str(event.invoice_id) == invoice_id:
+            return version, event
     raise AssertionError(f"invoice {invoice_id} was not announced")
 
 

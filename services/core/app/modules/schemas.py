@@ -40,22 +40,23 @@ class CompanyModuleIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     disabled_features: list[str] | None = None
 
 
-class TenantModuleOut(msgspec.Struct, frozen=True, kw_only=True):
+class ModuleStateOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A module at one tier of a tenant: whether it is on there and the configuration set there."""
+
     module: str
-    version: str
     tenant_id: UUID
     is_enabled: bool
     configuration: dict[str, Any]
+
+
+class TenantModuleOut(ModuleStateOut, frozen=True, kw_only=True):
+    version: str
     enabled_at: datetime | None
     updated_at: datetime | None
 
 
-class CompanyModuleOut(msgspec.Struct, frozen=True, kw_only=True):
-    module: str
-    tenant_id: UUID
+class CompanyModuleOut(ModuleStateOut, frozen=True, kw_only=True):
     company_id: UUID
-    is_enabled: bool
-    configuration: dict[str, Any]
     enabled_features: list[str]
     disabled_features: list[str]
     customized_at: datetime | None

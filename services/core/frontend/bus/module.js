@@ -3,8 +3,7 @@
 // it talks to core's admin API at /api/v1/admin/bus (tenant admins see their tenant only).
 // Contract: init(ctx) once, render(route, element) per page, cleanup() on company switch or sign-out.
 
-import { addStylesheet } from '/ui/kit.js';
-import { h } from './ui.js';
+import { addStylesheet, pageNotFound } from '/ui/kit.js';
 import { renderDashboard } from './pages/dashboard.js';
 import { renderDeadLetters } from './pages/dead-letters.js';
 import { renderEvents, renderEvent } from './pages/events.js';
@@ -56,8 +55,7 @@ export default class BusModule {
       case 'audit':
         return renderAudit(view);
       default:
-        el.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Page not found' }),
-          h('p', { text: `The event bus pages have no page “${page}”.` })));
+        pageNotFound(el, 'The event bus pages', page);
         return undefined;
     }
   }

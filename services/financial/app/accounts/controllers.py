@@ -6,7 +6,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
-from modulekit.auth import authenticate, requires
+from modulekit.auth import requires
 from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.accounts import service
 from services.financial.app.config import FinancialConfigClient
@@ -26,8 +26,7 @@ class AccountIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 class AccountController(Controller):
-    path = "/api/v1/financial/accounts"
-    guards = [authenticate]
+    path = "/accounts"
     tags = ["accounts"]
 
     @get("/", guards=[requires(ACCOUNTS_READ)])

@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from broker import Delivery, Reject, Retry, Router
+from broker import Delivery, Reject, Router
 from contracts.core import CompanyCreated, ModuleConfigured, ModuleEnabled
 from contracts.core import ModuleDisabled as ModuleWasDisabled
+from modulekit.config import config_for_event
 from services.financial.app.accounts.service import adopt_currency, create_default_chart
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
-from services.financial.app.errors import DependencyUnavailable, InvalidInput, ModuleDisabled, NotFound
+from services.financial.app.errors import InvalidInput
 from services.financial.app.money import check_currency
 
 PURGE_ORDER = ("payments", "invoice_lines", "invoices", "transaction_lines", "transactions", "accounts")
@@ -53,14 +54,8 @@ def build_router(db: FinancialDb, config: FinancialConfigClient | None = None) -
 
     async def configured_currency(company_id: Any) -> str | None:
         """The currency core's configuration resolves to for the company, None if not enabled."""
-        if config is None:
-            return None
-        try:
-            return (await config.get(company_id)).currency
-        except (NotFound, ModuleDisabled):
-            return None
-        except DependencyUnavailable as exc:
-            raise Retry(str(exc), after=5) from exc
+        resolved = await config_for_event(config.get, company_id) if config is not None else None
+        return resolved.currency if resolved is not None else None
 
     @router.on("core.company.created", priority=8)
     async def create_default_accounts(event: CompanyCreated, ctx: Delivery) -> None:

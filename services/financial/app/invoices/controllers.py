@@ -7,10 +7,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, requires
+from modulekit.auth import requires
+from modulekit.paging import Page
 from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
@@ -62,8 +62,7 @@ async def load_invoice(
 
 
 class InvoiceController(Controller):
-    path = "/api/v1/financial/invoices"
-    guards = [authenticate]
+    path = "/invoices"
     tags = ["invoices"]
 
     @post("/")
@@ -88,11 +87,10 @@ class InvoiceController(Controller):
 
     @get("/", guards=[requires(INVOICES_READ)])
     async def list_invoices(
-        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, status: str | None = None,
-        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, page: Page, status: str | None = None,
     ) -> list[Invoice]:
         async with company_snapshot(request, db, company_id) as conn:
-            ids = await service.list_invoices(conn, db, company_id, status=status, limit=limit, offset=offset)
+            ids = await service.list_invoices(conn, db, company_id, status=status, limit=page.limit, offset=page.offset)
             return [present(await service.get_invoice(conn, db, i, None)) for i in ids]
 
     @get("/{invoice_id:uuid}")

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.params import Parameter
 
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import principal_of, requires
 from modulekit.config import module_enabled
+from modulekit.paging import Page
 from services.financial.app.access import company_snapshot, load_visible, may_write
 from services.financial.app.db import FinancialDb
 from services.financial.app.errors import Forbidden, Immutable, InvalidInput
@@ -51,8 +51,7 @@ def present(entry: dict[str, Any]) -> JournalEntry:
 
 
 class JournalController(Controller):
-    path = "/api/v1/financial/transactions"
-    guards = [authenticate]
+    path = "/transactions"
     tags = ["journal"]
 
     @post("/")
@@ -77,13 +76,12 @@ class JournalController(Controller):
 
     @get("/", guards=[requires(TRANSACTIONS_READ)])
     async def list_entries(
-        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID,
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, page: Page,
         date_from: date | None = None, date_to: date | None = None,
-        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
     ) -> list[JournalEntry]:
         async with company_snapshot(request, db, company_id) as conn:
             ids = await service.list_entries(conn, db, company_id, date_from=date_from, date_to=date_to,
-                                             limit=limit, offset=offset)
+                                             limit=page.limit, offset=page.offset)
             return [present(await service.get_entry(conn, db, i, None)) for i in ids]
 
     @get("/{entry_id:uuid}")

@@ -7,10 +7,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
 
 from broker import EventBus
-from modulekit.auth import authenticate, principal_of, requires
+from modulekit.auth import principal_of, requires
+from modulekit.paging import Page
 from services.financial.app.access import company_snapshot, load_visible
 from services.financial.app.db import FinancialDb
 from services.financial.app.invoices.controllers import load_invoice
@@ -34,8 +34,7 @@ def present(row: Any) -> Payment:
 
 
 class PaymentController(Controller):
-    path = "/api/v1/financial/payments"
-    guards = [authenticate]
+    path = "/payments"
     tags = ["payments"]
 
     @post("/")
@@ -54,11 +53,12 @@ class PaymentController(Controller):
 
     @get("/", guards=[requires(PAYMENTS_READ)])
     async def list_payments(
-        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, invoice_id: UUID | None = None,
-        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+        self, request: Request[Any, Any, Any], db: FinancialDb, company_id: UUID, page: Page,
+        invoice_id: UUID | None = None,
     ) -> list[Payment]:
         async with company_snapshot(request, db, company_id) as conn:
-            return [present(r) for r in await service.list_payments(conn, db, company_id, invoice_id, limit, offset)]
+            rows = await service.list_payments(conn, db, company_id, invoice_id, page.limit, page.offset)
+            return [present(r) for r in rows]
 
     @get("/{payment_id:uuid}")
     async def get_payment(self, request: Request[Any, Any, Any], db: FinancialDb, payment_id: UUID) -> Payment:

@@ -52,7 +52,7 @@ async def period_report(
 
 
 class ReportController(Controller):
-    path = "/api/v1/financial/reports"
+    path = "/reports"
     guards = [requires(REPORTS_READ)]
     tags = ["reports"]
 

@@ -7,11 +7,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
 
 from modulekit.auth import Principal, requires
 from modulekit.config import ConfigClient
 from modulekit.database import Database
+from modulekit.paging import Page
 from services.warehouse.app.access import company_config
 from services.warehouse.app.catalog import service
 from services.warehouse.app.catalog.service import Owner
@@ -104,11 +104,12 @@ class ItemController(Controller):
     @get("/", guards=[requires(ITEMS_READ)])
     async def list_items(
         self, principal: Principal, db: Database[None], config: ConfigClient[WarehouseConfig], company_id: UUID,
-        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+        page: Page,
     ) -> list[Item]:
         await company_config(principal, config, company_id, ITEMS_READ)
         async with db.snapshot() as conn:
-            return [item_out(r) for r in await service.list_items(conn, db, company_id, limit=limit, offset=offset)]
+            rows = await service.list_items(conn, db, company_id, limit=page.limit, offset=page.offset)
+            return [item_out(r) for r in rows]
 
     @get("/{item_id:uuid}", guards=[requires(ITEMS_READ)])
     async def get_item(self, principal: Principal, db: Database[None], config: ConfigClient[WarehouseConfig],

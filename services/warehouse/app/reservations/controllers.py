@@ -7,11 +7,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
 
 from modulekit.auth import Principal, requires
 from modulekit.config import ConfigClient
 from modulekit.database import Database
+from modulekit.paging import Page
 from services.warehouse.app.access import company_config
 from services.warehouse.app.config import WarehouseConfig
 from services.warehouse.app.permissions import STOCK_READ
@@ -38,11 +38,11 @@ class ReservationController(Controller):
     @get("/", guards=[requires(STOCK_READ)])
     async def list_reservations(
         self, principal: Principal, db: Database[None], config: ConfigClient[WarehouseConfig], company_id: UUID,
-        status: Literal["held", "issued", "released"] | None = None,
-        limit: int = Parameter(default=100, ge=1, le=500), offset: int = Parameter(default=0, ge=0),
+        page: Page, status: Literal["held", "issued", "released"] | None = None,
     ) -> list[Reservation]:
         """Stock held for open invoices (`held`) and issued for paid ones (`issued`), newest first."""
         await company_config(principal, config, company_id, STOCK_READ)
         async with db.snapshot() as conn:
-            rows = await service.list_reservations(conn, db, company_id, status=status, limit=limit, offset=offset)
+            rows = await service.list_reservations(conn, db, company_id, status=status, limit=page.limit,
+                                                   offset=page.offset)
         return msgspec.convert(rows, list[Reservation])

@@ -7,12 +7,12 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
 
 from broker import EventBus
 from modulekit.auth import Principal, requires
 from modulekit.config import ConfigClient
 from modulekit.database import Database
+from modulekit.paging import Page
 from services.warehouse.app.access import company_config
 from services.warehouse.app.config import WarehouseConfig
 from services.warehouse.app.permissions import MOVEMENTS_WRITE, STOCK_READ
@@ -94,12 +94,11 @@ class StockController(Controller):
     @get("/movements", guards=[requires(STOCK_READ)])
     async def list_movements(
         self, principal: Principal, db: Database[None], config: ConfigClient[WarehouseConfig], company_id: UUID,
-        item_id: UUID | None = None, limit: int = Parameter(default=100, ge=1, le=500),
-        offset: int = Parameter(default=0, ge=0),
+        page: Page, item_id: UUID | None = None,
     ) -> list[Movement]:
         await company_config(principal, config, company_id, STOCK_READ)
         async with db.snapshot() as conn:
-            rows = await movements.history(conn, db, company_id, item_id=item_id, limit=limit, offset=offset)
+            rows = await movements.history(conn, db, company_id, item_id=item_id, limit=page.limit, offset=page.offset)
         return msgspec.convert(rows, list[Movement])
 
     @get("/stock", guards=[requires(STOCK_READ)])

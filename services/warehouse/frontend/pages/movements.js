@@ -1,5 +1,5 @@
 // Movements, newest first, and the form that records one (receipt, issue, transfer, adjustment).
-import { h, quantity, money, day, table, pageHeader, alertBox, errorText, field } from '/ui/kit.js';
+import { h, quantity, money, day, table, pageHeader, alertBox, errorText, field, onSubmit } from '/ui/kit.js';
 
 const API = '/api/v1/warehouse';
 
@@ -51,19 +51,13 @@ function movementForm(ctx, items, places, done) {
       field('Location', location, 'movement-location'), field('To (transfers)', target, 'movement-to'),
       field('Quantity', amount, 'movement-quantity'), field('Reason', reason, 'movement-reason')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Record' })));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    problem.hide();
+  onSubmit(form, problem, async () => {
     const body = { company_id: ctx.companyId, kind: kind.value, item_id: item.value, location_id: location.value,
       quantity: amount.value, reason: reason.value.trim() };
     if (target.value) body.to_location_id = target.value;
-    try {
-      await ctx.api.post(`${API}/movements`, body);
-      ctx.notify('Movement recorded.', 'success');
-      done();
-    } catch (error) {
-      problem.show(errorText(error));
-    }
+    await ctx.api.post(`${API}/movements`, body);
+    ctx.notify('Movement recorded.', 'success');
+    done();
   });
   return form;
 }

@@ -1,5 +1,5 @@
 // Stock levels per item and location, with the forms that add an item or a warehouse.
-import { h, quantity, table, pageHeader, alertBox, errorText, field } from '/ui/kit.js';
+import { h, quantity, table, pageHeader, alertBox, errorText, field, onSubmit } from '/ui/kit.js';
 
 const API = '/api/v1/warehouse';
 
@@ -41,19 +41,13 @@ function itemForm(ctx, done) {
       field('Unit', unit, 'item-unit'), field('Unit cost', cost, 'item-cost'),
       field('Low-stock threshold', threshold, 'item-threshold')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Add item' })));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    problem.hide();
-    try {
-      await ctx.api.post(`${API}/items`, {
-        company_id: ctx.companyId, sku: sku.value.trim(), name: name.value.trim(), unit: unit.value.trim() || 'pcs',
-        unit_cost: cost.value || '0', low_stock_threshold: threshold.value || '0',
-      });
-      ctx.notify(`Item ${sku.value.trim()} added.`, 'success');
-      done();
-    } catch (error) {
-      problem.show(errorText(error));
-    }
+  onSubmit(form, problem, async () => {
+    await ctx.api.post(`${API}/items`, {
+      company_id: ctx.companyId, sku: sku.value.trim(), name: name.value.trim(), unit: unit.value.trim() || 'pcs',
+      unit_cost: cost.value || '0', low_stock_threshold: threshold.value || '0',
+    });
+    ctx.notify(`Item ${sku.value.trim()} added.`, 'success');
+    done();
   });
   return form;
 }
@@ -67,19 +61,13 @@ function warehouseForm(ctx, done) {
     h('div', { class: 'form-row' }, field('Warehouse code', code, 'warehouse-code'), field('Warehouse name', name, 'warehouse-name'),
       field('Locations (comma-separated)', locations, 'warehouse-locations')),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Add warehouse' })));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    problem.hide();
-    try {
-      await ctx.api.post(`${API}/warehouses`, {
-        company_id: ctx.companyId, code: code.value.trim(), name: name.value.trim(),
-        locations: locations.value.split(',').map((x) => x.trim()).filter(Boolean),
-      });
-      ctx.notify(`Warehouse ${code.value.trim()} added.`, 'success');
-      done();
-    } catch (error) {
-      problem.show(errorText(error));
-    }
+  onSubmit(form, problem, async () => {
+    await ctx.api.post(`${API}/warehouses`, {
+      company_id: ctx.companyId, code: code.value.trim(), name: name.value.trim(),
+      locations: locations.value.split(',').map((x) => x.trim()).filter(Boolean),
+    });
+    ctx.notify(`Warehouse ${code.value.trim()} added.`, 'success');
+    done();
   });
   return form;
 }
