@@ -165,6 +165,7 @@ MATRIX: dict[tuple[str, str], Callable[[Target], Case]] = {
     ("GET", "/api/v1/admin/bus/events/{event_id:uuid}"): lambda v: (f"/api/v1/admin/bus/events/{v['event']}",
                                                                     None, ADMIN_ONLY),
     ("GET", "/api/v1/admin/bus/stats"): lambda v: ("/api/v1/admin/bus/stats", None, LISTED | {403}),
+    ("GET", "/api/v1/admin/bus/queues"): lambda v: ("/api/v1/admin/bus/queues", None, LISTED | {403}),
     ("POST", "/api/v1/admin/bus/replays"): lambda v: ("/api/v1/admin/bus/replays", {
         "selection": {"tenant_id": v["tenant"]}, "all_subscriptions": True}, {403, 404, 422}),
     ("GET", "/api/v1/admin/bus/dead-letters"): lambda v: ("/api/v1/admin/bus/dead-letters", None, LISTED | {403}),
