@@ -129,6 +129,9 @@ class Delivery:
         transaction, a savepoint each (broker/inbox_batch.py): a failure rolls back only this
         delivery's savepoint, and the block ends once a commit shared with the deliveries that
         were waiting for their turn has committed its writes (InboxNotCommitted if it failed).
+        So transaction-scoped state (`SET LOCAL`, `set_config(..., true)`, advisory xact locks)
+        outlives the block into its batch-mates' savepoints: reset what you set before the block
+        ends (`modulekit.database.purging` does, for the purge's `buildify.purge`).
 
         One unit of work per delivery: a `ctx.transaction()` opened inside an open one joins
         it (same connection); one opened after a transaction that rolled back is a fresh try;

@@ -63,3 +63,15 @@ class Database(Generic[T]):
         async with self.engine.transaction() as tx:
             await tx.connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield tx.connection
+
+
+@asynccontextmanager
+async def purging(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """Let the block delete rows the modules' immutability triggers guard (`buildify.purge`),
+    and only the block: a bus handler's `ctx.transaction()` may be a savepoint in a transaction
+    its batch-mates share (broker/inbox_batch.py), where a `SET LOCAL` would outlive the purge
+    and unlock other tenants' rows for the deliveries after it. A block that raises has its
+    savepoint rolled back, which takes the setting with it."""
+    await conn.execute("SELECT set_config('buildify.purge', 'on', true)")
+    yield
+    await conn.execute("SELECT set_config('buildify.purge', 'off', true)")

@@ -9,6 +9,8 @@ import pytest
 from broker import EventBus
 from broker.testing import run_until_idle
 from contracts.core import ModuleDisabled
+from modulekit.database import Database
+from services.financial.app.accounts.handlers import purge_tenant
 from tests.services.financial.conftest import FAST, Harness
 from tests.services.financial.helpers import company, invoice, pay
 
@@ -103,5 +105,23 @@ async def test_posted_entries_stay_immutable_outside_a_purge(shared: Harness) ->
     try:
         with pytest.raises(asyncpg.RaiseError, match="immutable"):
             await conn.execute('DELETE FROM "financial_transactions" WHERE tenant_id = $1', tenant_id)
+    finally:
+        await conn.close()
+
+
+async def test_a_purge_does_not_unlock_other_tenants_rows_for_the_rest_of_its_transaction(shared: Harness) -> None:
+    """A bus handler's `ctx.transaction()` may be a savepoint in a transaction its batch-mates share
+    (broker/inbox_batch.py): a purge's permission must end with the purge, not with the transaction."""
+    doomed, _, _ = await a_company_with_data(shared)
+    victim, _, _ = await a_company_with_data(shared)
+    conn = await asyncpg.connect(shared.data_url)
+    try:
+        async with conn.transaction():  # the batch's shared transaction
+            async with conn.transaction():  # the purging delivery's savepoint
+                await purge_tenant(conn, Database(shared.data_url, "financial_"), doomed)
+            with pytest.raises(asyncpg.RaiseError, match="immutable"):  # a later delivery's savepoint
+                async with conn.transaction():
+                    await conn.execute('DELETE FROM "financial_transaction_lines" WHERE transaction_id IN '
+                                       '(SELECT id FROM "financial_transactions" WHERE tenant_id = $1)', victim)
     finally:
         await conn.close()

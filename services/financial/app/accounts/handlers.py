@@ -6,6 +6,7 @@ from broker import Delivery, Reject, Router
 from contracts.core import CompanyCreated, ModuleConfigured, ModuleEnabled
 from contracts.core import ModuleDisabled as ModuleWasDisabled
 from modulekit.config import config_for_event
+from modulekit.database import purging
 from services.financial.app.accounts.service import adopt_currency, create_default_chart
 from services.financial.app.config import FinancialConfigClient
 from services.financial.app.db import FinancialDb
@@ -17,7 +18,11 @@ PURGE_ORDER = ("payments", "invoice_lines", "invoices", "transaction_lines", "tr
 
 async def purge_tenant(conn: Any, db: FinancialDb, tenant_id: Any) -> dict[str, int]:
     """Delete every row of the tenant in this module's tables; the counts deleted per table."""
-    await conn.execute("SET LOCAL buildify.purge = 'on'")  # lets the immutability trigger allow it
+    async with purging(conn):  # lets the immutability trigger allow it
+        return await _delete_tenant_rows(conn, db, tenant_id)
+
+
+async def _delete_tenant_rows(conn: Any, db: FinancialDb, tenant_id: Any) -> dict[str, int]:
     companies = [r["company_id"] for r in await conn.fetch(
         f"SELECT DISTINCT company_id FROM {db.t('accounts')} WHERE tenant_id = $1 UNION "
         f"SELECT DISTINCT company_id FROM {db.t('invoices')} WHERE tenant_id = $1", tenant_id)]
