@@ -23,6 +23,7 @@ from broker.commit_notify import CommitNotifier
 from broker.context import EnvelopeFields, PublishFields
 from broker.errors import BrokerError
 from broker.follower import BroadcastFollower
+from broker.handoff import Handoff
 from broker.health import BusHealth
 from broker.listen import NotifyListener
 from broker.postgres import PostgresStore, connect_store, subscription_name
@@ -195,9 +196,11 @@ class EventBus:
             self.follower.position = position
         self._synced = True
 
-    def _relayed(self) -> None:
-        """This process relayed events: its workers and broadcast follower need not wait for a NOTIFY."""
-        self.wake_workers.set()
+    def _relayed(self, claimable: bool) -> None:
+        """This process relayed events: its workers (when it left deliveries to claim) and its
+        broadcast follower need not wait for a NOTIFY."""
+        if claimable:
+            self.wake_workers.set()
         self.wake_follower.set()
 
     async def _retire_declared(self) -> None:
@@ -278,17 +281,21 @@ class EventBus:
             if not await wait_event(self._rabbit.ready, self.settings.amqp_start_timeout):
                 log.warning("RabbitMQ not reachable yet; starting without it", service=self.service,
                             error=self._rabbit.last_error)
+        local_workers = self.worker is not None and bool(self._refs) and not rabbit and run_workers
+        worker_wakeup = self.wake_workers.wakeup() if local_workers else None  # shared: one loop per wake-up
         if settings.relay and self.relay is not None and run_workers:
+            if self.worker is not None and worker_wakeup is not None:
+                self.relay.hand_off_to(Handoff(self.worker, worker_wakeup))
             self._tasks.spawn(self.relay.run(), "relay")
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())
             beat = housekeeping.every(settings.heartbeat_interval, lambda: housekeeping.heartbeat(self),
                                       what="subscription heartbeat")
             self._tasks.spawn(beat, "heartbeat")
-        if self.worker is not None and self._refs and not rabbit and run_workers:
-            wakeup = self.wake_workers.wakeup()  # shared: one loop per notification, not all
+        if self.worker is not None and worker_wakeup is not None:
             for n in range(settings.workers):
-                self._tasks.spawn(run_worker(self.worker, wakeup, poll_interval=settings.poll_interval), f"worker-{n}")
+                loop = run_worker(self.worker, worker_wakeup, poll_interval=settings.poll_interval)
+                self._tasks.spawn(loop, f"worker-{n}")
         if self.follower is not None and run_workers and not rabbit:  # RabbitMQ: a queue per process
             self._tasks.spawn(
                 self.follower.run(self.wake_follower.wakeup(), poll_interval=settings.poll_interval), "broadcasts"

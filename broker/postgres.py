@@ -25,7 +25,7 @@ from broker.patterns import to_regex
 from broker.queries import query
 from broker.router import Handler
 from broker.settings import BusSettings
-from broker.store import RELAY_BUSY, SubscriptionRef
+from broker.store import RELAY_BUSY, HandoffClaim, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
 
@@ -64,6 +64,22 @@ def _stale_settle(action: str, claims: Sequence[ClaimedDelivery], settled: int) 
             deliveries=len(claims) - settled,
             attempts=sorted({c.attempt for c in claims}),
         )
+
+
+def _claimed(rows: Sequence[Any], worker_id: str) -> list[ClaimedDelivery]:
+    """Claimed deliveries from rows of (the 14 ClaimedDelivery fields, priority), highest
+    priority first (the batch's handlers start in that order)."""
+    claimed = []
+    for row in sorted(rows, key=lambda r: (-r[14], r[0])):
+        claim = ClaimedDelivery(*row[:14])
+        claim.claimed_by = worker_id
+        claimed.append(claim)
+    return claimed
+
+
+def _handed(rows: Sequence[Any] | None, worker_id: str) -> list[ClaimedDelivery]:
+    """The deliveries a relay statement created already claimed (its `handed` records)."""
+    return _claimed(rows, worker_id) if rows else []
 
 
 def subscription_name(module: str, handler: Handler) -> str:
@@ -194,28 +210,41 @@ class PostgresStore:
     async def relay_batch(self, limit: int) -> int:
         """Move up to `limit` outbox rows onto the bus; returns how many moved, or RELAY_BUSY
         when another relay is at it."""
+        moved, _, _ = await self.relay_and_claim(limit, None)
+        return moved
+
+    async def relay_and_claim(
+        self, limit: int, claim: HandoffClaim | None
+    ) -> tuple[int, int, list[ClaimedDelivery]]:
+        """`relay_batch`, creating up to `claim.limit` of its deliveries already claimed by
+        `claim.worker_id` (the same statement: no claim round trip); returns rows moved (or
+        RELAY_BUSY), deliveries created, and the claimed ones, highest priority first."""
+        handoff: tuple[list[int], int, float, str] = (
+            ([], 0, 0.0, "") if claim is None else (claim.subscription_ids, claim.limit, claim.lease, claim.worker_id)
+        )
         if self.shared_database:
             async with self.work_pool.acquire() as conn:
-                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY)
+                row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY, *handoff)
             assert row is not None
             if not row["locked"]:
-                return RELAY_BUSY
+                return RELAY_BUSY, 0, []
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
-            return int(row["moved"])
+            return int(row["moved"]), int(row["fanned"]), _handed(row["handed"], handoff[3])
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
             if not await outbox.fetchval(query("relay_lock"), RELAY_LOCK_KEY):
-                return RELAY_BUSY
+                return RELAY_BUSY, 0, []
             rows = await outbox.fetch(query("fetch_outbox"), limit)
             if not rows:
-                return 0
+                return 0, 0, []
             columns = list(zip(*rows, strict=True))
             async with self.pool.acquire() as bus:
-                await bus.fetchval(query("append_remote"), *columns, self.retention_seconds)
+                appended = await bus.fetchrow(query("append_remote"), *columns, self.retention_seconds, *handoff)
+            assert appended is not None
             # The bus side has committed; a crash before this delete re-relays the rows,
             # which ON CONFLICT turns into no-ops.
             await outbox.execute(query("delete_relayed"), list(columns[0]))
-            return len(rows)
+            return len(rows), int(appended["fanned"]), _handed(appended["handed"], handoff[3])
 
     # -- deliveries ---------------------------------------------------------------------------
 
@@ -233,11 +262,7 @@ class PostgresStore:
             rows = [row for row in rows if row[0] is not None]
             if rows or not buried:  # a batch of only buried deliveries: claim again, do not stall
                 break
-        rows.sort(key=lambda r: (-r[14], r[0]))
-        claimed = [ClaimedDelivery(*row[:14]) for row in rows]
-        for claim in claimed:
-            claim.claimed_by = worker_id
-        return claimed
+        return _claimed(rows, worker_id)
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:
         if not claims:

@@ -7,7 +7,8 @@ import structlog
 
 from broker import metrics
 from broker.backoff import run_forever
-from broker.store import RELAY_BUSY, Store
+from broker.handoff import Handoff
+from broker.store import RELAY_BUSY, HandoffStore, Store
 from broker.wakeup import Wakeup
 
 log = structlog.get_logger("broker.relay")
@@ -23,34 +24,56 @@ class Relay:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
-        on_relayed: Callable[[], None] | None = None,
+        on_relayed: Callable[[bool], None] | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         self.store = store
         self.wake = wake
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.on_relayed = on_relayed
+        self.on_relayed = on_relayed  # told whether deliveries were left for workers to claim
+        self.handoff: Handoff | None = None
+        if handoff is not None:
+            self.hand_off_to(handoff)
         # Another relay held the lock at the last try: look again soon, not a poll later, in
         # case rows committed after that relay's last statement began.
         self.busy = False
 
+    def hand_off_to(self, handoff: Handoff) -> None:
+        """Hand deliveries to this process's idle workers (broker.handoff), if the store can."""
+        self.handoff = handoff if isinstance(self.store, HandoffStore) else None
+
     async def run_once(self) -> int:
         """Move everything currently committed in the outbox; returns how many rows moved."""
         total = 0
+        claimable = False
         self.busy = False
         while True:
-            moved = await self.store.relay_batch(self.batch_size)
+            moved, left = await self._relay_batch()
             if moved == RELAY_BUSY:
                 self.busy = True
                 break
             total += moved
+            claimable = claimable or left
             if moved < self.batch_size:
                 break
         if total:
             metrics.relayed.inc(total)
             if self.on_relayed is not None:  # this process's workers need not wait for the NOTIFY
-                self.on_relayed()
+                self.on_relayed(claimable)
         return total
+
+    async def _relay_batch(self) -> tuple[int, bool]:
+        """One relay statement, handing deliveries to this process's idle workers when it can;
+        returns rows moved (or RELAY_BUSY) and whether deliveries were left to be claimed."""
+        claim = self.handoff.claim() if self.handoff is not None else None
+        if claim is None:
+            moved = await self.store.relay_batch(self.batch_size)
+            return moved, moved > 0
+        assert isinstance(self.store, HandoffStore) and self.handoff is not None
+        moved, fanned, handed = await self.store.relay_and_claim(self.batch_size, claim)
+        self.handoff.deliver(handed)
+        return moved, fanned > len(handed)
 
     async def run(self) -> NoReturn:
         """Relay until cancelled: now, then whenever woken or every `poll_interval`.

@@ -74,6 +74,28 @@ class LogStore(Store, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class HandoffClaim:
+    """Which of the deliveries a relay statement fans out it may claim at once for its own
+    process's idle workers (broker.handoff): those of `subscription_ids`, `limit` at most,
+    leased for `lease` seconds to `worker_id`."""
+
+    subscription_ids: list[int]
+    limit: int
+    lease: float
+    worker_id: str
+
+
+@runtime_checkable
+class HandoffStore(Store, Protocol):
+    """A store whose relay can hand fresh deliveries to its own process's workers, claimed."""
+
+    async def relay_and_claim(self, limit: int, claim: HandoffClaim) -> tuple[int, int, list[ClaimedDelivery]]:
+        """`relay_batch`, and claim up to `claim.limit` of the deliveries it creates; returns how
+        many rows moved (or RELAY_BUSY), how many deliveries were created, and those claimed."""
+        ...
+
+
 @runtime_checkable
 class BatchInboxStore(Store, Protocol):
     """A store whose inboxed deliveries of one claimed batch can share one transaction."""

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -113,14 +114,45 @@ class Worker:
         # worker wakes for it without asking the database; others' retries it finds by polling.
         self.retry_due: float | None = None
         self._success_meters: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
+        self._handed: deque[tuple[float, list[ClaimedDelivery]]] = deque()  # (when, batch) from the relay
+
+    def hand(self, claimed: list[ClaimedDelivery]) -> None:
+        """Take a batch the relay claimed for this worker (broker.handoff): the next loop to
+        look for work runs it instead of claiming."""
+        if claimed:
+            self._handed.append((time.monotonic(), claimed))
+
+    @property
+    def handed(self) -> int:
+        """Batches handed over and not yet taken by a loop."""
+        return len(self._handed)
 
     async def run_once(self) -> int:
-        """Claim one batch, run it, and settle each delivery as soon as it finishes (outcomes
-        that finish together are written together), so one slow handler holds back nobody
-        else's completion; returns how many deliveries were claimed."""
+        """Take a handed-over batch, else claim one; run it (`run_claimed`); returns how many
+        deliveries it held."""
         if not self.refs:
             return 0
-        claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+        claimed = await self._take_handed()
+        if not claimed:
+            claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+        return await self.run_claimed(claimed)
+
+    async def _take_handed(self) -> list[ClaimedDelivery]:
+        """The oldest handed-over batch; one that waited a third of its lease (every loop was
+        busy) has its leases extended first, keeping only the deliveries still held."""
+        while self._handed:
+            since, claimed = self._handed.popleft()
+            if time.monotonic() - since > self.lease / 3:
+                held = set(await self.store.extend_leases(claimed, self.lease))
+                claimed = [c for c in claimed if c.delivery_id in held]
+            if claimed:
+                return claimed
+        return []
+
+    async def run_claimed(self, claimed: list[ClaimedDelivery]) -> int:
+        """Run a claimed batch, and settle each delivery as soon as it finishes (outcomes
+        that finish together are written together), so one slow handler holds back nobody
+        else's completion; returns how many deliveries it held."""
         if not claimed:
             return 0
         timed_out: set[int] = set()
@@ -296,16 +328,24 @@ class Worker:
 
 
 async def run_worker(worker: Worker, wake: Wakeup, *, poll_interval: float = 1.0) -> NoReturn:
-    """Run `worker` until cancelled: claim while there is work, then sleep until woken, until
-    a retry it scheduled is due, or `poll_interval` at most (which also finds deliveries whose
-    lease ran out, and retries other workers scheduled). Errors are logged, never fatal."""
+    """Run `worker` until cancelled: run the batches the relay hands over, claim while there is
+    work, then sleep until woken, until a retry it scheduled is due, or `poll_interval` at
+    most (which also finds deliveries whose lease ran out, and retries other workers
+    scheduled). Errors are logged, never fatal."""
 
     async def claim_then_wait() -> None:
-        handled = await worker.run_once()
-        if handled >= worker.batch_size:
-            wake.set()  # a full batch: there may be more, let an idle loop help
-        if handled:
-            return
+        if worker.handed:
+            # The relay claimed these; deliveries it left for claims come with a wake-up of
+            # their own (the relay's, or NOTIFY bus_deliveries), so no claim statement here.
+            await worker.run_once()
+            if worker.handed:
+                wake.set()
+        else:
+            handled = await worker.run_once()
+            if handled >= worker.batch_size:
+                wake.set()  # a full batch: there may be more, let an idle loop help
+            if handled:
+                return
         timeout = poll_interval
         if worker.retry_due is not None:
             timeout = min(timeout, worker.retry_due - time.monotonic())

@@ -129,12 +129,20 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Wake workers only when a statement created deliveries: a relay that moved nothing (or
--- only events nobody subscribes to) must not wake every worker of every process.
+-- Wake workers only when a statement created deliveries for them to claim: a relay that moved
+-- nothing (or only events nobody subscribes to, or only deliveries it handed to its own
+-- process's workers already claimed: attempts > 0) must not wake every worker of every process.
+CREATE OR REPLACE FUNCTION bus_notify_claimable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM inserted WHERE attempts = 0) THEN
+        PERFORM pg_notify('bus_deliveries', '');
+    END IF;
+    RETURN NULL;
+END $$;
 DROP TRIGGER IF EXISTS bus_deliveries_notify ON event_deliveries;
 CREATE TRIGGER bus_deliveries_notify AFTER INSERT ON event_deliveries
     REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION bus_notify_inserted('bus_deliveries');
+    FOR EACH STATEMENT EXECUTE FUNCTION bus_notify_claimable();
 DROP FUNCTION IF EXISTS bus_deliveries_notify();
 
 -- Wake the processes that follow the log for broadcast subscriptions (they LISTEN only if

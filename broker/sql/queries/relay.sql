@@ -8,9 +8,13 @@
 -- name: relay_lock
 SELECT pg_try_advisory_xact_lock($1)
 
--- CTEs `logged` and `fanned` over a CTE `batch` of outbox rows (and `relay_params` with the
--- retention in seconds): append the events to
--- the log and create one delivery per matching active subscription. ON CONFLICT keeps a
+-- CTEs `logged`, `fanned` and `handed` over a CTE `batch` of outbox rows and `relay_params`
+-- (retention in seconds; the hand-off: subscription ids, how many, lease, worker): append the
+-- events to the log and create one delivery per matching active subscription. Up to
+-- `handoff_limit` deliveries of the hand-off's subscriptions (never ordered ones: their keys
+-- wait for earlier deliveries) are created already claimed by the relay's own process
+-- (attempt 1, leased to `worker`) and returned in `handed`, so its idle workers run them
+-- without a claim statement (broker/handoff.py). ON CONFLICT keeps a
 -- re-relayed event (after a crash between the steps of the two-database relay) from
 -- duplicating either.
 -- Patterns are matched once per event type, not per event and subscription (PostgreSQL
@@ -27,14 +31,33 @@ logged AS (
     FROM batch
     ON CONFLICT (id) DO NOTHING
     RETURNING 1
-), {{type_routes}}, fanned AS (
-    INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key)
-    SELECT s.id, b.id, s.priority, CASE WHEN s.ordered THEN b.ordering_key END
+), {{type_routes}}, matched AS (
+    SELECT b.seq, b.id AS event_id, s.id AS subscription_id, s.priority,
+           CASE WHEN s.ordered THEN b.ordering_key END AS ordering_key,
+           NOT s.ordered AND s.id = ANY((SELECT handoff_ids FROM relay_params)) AS local
     FROM batch b JOIN routes r ON r.event_type = b.event_type
     JOIN event_subscriptions s ON s.id = r.subscription_id AND s.is_active
-    ORDER BY b.seq, s.id
+), fanned AS (
+    INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key, attempts, available_at,
+                                  locked_by)
+    SELECT m.subscription_id, m.event_id, m.priority, m.ordering_key,
+           CASE WHEN m.handed THEN 1 ELSE 0 END,
+           CASE WHEN m.handed THEN now() + make_interval(secs => p.lease) ELSE now() END,
+           CASE WHEN m.handed THEN p.worker END
+    FROM (
+        SELECT m.*, m.local AND count(*) FILTER (WHERE m.local) OVER (ORDER BY m.seq, m.subscription_id)
+                                <= (SELECT handoff_limit FROM relay_params) AS handed
+        FROM matched m
+    ) m CROSS JOIN relay_params p
+    ORDER BY m.seq, m.subscription_id
     ON CONFLICT (event_id, subscription_id) DO NOTHING
-    RETURNING 1
+    RETURNING id, subscription_id, event_id, priority, attempts
+), handed AS (
+    SELECT f.id, f.subscription_id, f.attempts, b.id AS event_id, b.event_type, b.source, b.tenant_id,
+           b.company_id, b.ordering_key, b.occurred_at, b.correlation_id, b.causation_id, b.version,
+           b.payload::text AS payload, f.priority
+    FROM fanned f JOIN batch b ON b.id = f.event_id
+    WHERE f.attempts = 1
 )
 
 -- CTE `routes` (event_type, subscription_id) for the types in CTE `batch`, from the cache
@@ -70,7 +93,8 @@ digest AS (
 -- relay lock is tried in the statement's gating filter, before any outbox row is read or locked.
 -- name: relay_local
 WITH relay_params AS (
-    SELECT $2::float8 AS retention
+    SELECT $2::float8 AS retention, $4::bigint[] AS handoff_ids, $5::bigint AS handoff_limit,
+           $6::float8 AS lease, $7::text AS worker
 ), lock AS (
     SELECT pg_try_advisory_xact_lock($3) AS got
 ), batch AS (
@@ -82,7 +106,8 @@ WITH relay_params AS (
 ), {{log_and_fan_out}}
 SELECT (SELECT got FROM lock) AS locked, (SELECT count(*) FROM batch) AS moved,
        (SELECT count(*) FROM fanned) AS fanned,
-       (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags
+       (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags,
+       (SELECT array_agg(h) FROM handed h) AS handed
 
 -- name: fetch_outbox
 SELECT seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
@@ -92,14 +117,15 @@ FROM bus_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
 -- Two databases: the bus side of the relay, fed with the rows read from the outbox.
 -- name: append_remote
 WITH relay_params AS (
-    SELECT $13::float8 AS retention
+    SELECT $13::float8 AS retention, $14::bigint[] AS handoff_ids, $15::bigint AS handoff_limit,
+           $16::float8 AS lease, $17::text AS worker
 ), batch AS (
     SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
                          $7::text[], $8::timestamptz[], $9::uuid[], $10::uuid[], $11::int[], $12::jsonb[])
         AS b(seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
              correlation_id, causation_id, version, payload)
 ), {{log_and_fan_out}}
-SELECT (SELECT count(*) FROM fanned)
+SELECT (SELECT count(*) FROM fanned) AS fanned, (SELECT array_agg(h) FROM handed h) AS handed
 
 -- name: delete_relayed
 DELETE FROM bus_outbox WHERE seq = ANY($1::bigint[])
