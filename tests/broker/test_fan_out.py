@@ -140,7 +140,7 @@ async def test_a_relay_that_read_the_subscriptions_before_a_change_committed_doe
         async with conn.transaction(isolation="repeatable_read"):
             await conn.fetchval("SELECT count(*) FROM event_subscriptions")  # the snapshot starts here
             await subscribe(operator, "late", "test.*.sent")  # commits meanwhile
-            row = await conn.fetchrow(RELAY_LOCAL, 500, 3600.0, RELAY_LOCK_KEY)
+            row = await conn.fetchrow(RELAY_LOCAL, 500, 3600.0, RELAY_LOCK_KEY, [], 0, 0.0, "")  # no hand-off
             assert row is not None and row["moved"] == 1
         assert await routed(conn, early) == {"first"}  # it could not see "late" yet
 

@@ -34,9 +34,10 @@ logged AS (
 ), {{type_routes}}, matched AS (
     SELECT b.seq, b.id AS event_id, s.id AS subscription_id, s.priority,
            CASE WHEN s.ordered THEN b.ordering_key END AS ordering_key,
-           NOT s.ordered AND s.id = ANY((SELECT handoff_ids FROM relay_params)) AS local
+           NOT s.ordered AND s.id = ANY(p.handoff_ids) AS local
     FROM batch b JOIN routes r ON r.event_type = b.event_type
     JOIN event_subscriptions s ON s.id = r.subscription_id AND s.is_active
+    CROSS JOIN relay_params p
 ), fanned AS (
     INSERT INTO event_deliveries (subscription_id, event_id, priority, ordering_key, attempts, available_at,
                                   locked_by)

@@ -1,0 +1,118 @@
+"""The relay's hand-off (broker.handoff): fresh deliveries go claimed to this process's idle
+workers, in the relay's own statement, never at the cost of ordering, leases or other processes."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from broker import BusSettings, Delivery, EventBus, Retry, Router
+from broker.postgres import PostgresStore
+from broker.store import HandoffClaim
+from broker.worker import Bound, Worker
+from tests.broker.events import Pinged, recording_router
+from tests.waiting import wait_until
+
+IDLE = BusSettings(poll_interval=30, cleanup_interval=0, workers=2)  # no poll within a test
+QUIET = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0)
+
+
+@pytest.fixture
+async def started(database_url: str) -> AsyncIterator[tuple[EventBus, list[int]]]:
+    """A started bus whose `record` subscriber appends each Pinged's n, with its loops idle."""
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=IDLE)
+    bus.include_router(recording_router(seen))
+    async with bus.lifespan():
+        assert bus.relay is not None and bus.relay.handoff is not None
+        idle = bus.relay.handoff.idle
+        await wait_until(lambda: idle.waiting == IDLE.workers, what="both worker loops idle")
+        yield bus, seen
+
+
+async def test_an_idle_process_runs_a_relayed_event_without_a_claim_statement(started, monkeypatch):
+    bus, seen = started
+    store = bus.store
+    assert isinstance(store, PostgresStore)
+    claims: list[int] = []
+    claim = store.claim
+
+    async def counted(*args, **kwargs):
+        claims.append(1)
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim", counted)
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: seen == [1], timeout=5)
+    async with bus.pool.acquire() as conn:
+        done = "SELECT attempts FROM event_deliveries WHERE status = 'done'"
+        assert await wait_until(lambda: conn.fetchval(done), what="the delivery settled") == 1
+    assert claims == []  # the relay's statement claimed it: no claim round trip on the way
+
+
+async def test_a_relay_that_hands_every_delivery_over_wakes_no_other_process(database_url):
+    """NOTIFY bus_deliveries would send every worker of every process to claim nothing."""
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(recording_router([]))
+    heard: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener("bus_deliveries", lambda *args: heard.append("notified"))
+        async with bus:
+            store = bus.store
+            assert isinstance(store, PostgresStore)
+            [ref] = bus.subscriptions
+            await bus.publish(None, Pinged(n=1))
+            moved, fanned, handed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "w"))
+            assert (moved, fanned, len(handed)) == (1, 1, 1)
+            assert handed[0].attempt == 1 and handed[0].claimed_by == "w"
+            await bus.publish(None, Pinged(n=2))
+            assert await store.relay_batch(500) == 1  # left to be claimed: this one is announced
+            await wait_until(lambda: heard, what="the second relay's NOTIFY")
+            await listener.fetchval("SELECT 1")  # notifications arrive in commit order, before this
+        assert heard == ["notified"]
+    finally:
+        await listener.close()
+
+
+async def test_an_ordered_subscription_is_never_handed_over_so_a_retry_holds_its_key(database_url):
+    handled: list[int] = []
+    router = Router()
+
+    @router.on("test.ping.sent", ordered=True)
+    async def strict(event: Pinged, ctx: Delivery) -> None:
+        if event.n == 1 and ctx.attempt == 1:
+            raise Retry("not yet", after=0.05)
+        handled.append(event.n)
+
+    bus = EventBus(service="t", dsn=database_url, settings=BusSettings(poll_interval=0.05, cleanup_interval=0))
+    bus.include_router(router)
+    async with bus.lifespan():
+        async with bus.pool.acquire() as conn, conn.transaction():
+            await bus.publish(conn, Pinged(n=1), ordering_key="k")
+            await bus.publish(conn, Pinged(n=2), ordering_key="k")
+        await wait_until(lambda: len(handled) == 2, timeout=10)
+    assert handled == [1, 2]
+
+
+async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds(database_url):
+    """Every loop was busy past a third of the lease: another worker may have taken a delivery
+    over meanwhile, and that one must not run twice."""
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(recording_router(seen))
+    async with bus:
+        store = bus.store
+        assert isinstance(store, PostgresStore)
+        [ref] = bus.subscriptions
+        await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+        _, _, handed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "late"))
+        worker = Worker(store, [Bound(ref, bus.handlers[0])], worker_id="late", lease=1e-6)  # any wait is late
+        worker.hand(handed)
+        taken_over = handed[0].delivery_id
+        async with bus.pool.acquire() as conn:
+            await conn.execute("UPDATE event_deliveries SET locked_by = 'other', attempts = 2 WHERE id = $1",
+                               taken_over)
+        await asyncio.wait_for(worker.run_once(), 10)
+        assert [c.delivery_id for c in handed][0] == taken_over and seen == [2]  # n=1 is the other's now
