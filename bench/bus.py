@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
 from bench import trace  # noqa: E402
-from broker import schema  # noqa: E402
+from broker import metrics, schema  # noqa: E402
 from broker.bus import EventBus  # noqa: E402
 from broker.delivery import Delivery  # noqa: E402
 from broker.router import Router  # noqa: E402
@@ -256,6 +256,10 @@ async def _worker(
     await asyncio.to_thread(stop.wait)
     rss = rss_mb()
     await bus.close()
+    handed, claimed = metrics.handed_over._value.get(), metrics.claimed._value.get()
+    if handed + claimed:
+        print(f"worker {index}: {handed:,.0f} deliveries handed over by the relay, {claimed:,.0f} claimed",
+              file=sys.stderr)
     results.put(("worker", index, rss, seen))
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 STEPS = ("commit", "noticed", "notified", "relay_woken", "relayed", "claim_start", "claimed", "handler")
+OPTIONAL = {"claim_start", "claimed"}  # deliveries the relay hands over (broker.handoff) skip the claim
 _stamps: dict[str, list[float]] = {}
 
 
@@ -61,7 +62,7 @@ def install(role: str) -> bool:
         _around(transaction.Transaction, "_Transaction__commit", None, "commit")
         _around(commit_notify.CommitNotifier, "_send", "noticed", "notified")
         return True
-    _around(PostgresStore, "relay_batch", None, "relayed", when=lambda moved: moved > 0)
+    _around(PostgresStore, "relay_and_claim", None, "relayed", when=lambda result: result[0] > 0)
     _around(PostgresStore, "claim", "claim_start", "claimed", when=bool)
     _around(worker.Worker, "_run", "handler", None)
     on_notify = listen.NotifyListener._on_notify
@@ -92,13 +93,18 @@ def report(folder: Path) -> str:
     for times in stamps.values():
         times.sort()
     gaps: dict[str, list[float]] = {step: [] for step in STEPS[1:]}
+    def after(step: str, t: float) -> float | None:
+        i = bisect.bisect_left(stamps[step], t)
+        return stamps[step][i] if i < len(stamps[step]) else None
+
     for t0 in stamps["commit"]:
         t = t0
         for step in STEPS[1:]:
-            i = bisect.bisect_left(stamps[step], t)
-            if i == len(stamps[step]):
+            later = after(step, t)
+            if step in OPTIONAL and (later is None or (after("handler", t) or later) < later):
+                continue  # this event went straight from the relay to its handler
+            if later is None:
                 break
-            later = stamps[step][i]
             gaps[step].append((later - t) * 1000)
             t = later
     lines = ["| step (time since the step before) | events | median ms | p99 ms |", "|---|---:|---:|---:|"]

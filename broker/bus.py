@@ -285,7 +285,7 @@ class EventBus:
         worker_wakeup = self.wake_workers.wakeup() if local_workers else None  # shared: one loop per wake-up
         if settings.relay and self.relay is not None and run_workers:
             if self.worker is not None and worker_wakeup is not None:
-                self.relay.hand_off_to(Handoff(self.worker, worker_wakeup))
+                self.relay.hand_off_to(Handoff(self.worker, worker_wakeup, settings.workers))
             self._tasks.spawn(self.relay.run(), "relay")
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())

@@ -4,6 +4,11 @@ from prometheus_client import Counter, Gauge, Histogram
 
 published = Counter("bus_events_published_total", "Events written to an outbox", ["event_type", "source"])
 relayed = Counter("bus_events_relayed_total", "Outbox rows moved onto the bus")
+claimed = Counter("bus_deliveries_claimed_total", "Deliveries workers claimed with a claim statement")
+handed_over = Counter(
+    "bus_deliveries_handed_over_total",
+    "Deliveries the relay claimed for its own process's idle workers as it created them (no claim statement)",
+)
 delivered = Counter("bus_deliveries_succeeded_total", "Deliveries handled", ["event_type", "subscription"])
 failed = Counter("bus_deliveries_failed_total", "Handler failures", ["event_type", "subscription"])
 retried = Counter("bus_deliveries_retried_total", "Deliveries scheduled again", ["event_type", "subscription"])

@@ -25,7 +25,7 @@ from broker.patterns import to_regex
 from broker.queries import query
 from broker.router import Handler
 from broker.settings import BusSettings
-from broker.store import RELAY_BUSY, HandoffClaim, SubscriptionRef
+from broker.store import RELAY_BUSY, HandoffClaim, Relayed, SubscriptionRef
 from contracts.envelope import Event, event_type_of
 from contracts.ids import uuid7
 
@@ -210,15 +210,11 @@ class PostgresStore:
     async def relay_batch(self, limit: int) -> int:
         """Move up to `limit` outbox rows onto the bus; returns how many moved, or RELAY_BUSY
         when another relay is at it."""
-        moved, _, _ = await self.relay_and_claim(limit, None)
-        return moved
+        return (await self.relay_and_claim(limit, None)).moved
 
-    async def relay_and_claim(
-        self, limit: int, claim: HandoffClaim | None
-    ) -> tuple[int, int, list[ClaimedDelivery]]:
+    async def relay_and_claim(self, limit: int, claim: HandoffClaim | None) -> Relayed:
         """`relay_batch`, creating up to `claim.limit` of its deliveries already claimed by
-        `claim.worker_id` (the same statement: no claim round trip); returns rows moved (or
-        RELAY_BUSY), deliveries created, and the claimed ones, highest priority first."""
+        `claim.worker_id` (the same statement: no claim round trip), highest priority first."""
         handoff: tuple[list[int], int, float, str] = (
             ([], 0, 0.0, "") if claim is None else (claim.subscription_ids, claim.limit, claim.lease, claim.worker_id)
         )
@@ -227,16 +223,16 @@ class PostgresStore:
                 row = await conn.fetchrow(RELAY_LOCAL, limit, self.retention_seconds, RELAY_LOCK_KEY, *handoff)
             assert row is not None
             if not row["locked"]:
-                return RELAY_BUSY, 0, []
+                return Relayed(RELAY_BUSY)
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
-            return int(row["moved"]), int(row["fanned"]), _handed(row["handed"], handoff[3])
+            return Relayed(row["moved"], row["fanned"], row["local"], _handed(row["handed"], handoff[3]))
         async with self.outbox_pool.acquire() as outbox, outbox.transaction():
             if not await outbox.fetchval(query("relay_lock"), RELAY_LOCK_KEY):
-                return RELAY_BUSY, 0, []
+                return Relayed(RELAY_BUSY)
             rows = await outbox.fetch(query("fetch_outbox"), limit)
             if not rows:
-                return 0, 0, []
+                return Relayed(0)
             columns = list(zip(*rows, strict=True))
             async with self.pool.acquire() as bus:
                 appended = await bus.fetchrow(query("append_remote"), *columns, self.retention_seconds, *handoff)
@@ -244,7 +240,7 @@ class PostgresStore:
             # The bus side has committed; a crash before this delete re-relays the rows,
             # which ON CONFLICT turns into no-ops.
             await outbox.execute(query("delete_relayed"), list(columns[0]))
-            return len(rows), int(appended["fanned"]), _handed(appended["handed"], handoff[3])
+            return Relayed(len(rows), appended["fanned"], appended["local"], _handed(appended["handed"], handoff[3]))
 
     # -- deliveries ---------------------------------------------------------------------------
 
@@ -262,6 +258,7 @@ class PostgresStore:
             rows = [row for row in rows if row[0] is not None]
             if rows or not buried:  # a batch of only buried deliveries: claim again, do not stall
                 break
+        metrics.claimed.inc(len(rows))
         return _claimed(rows, worker_id)
 
     async def complete(self, claims: Sequence[ClaimedDelivery]) -> None:

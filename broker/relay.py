@@ -8,7 +8,7 @@ import structlog
 from broker import metrics
 from broker.backoff import run_forever
 from broker.handoff import Handoff
-from broker.store import RELAY_BUSY, HandoffStore, Store
+from broker.store import RELAY_BUSY, HandoffStore, Relayed, Store
 from broker.wakeup import Wakeup
 
 log = structlog.get_logger("broker.relay")
@@ -49,13 +49,15 @@ class Relay:
         claimable = False
         self.busy = False
         while True:
-            moved, left = await self._relay_batch()
-            if moved == RELAY_BUSY:
+            if self.handoff is not None and self.handoff.should_wait():
+                await self.handoff.room(min(self.poll_interval, 0.05))
+            limit, relayed = await self._relay_batch()
+            if relayed.moved == RELAY_BUSY:
                 self.busy = True
                 break
-            total += moved
-            claimable = claimable or left
-            if moved < self.batch_size:
+            total += relayed.moved
+            claimable = claimable or relayed.fanned > len(relayed.claimed)
+            if relayed.moved < limit:
                 break
         if total:
             metrics.relayed.inc(total)
@@ -63,17 +65,18 @@ class Relay:
                 self.on_relayed(claimable)
         return total
 
-    async def _relay_batch(self) -> tuple[int, bool]:
-        """One relay statement, handing deliveries to this process's idle workers when it can;
-        returns rows moved (or RELAY_BUSY) and whether deliveries were left to be claimed."""
+    async def _relay_batch(self) -> tuple[int, Relayed]:
+        """One relay statement, handing deliveries to this process's workers when it can;
+        returns the statement's row limit and what it did."""
         claim = self.handoff.claim() if self.handoff is not None else None
         if claim is None:
             moved = await self.store.relay_batch(self.batch_size)
-            return moved, moved > 0
+            return self.batch_size, Relayed(moved, fanned=1 if moved > 0 else 0)  # fanned unknown: wake workers
         assert isinstance(self.store, HandoffStore) and self.handoff is not None
-        moved, fanned, handed = await self.store.relay_and_claim(self.batch_size, claim)
-        self.handoff.deliver(handed)
-        return moved, fanned > len(handed)
+        limit = self.handoff.events_for(claim, self.batch_size)
+        relayed = await self.store.relay_and_claim(limit, claim)
+        self.handoff.deliver(relayed.moved, relayed.fanned, relayed.local, relayed.claimed)
+        return limit, relayed
 
     async def run(self) -> NoReturn:
         """Relay until cancelled: now, then whenever woken or every `poll_interval`.

@@ -6,7 +6,7 @@ so both stores pass the same behaviour suite.
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -75,6 +75,17 @@ class LogStore(Store, Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Relayed:
+    """What a relay statement did: rows `moved` (or RELAY_BUSY), deliveries `fanned` out, how
+    many of them went to the hand-off's subscriptions (`local`), and those it `claimed`."""
+
+    moved: int
+    fanned: int = 0
+    local: int = 0
+    claimed: list[ClaimedDelivery] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffClaim:
     """Which of the deliveries a relay statement fans out it may claim at once for its own
     process's idle workers (broker.handoff): those of `subscription_ids`, `limit` at most,
@@ -90,9 +101,8 @@ class HandoffClaim:
 class HandoffStore(Store, Protocol):
     """A store whose relay can hand fresh deliveries to its own process's workers, claimed."""
 
-    async def relay_and_claim(self, limit: int, claim: HandoffClaim) -> tuple[int, int, list[ClaimedDelivery]]:
-        """`relay_batch`, and claim up to `claim.limit` of the deliveries it creates; returns how
-        many rows moved (or RELAY_BUSY), how many deliveries were created, and those claimed."""
+    async def relay_and_claim(self, limit: int, claim: HandoffClaim) -> "Relayed":
+        """`relay_batch`, and claim up to `claim.limit` of the deliveries it creates."""
         ...
 
 

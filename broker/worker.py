@@ -115,6 +115,7 @@ class Worker:
         self.retry_due: float | None = None
         self._success_meters: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self._handed: deque[tuple[float, list[ClaimedDelivery]]] = deque()  # (when, batch) from the relay
+        self.on_take: Callable[[], None] | None = None  # told when a loop takes a handed batch
 
     def hand(self, claimed: list[ClaimedDelivery]) -> None:
         """Take a batch the relay claimed for this worker (broker.handoff): the next loop to
@@ -142,6 +143,8 @@ class Worker:
         busy) has its leases extended first, keeping only the deliveries still held."""
         while self._handed:
             since, claimed = self._handed.popleft()
+            if self.on_take is not None:
+                self.on_take()
             if time.monotonic() - since > self.lease / 3:
                 held = set(await self.store.extend_leases(claimed, self.lease))
                 claimed = [c for c in claimed if c.delivery_id in held]
@@ -339,7 +342,7 @@ async def run_worker(worker: Worker, wake: Wakeup, *, poll_interval: float = 1.0
             # their own (the relay's, or NOTIFY bus_deliveries), so no claim statement here.
             await worker.run_once()
             if worker.handed:
-                wake.set()
+                return  # the next one at once
         else:
             handled = await worker.run_once()
             if handled >= worker.batch_size:

@@ -26,8 +26,8 @@ async def started(database_url: str) -> AsyncIterator[tuple[EventBus, list[int]]
     bus.include_router(recording_router(seen))
     async with bus.lifespan():
         assert bus.relay is not None and bus.relay.handoff is not None
-        idle = bus.relay.handoff.idle
-        await wait_until(lambda: idle.waiting == IDLE.workers, what="both worker loops idle")
+        wake = bus.relay.handoff.wake
+        await wait_until(lambda: wake.waiting == IDLE.workers, what="both worker loops idle")
         yield bus, seen
 
 
@@ -64,9 +64,10 @@ async def test_a_relay_that_hands_every_delivery_over_wakes_no_other_process(dat
             assert isinstance(store, PostgresStore)
             [ref] = bus.subscriptions
             await bus.publish(None, Pinged(n=1))
-            moved, fanned, handed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "w"))
-            assert (moved, fanned, len(handed)) == (1, 1, 1)
-            assert handed[0].attempt == 1 and handed[0].claimed_by == "w"
+            relayed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "w"))
+            assert (relayed.moved, relayed.fanned, relayed.local, len(relayed.claimed)) == (1, 1, 1, 1)
+            [handed] = relayed.claimed
+            assert handed.attempt == 1 and handed.claimed_by == "w"
             await bus.publish(None, Pinged(n=2))
             assert await store.relay_batch(500) == 1  # left to be claimed: this one is announced
             await wait_until(lambda: heard, what="the second relay's NOTIFY")
@@ -107,7 +108,7 @@ async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds
         assert isinstance(store, PostgresStore)
         [ref] = bus.subscriptions
         await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
-        _, _, handed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "late"))
+        handed = (await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "late"))).claimed
         worker = Worker(store, [Bound(ref, bus.handlers[0])], worker_id="late", lease=1e-6)  # any wait is late
         worker.hand(handed)
         taken_over = handed[0].delivery_id
@@ -115,4 +116,4 @@ async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds
             await conn.execute("UPDATE event_deliveries SET locked_by = 'other', attempts = 2 WHERE id = $1",
                                taken_over)
         await asyncio.wait_for(worker.run_once(), 10)
-        assert [c.delivery_id for c in handed][0] == taken_over and seen == [2]  # n=1 is the other's now
+        assert handed[0].event_id != handed[1].event_id and seen == [2]  # n=1 is the other's now

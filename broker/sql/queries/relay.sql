@@ -108,7 +108,7 @@ WITH relay_params AS (
 SELECT (SELECT got FROM lock) AS locked, (SELECT count(*) FROM batch) AS moved,
        (SELECT count(*) FROM fanned) AS fanned,
        (SELECT array_agg(EXTRACT(EPOCH FROM clock_timestamp() - occurred_at)::float8) FROM batch) AS lags,
-       (SELECT array_agg(h) FROM handed h) AS handed
+       (SELECT count(*) FROM matched WHERE local) AS local, (SELECT array_agg(h) FROM handed h) AS handed
 
 -- name: fetch_outbox
 SELECT seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
@@ -126,7 +126,8 @@ WITH relay_params AS (
         AS b(seq, id, event_type, source, tenant_id, company_id, ordering_key, occurred_at,
              correlation_id, causation_id, version, payload)
 ), {{log_and_fan_out}}
-SELECT (SELECT count(*) FROM fanned) AS fanned, (SELECT array_agg(h) FROM handed h) AS handed
+SELECT (SELECT count(*) FROM fanned) AS fanned, (SELECT count(*) FROM matched WHERE local) AS local,
+       (SELECT array_agg(h) FROM handed h) AS handed
 
 -- name: delete_relayed
 DELETE FROM bus_outbox WHERE seq = ANY($1::bigint[])
