@@ -62,7 +62,7 @@ def install(role: str) -> bool:
         _around(transaction.Transaction, "_Transaction__commit", None, "commit")
         _around(commit_notify.CommitNotifier, "_send", "noticed", "notified")
         return True
-    _around(PostgresStore, "relay_and_claim", None, "relayed", when=lambda result: result[0] > 0)
+    _around(PostgresStore, "relay_and_claim", None, "relayed", when=lambda relayed: relayed.moved > 0)
     _around(PostgresStore, "claim", "claim_start", "claimed", when=bool)
     _around(worker.Worker, "_run", "handler", None)
     on_notify = listen.NotifyListener._on_notify

@@ -284,8 +284,10 @@ class EventBus:
         local_workers = self.worker is not None and bool(self._refs) and not rabbit and run_workers
         worker_wakeup = self.wake_workers.wakeup() if local_workers else None  # shared: one loop per wake-up
         if settings.relay and self.relay is not None and run_workers:
+            handoff = None
             if self.worker is not None and worker_wakeup is not None:
-                self.relay.hand_off_to(Handoff(self.worker, worker_wakeup, settings.workers))
+                handoff = Handoff(self.worker, worker_wakeup, settings.workers)
+            self.relay.hand_off_to(handoff)
             self._tasks.spawn(self.relay.run(), "relay")
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())
@@ -357,6 +359,11 @@ class EventBus:
         self._commit_notifier = None
         self._listeners = []
         await self._tasks.stop()
+        if self.worker is not None and self.worker.handed:
+            try:
+                await self.worker.release_handed()
+            except Exception as exc:  # they come back after their lease instead
+                log.warning("could not give back handed deliveries", error=f"{type(exc).__name__}: {exc}")
         rabbit, self._rabbit = self._rabbit, None
         if rabbit is not None:
             await rabbit.close()

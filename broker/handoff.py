@@ -47,8 +47,10 @@ class Handoff:
                             self.worker.worker_id)
 
     def events_for(self, claim: HandoffClaim, most: int) -> int:
-        """How many outbox rows the statement should move so its deliveries fit `claim`."""
-        return max(1, min(most, math.ceil(claim.limit / max(self.fan_out, 1.0))))
+        """How many outbox rows the statement should move so its deliveries fit `claim`; a
+        tenth of `most` at least, so a wide fan-out does not crawl through other services'
+        events a few at a time (what does not fit is claimed as usual)."""
+        return max(1, most // 10, min(most, math.ceil(claim.limit / max(self.fan_out, 1.0))))
 
     def should_wait(self) -> bool:
         """True when the worker holds a batch per loop and the relay's recent work was all for
@@ -78,4 +80,5 @@ class Handoff:
         size = self.worker.batch_size
         for start in range(0, len(claimed), size):
             self.worker.hand(claimed[start : start + size])
-            self.wake.set()
+            if self.wake.waiting:  # a busy loop looks for handed batches before it claims
+                self.wake.set()  # (not remembered: a remembered wake-up means "claim")

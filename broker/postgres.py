@@ -289,6 +289,15 @@ class PostgresStore:
             )
         _stale_settle("dead-letter", [claim], _count(status))
 
+    async def release(self, claims: Sequence[ClaimedDelivery]) -> None:
+        if not claims:
+            return
+        async with self.work_pool.acquire() as conn:
+            await conn.execute(
+                query("release_deliveries"), [c.delivery_id for c in claims], [c.attempt for c in claims],
+                claims[0].claimed_by,
+            )
+
     async def extend_leases(self, claims: Sequence[ClaimedDelivery], lease: float) -> list[int]:
         if not claims:
             return []

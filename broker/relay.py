@@ -39,8 +39,8 @@ class Relay:
         # case rows committed after that relay's last statement began.
         self.busy = False
 
-    def hand_off_to(self, handoff: Handoff) -> None:
-        """Hand deliveries to this process's idle workers (broker.handoff), if the store can."""
+    def hand_off_to(self, handoff: Handoff | None) -> None:
+        """Hand deliveries to this process's workers (broker.handoff), if the store can; None: stop."""
         self.handoff = handoff if isinstance(self.store, HandoffStore) else None
 
     async def run_once(self) -> int:
@@ -84,5 +84,7 @@ class Relay:
         await run_forever(self._relay_then_wait, what="relay", logger="broker.relay")
 
     async def _relay_then_wait(self) -> None:
+        if self.handoff is not None:
+            await self.handoff.worker.keep_handed()
         await self.run_once()
         await self.wake.wait(min(self.poll_interval, 0.05) if self.busy else self.poll_interval)

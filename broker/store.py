@@ -105,6 +105,10 @@ class HandoffStore(Store, Protocol):
         """`relay_batch`, and claim up to `claim.limit` of the deliveries it creates."""
         ...
 
+    async def release(self, claims: Sequence[ClaimedDelivery]) -> None:
+        """Give back claims whose handlers never started: due at once, the attempt not counted."""
+        ...
+
 
 @runtime_checkable
 class BatchInboxStore(Store, Protocol):

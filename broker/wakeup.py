@@ -36,6 +36,11 @@ class Wakeup:
                 return
         self._pending = True
 
+    def take(self) -> bool:
+        """Consume a remembered `set()` without waiting; True if there was one."""
+        pending, self._pending = self._pending, False
+        return pending
+
     async def wait(self, timeout: float) -> bool:
         """Wait to be woken at most `timeout` seconds; True if woken."""
         if self._pending:

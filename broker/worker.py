@@ -21,7 +21,7 @@ from broker.delivery import ClaimedDelivery, Delivery
 from broker.errors import AlreadyHandled, Reject, Retry
 from broker.inbox_batch import InboxBatch
 from broker.router import Handler, event_classes
-from broker.store import BatchInboxStore, Store, SubscriptionRef
+from broker.store import BatchInboxStore, HandoffStore, Store, SubscriptionRef
 from broker.wakeup import Wakeup
 from contracts.envelope import Envelope
 
@@ -116,6 +116,7 @@ class Worker:
         self._success_meters: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         self._handed: deque[tuple[float, list[ClaimedDelivery]]] = deque()  # (when, batch) from the relay
         self.on_take: Callable[[], None] | None = None  # told when a loop takes a handed batch
+        self._last_claim = time.monotonic()
 
     def hand(self, claimed: list[ClaimedDelivery]) -> None:
         """Take a batch the relay claimed for this worker (broker.handoff): the next loop to
@@ -128,6 +129,14 @@ class Worker:
         """Batches handed over and not yet taken by a loop."""
         return len(self._handed)
 
+    def claim_overdue(self, interval: float) -> bool:
+        """True when a loop busy with handed batches should claim anyway: a retry it scheduled
+        fell due, or `interval` passed since the last claim (leases that ran out, retries
+        scheduled elsewhere, ordered subscriptions and whatever the relay left to be claimed
+        must not wait for a stream of handed batches to end)."""
+        now = time.monotonic()
+        return now - self._last_claim >= interval or (self.retry_due is not None and self.retry_due <= now)
+
     async def run_once(self) -> int:
         """Take a handed-over batch, else claim one; run it (`run_claimed`); returns how many
         deliveries it held."""
@@ -135,22 +144,53 @@ class Worker:
             return 0
         claimed = await self._take_handed()
         if not claimed:
-            claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+            claimed = await self.claim()
         return await self.run_claimed(claimed)
 
+    async def claim(self) -> list[ClaimedDelivery]:
+        """Claim a batch of due deliveries."""
+        self._last_claim = time.monotonic()
+        if self.retry_due is not None and self.retry_due <= self._last_claim:
+            self.retry_due = None  # this claim finds it
+        return await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+
     async def _take_handed(self) -> list[ClaimedDelivery]:
-        """The oldest handed-over batch; one that waited a third of its lease (every loop was
-        busy) has its leases extended first, keeping only the deliveries still held."""
+        """The oldest handed-over batch, with its leases extended first if it waited a third of
+        them; only the deliveries still held."""
         while self._handed:
             since, claimed = self._handed.popleft()
             if self.on_take is not None:
                 self.on_take()
             if time.monotonic() - since > self.lease / 3:
-                held = set(await self.store.extend_leases(claimed, self.lease))
-                claimed = [c for c in claimed if c.delivery_id in held]
+                try:
+                    claimed = await self._still_held(claimed)
+                except Exception:
+                    self._handed.appendleft((since, claimed))  # tried again by the next loop
+                    raise
             if claimed:
                 return claimed
         return []
+
+    async def _still_held(self, claimed: list[ClaimedDelivery]) -> list[ClaimedDelivery]:
+        held = set(await self.store.extend_leases(claimed, self.lease))
+        return [c for c in claimed if c.delivery_id in held]
+
+    async def keep_handed(self) -> None:
+        """Extend the leases of handed batches that have waited a third of their lease for a
+        loop (every loop busy with slow handlers), so none runs out while it waits."""
+        now = time.monotonic()
+        for index, (since, claimed) in enumerate(list(self._handed)):
+            if now - since > self.lease / 3 and index < len(self._handed) and self._handed[index][1] is claimed:
+                self._handed[index] = (time.monotonic(), await self._still_held(claimed))
+
+    async def release_handed(self) -> None:
+        """Give back the handed batches no loop started (the worker is stopping): due again at
+        once, their attempt not counted."""
+        batches = [claimed for _, claimed in self._handed]
+        self._handed.clear()
+        if isinstance(self.store, HandoffStore):  # only its relay hands batches over
+            for claimed in batches:
+                await self.store.release(claimed)
 
     async def run_claimed(self, claimed: list[ClaimedDelivery]) -> int:
         """Run a claimed batch, and settle each delivery as soon as it finishes (outcomes
@@ -338,22 +378,23 @@ async def run_worker(worker: Worker, wake: Wakeup, *, poll_interval: float = 1.0
 
     async def claim_then_wait() -> None:
         if worker.handed:
-            # The relay claimed these; deliveries it left for claims come with a wake-up of
-            # their own (the relay's, or NOTIFY bus_deliveries), so no claim statement here.
-            await worker.run_once()
-            if worker.handed:
-                return  # the next one at once
+            await worker.run_once()  # the relay claimed these: no claim statement
+            # Claimable work must not wait behind a stream of handed batches: claim when told
+            # there is some (a NOTIFY, the relay, a full batch), when a retry fell due, or a
+            # poll interval after the last claim; else the next handed batch, or sleep.
+            claiming = wake.take() or worker.claim_overdue(poll_interval)
+            handled = await worker.run_claimed(await worker.claim()) if claiming else 0
         else:
             handled = await worker.run_once()
-            if handled >= worker.batch_size:
-                wake.set()  # a full batch: there may be more, let an idle loop help
-            if handled:
-                return
+        if handled >= worker.batch_size:
+            wake.set()  # a full batch: there may be more, let an idle loop help
+        if handled or worker.handed:
+            return
         timeout = poll_interval
         if worker.retry_due is not None:
             timeout = min(timeout, worker.retry_due - time.monotonic())
             if timeout <= 0:
-                worker.retry_due = None
+                worker.retry_due = None  # the next claim finds it
                 return
         await wake.wait(timeout)
 

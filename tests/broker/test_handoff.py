@@ -2,6 +2,7 @@
 workers, in the relay's own statement, never at the cost of ordering, leases or other processes."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -10,7 +11,9 @@ import pytest
 from broker import BusSettings, Delivery, EventBus, Retry, Router
 from broker.postgres import PostgresStore
 from broker.store import HandoffClaim
-from broker.worker import Bound, Worker
+from broker.testing import run_until_idle
+from broker.wakeup import Wakeup
+from broker.worker import Bound, Worker, run_worker
 from tests.broker.events import Pinged, recording_router
 from tests.waiting import wait_until
 
@@ -117,3 +120,56 @@ async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds
                                taken_over)
         await asyncio.wait_for(worker.run_once(), 10)
         assert handed[0].event_id != handed[1].event_id and seen == [2]  # n=1 is the other's now
+
+
+async def test_a_stream_of_handed_batches_does_not_starve_deliveries_left_to_be_claimed(database_url):
+    """Retries, ordered subscriptions and leases that ran out are found only by a claim: a loop
+    that always has a handed batch waiting must still claim now and then."""
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    router = Router()
+
+    @router.on("test.ping.sent")
+    async def record(event: Pinged) -> None:
+        seen.append(event.n)
+        if event.n > 0 and 0 not in seen:  # an endless stream: each handed event hands the next
+            await bus.publish(None, Pinged(n=event.n + 1))
+            worker.hand((await store.relay_and_claim(500, HandoffClaim([ref.id], 1, 30.0, worker.worker_id))).claimed)
+
+    bus.include_router(router)
+    async with bus:
+        store = bus.store
+        assert isinstance(store, PostgresStore) and bus.worker is not None
+        worker = bus.worker
+        [ref] = bus.subscriptions
+        await bus.publish(None, Pinged(n=0))
+        assert await store.relay_batch(500) == 1  # left to be claimed
+        await bus.publish(None, Pinged(n=1))
+        worker.hand((await store.relay_and_claim(500, HandoffClaim([ref.id], 1, 30.0, worker.worker_id))).claimed)
+        loop = asyncio.create_task(run_worker(worker, Wakeup(), poll_interval=0.1))
+        try:
+            await wait_until(lambda: 0 in seen, timeout=10, what="the claimable delivery handled during the stream")
+        finally:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+    assert max(seen) > 1  # the stream was running meanwhile
+
+
+async def test_a_stopping_bus_gives_back_the_handed_deliveries_no_loop_started(database_url):
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(recording_router(seen))
+    async with bus:
+        store = bus.store
+        assert isinstance(store, PostgresStore) and bus.worker is not None
+        [ref] = bus.subscriptions
+        await bus.publish(None, Pinged(n=1))
+        relayed = await store.relay_and_claim(500, HandoffClaim([ref.id], 1, 30.0, bus.worker.worker_id))
+        bus.worker.hand(relayed.claimed)
+        await bus.stop()
+        async with bus.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT attempts, locked_by, available_at <= now() AS due FROM event_deliveries")
+        assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}  # claimable at once, no attempt spent
+        await run_until_idle(bus)
+    assert seen == [1]

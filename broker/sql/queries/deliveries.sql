@@ -121,6 +121,13 @@ WITH dead AS (
 INSERT INTO event_dead_letters (delivery_id, subscription_id, event_id, attempts, reason, error, traceback)
 SELECT id, subscription_id, event_id, attempts, $2, $3, $4 FROM dead
 
+-- Claims given back unstarted (a stopping worker's handed batches): due at once, and the
+-- attempt they were claimed with not counted.
+-- name: release_deliveries
+UPDATE event_deliveries d SET available_at = now(), attempts = d.attempts - 1, locked_by = NULL
+FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
+WHERE d.id = c.id AND d.attempts = c.attempt AND d.locked_by = $3 AND d.status = 'pending'
+
 -- name: extend_leases
 UPDATE event_deliveries d SET available_at = now() + make_interval(secs => $2)
 FROM unnest($1::bigint[], $3::int[]) AS c(id, attempt)
