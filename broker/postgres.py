@@ -6,6 +6,7 @@ on this kind of machine the Python side, not PostgreSQL, sets the pace.
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ import structlog
 
 from broker import metrics, schema
 from broker.context import EnvelopeFields
+from broker.context import causation_id as current_causation
+from broker.context import correlation_id as current_correlation
 from broker.delivery import ClaimedDelivery
 from broker.errors import AlreadyHandled, BusUnavailable, InvalidEvent
 from broker.inbox_batch import InboxBatch
@@ -35,19 +38,31 @@ log = structlog.get_logger("broker.postgres")
 # The relay lock's key (see the `relay_lock` query): relays take turns, one batch at a time.
 RELAY_LOCK_KEY = 0x62_75_73_72_6C  # "busrl"
 RELAY_LOCAL = query("relay_local")  # the same-database relay in one statement
+_INSERT_ONE = query("insert_one")  # the same text every time: asyncpg prepares it once per connection
 
+
+
+# An event class's (type, version), checked once per class: a publish then costs a dict lookup
+# instead of an isinstance check and a regular expression match (issue 15: CPU per publish).
+_described: dict[type, tuple[str, int]] = {}
+
+
+def _describe(cls: type) -> tuple[str, int]:
+    if not issubclass(cls, Event):
+        raise InvalidEvent(f"cannot publish {cls.__name__}: it is not a contracts.Event")
+    try:
+        described = event_type_of(cls), cls.schema_version
+    except TypeError as exc:
+        raise InvalidEvent(str(exc)) from exc
+    _described[cls] = described
+    return described
 
 
 def encode_event(event: Event) -> tuple[str, int, str]:
     """(type, version, JSON payload) of an event, refusing what is not a tagged Event."""
-    if not isinstance(event, Event):
-        raise InvalidEvent(f"cannot publish {type(event).__name__}: it is not a contracts.Event")
     cls = type(event)
-    try:
-        event_type = event_type_of(cls)
-    except TypeError as exc:
-        raise InvalidEvent(str(exc)) from exc
-    return event_type, cls.schema_version, _encoder.encode(event).decode()
+    event_type, version = _described.get(cls) or _describe(cls)
+    return event_type, version, _encoder.encode(event).decode()
 
 
 def _count(status: str) -> int:
@@ -107,34 +122,43 @@ class PostgresStore:
     async def publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         if not events:
             return []
-        encoded = [encode_event(event) for event in events]
-        ids = [uuid7() for _ in events]
-        now = datetime.now(UTC)
-        fields = fields.in_context()
-        if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
-            async with self.outbox_pool.acquire() as own:
-                await self._insert(own, ids, encoded, now, fields)
+        if len(events) == 1:
+            ids = [await self._publish_one(conn, events[0], fields)]
         else:
-            await self._insert(conn, ids, encoded, now, fields)
+            encoded = [encode_event(event) for event in events]
+            ids = [uuid7() for _ in events]
+            if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
+                async with self.outbox_pool.acquire() as own:
+                    await self._insert_many(own, ids, encoded, fields.in_context())
+                    _skip_reset(own)
+            else:
+                await self._insert_many(conn, ids, encoded, fields.in_context())
         if self.on_publish is not None:
             self.on_publish(conn)
         return ids
 
-    async def _insert(
-        self,
-        conn: Any,
-        ids: list[UUID],
-        encoded: list[tuple[str, int, str]],
-        now: datetime,
-        fields: EnvelopeFields,
+    async def _publish_one(self, conn: Any, event: Event, fields: EnvelopeFields) -> UUID:
+        """One event, the commonest publish: the envelope's values straight into the statement's
+        arguments (no intermediate lists or copies of `fields`), so the CPU a publish costs is
+        mostly the round trip's."""
+        event_type, version, payload = encode_event(event)
+        event_id = uuid7()
+        args = (
+            event_id, event_type, self.source, fields.tenant_id, fields.company_id, fields.ordering_key,
+            datetime.now(UTC), fields.correlation_id or current_correlation.get() or event_id,
+            fields.causation_id or current_causation.get(), version, payload,
+        )
+        if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
+            async with self.outbox_pool.acquire() as own:
+                await own.execute(_INSERT_ONE, *args)
+                _skip_reset(own)  # released without the reset query's round trip
+        else:
+            await conn.execute(_INSERT_ONE, *args)
+        return event_id
+
+    async def _insert_many(
+        self, conn: Any, ids: list[UUID], encoded: list[tuple[str, int, str]], fields: EnvelopeFields
     ) -> None:
-        if len(ids) == 1:
-            event_type, version, payload = encoded[0]
-            await conn.execute(
-                query("insert_one"), ids[0], event_type, self.source, fields.tenant_id, fields.company_id,
-                fields.ordering_key, now, fields.correlation_id or ids[0], fields.causation_id, version, payload,
-            )
-            return
         n = len(ids)
         await conn.execute(
             query("insert_many"),
@@ -144,7 +168,7 @@ class PostgresStore:
             [fields.tenant_id] * n,
             [fields.company_id] * n,
             [fields.ordering_key] * n,
-            [now] * n,
+            [datetime.now(UTC)] * n,
             [fields.correlation_id or event_id for event_id in ids],
             [fields.causation_id] * n,
             [e[1] for e in encoded],
@@ -306,6 +330,30 @@ class PostgresStore:
             yield conn
 
 
+# Connections of the bus and outbox pools that served nothing but the bus's own publish since
+# they were acquired (`publish(None, ...)`): one INSERT leaves no session state to reset.
+_published_only: "weakref.WeakSet[asyncpg.Connection]" = weakref.WeakSet()
+
+
+def _skip_reset(conn: Any) -> None:
+    """Release pooled `conn` (a pool's proxy) without the reset query: only the bus's INSERT ran on it."""
+    _published_only.add(getattr(conn, "_con", conn))
+
+
+async def reset_unless_published_only(conn: asyncpg.Connection) -> None:
+    """The bus and outbox pools' reset on release: asyncpg's default reset query (advisory
+    locks, LISTEN, session settings: callers of `bus.pool` may leave any of them), skipped after a
+    `publish(None, ...)`, whose one INSERT changed none of them. The reset query is a round trip
+    as long as the INSERT's, so skipping it makes a publish outside a transaction one round trip
+    (issue 15). asyncpg has already rolled back any open transaction before calling this."""
+    if conn in _published_only:
+        _published_only.discard(conn)
+        return
+    reset_query = conn.get_reset_query()
+    if reset_query:
+        await conn.execute(reset_query)
+
+
 async def keep_session(_conn: asyncpg.Connection) -> None:
     """The work pool's reset on release: none beyond asyncpg's rollback of an open transaction.
     Only the bus's own statements use that pool and they leave no session state (advisory
@@ -327,7 +375,9 @@ async def connect_store(
     pools: list[asyncpg.Pool] = []
     connected = False
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60, reset=reset_unless_published_only
+        )
         pools.append(pool)
         work_pool = await asyncpg.create_pool(
             dsn, min_size=1, max_size=size, command_timeout=60, server_settings={"synchronous_commit": "off"},
@@ -336,7 +386,9 @@ async def connect_store(
         pools.append(work_pool)
         outbox_pool = pool
         if outbox_dsn:
-            outbox_pool = await asyncpg.create_pool(outbox_dsn, min_size=1, max_size=size, command_timeout=60)
+            outbox_pool = await asyncpg.create_pool(
+                outbox_dsn, min_size=1, max_size=size, command_timeout=60, reset=reset_unless_published_only
+            )
             pools.append(outbox_pool)
         connected = True
         async with pool.acquire() as conn:
