@@ -6,7 +6,6 @@ on this kind of machine the Python side, not PostgreSQL, sets the pace.
 
 import asyncio
 import contextlib
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from broker import metrics, schema
+from broker import metrics, pool_reset, schema
 from broker.context import EnvelopeFields
 from broker.context import causation_id as current_causation
 from broker.context import correlation_id as current_correlation
@@ -130,7 +129,7 @@ class PostgresStore:
             if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
                 async with self.outbox_pool.acquire() as own:
                     await self._insert_many(own, ids, encoded, fields.in_context())
-                    _skip_reset(own)
+                    pool_reset.skip_reset(own)
             else:
                 await self._insert_many(conn, ids, encoded, fields.in_context())
         if self.on_publish is not None:
@@ -151,7 +150,7 @@ class PostgresStore:
         if conn is None:  # one statement, so a transaction of its own without BEGIN and COMMIT round trips
             async with self.outbox_pool.acquire() as own:
                 await own.execute(_INSERT_ONE, *args)
-                _skip_reset(own)  # released without the reset query's round trip
+                pool_reset.skip_reset(own)  # released without the reset query's round trip
         else:
             await conn.execute(_INSERT_ONE, *args)
         return event_id
@@ -330,37 +329,6 @@ class PostgresStore:
             yield conn
 
 
-# Connections of the bus and outbox pools that served nothing but the bus's own publish since
-# they were acquired (`publish(None, ...)`): one INSERT leaves no session state to reset.
-_published_only: "weakref.WeakSet[asyncpg.Connection]" = weakref.WeakSet()
-
-
-def _skip_reset(conn: Any) -> None:
-    """Release pooled `conn` (a pool's proxy) without the reset query: only the bus's INSERT ran on it."""
-    _published_only.add(getattr(conn, "_con", conn))
-
-
-async def reset_unless_published_only(conn: asyncpg.Connection) -> None:
-    """The bus and outbox pools' reset on release: asyncpg's default reset query (advisory
-    locks, LISTEN, session settings: callers of `bus.pool` may leave any of them), skipped after a
-    `publish(None, ...)`, whose one INSERT changed none of them. The reset query is a round trip
-    as long as the INSERT's, so skipping it makes a publish outside a transaction one round trip
-    (issue 15). asyncpg has already rolled back any open transaction before calling this."""
-    if conn in _published_only:
-        _published_only.discard(conn)
-        return
-    reset_query = conn.get_reset_query()
-    if reset_query:
-        await conn.execute(reset_query)
-
-
-async def keep_session(_conn: asyncpg.Connection) -> None:
-    """The work pool's reset on release: none beyond asyncpg's rollback of an open transaction.
-    Only the bus's own statements use that pool and they leave no session state (advisory
-    locks are per transaction), while the default reset query cost a round trip per use —
-    as many statements as the claims, completions and relay batches it served."""
-
-
 async def connect_store(
     dsn: str,
     outbox_dsn: str | None,
@@ -376,18 +344,19 @@ async def connect_store(
     connected = False
     try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60, reset=reset_unless_published_only
+            dsn, min_size=1, max_size=max(2, size // 2), command_timeout=60,
+            reset=pool_reset.reset_unless_published_only,
         )
         pools.append(pool)
         work_pool = await asyncpg.create_pool(
             dsn, min_size=1, max_size=size, command_timeout=60, server_settings={"synchronous_commit": "off"},
-            reset=keep_session,
+            reset=pool_reset.keep_session,
         )
         pools.append(work_pool)
         outbox_pool = pool
         if outbox_dsn:
             outbox_pool = await asyncpg.create_pool(
-                outbox_dsn, min_size=1, max_size=size, command_timeout=60, reset=reset_unless_published_only
+                outbox_dsn, min_size=1, max_size=size, command_timeout=60, reset=pool_reset.reset_unless_published_only
             )
             pools.append(outbox_pool)
         connected = True
