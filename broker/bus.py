@@ -88,6 +88,7 @@ class EventBus:
         self.worker: Worker | None = None
         self.follower: BroadcastFollower | None = None
         self._commit_notifier: CommitNotifier | None = None
+        self._published_counters: dict[type[Event], Any] = {}
         self._listeners: list[NotifyListener] = []
         self._rabbit: Any = None  # broker.rabbit.RabbitTransport when settings.transport == "rabbitmq"
 
@@ -238,9 +239,21 @@ class EventBus:
 
     async def _publish(self, conn: Any, events: Sequence[Event], fields: EnvelopeFields) -> list[UUID]:
         ids = await self.store.publish(conn, events, fields)
-        for event_type, count in Counter(type(event).__struct_config__.tag for event in events).items():
-            metrics.published.labels(event_type, self.service).inc(count)  # once per type, not per event
+        if len(events) == 1:
+            self._published_counter(type(events[0])).inc()
+        else:
+            for cls, count in Counter(type(event) for event in events).items():
+                self._published_counter(cls).inc(count)  # once per type, not per event
         return ids
+
+    def _published_counter(self, cls: type[Event]) -> Any:
+        """`bus_events_published_total` for one event class, its labels looked up once (a
+        `labels()` call costs more than the increment)."""
+        counter = self._published_counters.get(cls)
+        if counter is None:
+            counter = metrics.published.labels(cls.__struct_config__.tag, self.service)
+            self._published_counters[cls] = counter
+        return counter
 
     def _published(self, conn: Any) -> None:
         """Wake relays (in any process) once the publishing transaction has ended."""
