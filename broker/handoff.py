@@ -48,9 +48,9 @@ class Handoff:
 
     def events_for(self, claim: HandoffClaim, most: int) -> int:
         """How many outbox rows the statement should move so its deliveries fit `claim`; a
-        tenth of `most` at least, so a wide fan-out does not crawl through other services'
+        fiftieth of `most` at least, so a wide fan-out does not crawl through other services'
         events a few at a time (what does not fit is claimed as usual)."""
-        return max(1, most // 10, min(most, math.ceil(claim.limit / max(self.fan_out, 1.0))))
+        return max(1, most // 50, min(most, math.ceil(claim.limit / max(self.fan_out, 1.0))))
 
     def should_wait(self) -> bool:
         """True when the worker holds a batch per loop and the relay's recent work was all for
