@@ -120,7 +120,8 @@ def dump() -> None:
 
 def report(folder: Path) -> str:
     """Per event (one per commit), each step's first stamp after the step before; a markdown
-    table of the medians and p99s of the gaps."""
+    table of the medians and p99s of the gaps, and each gap's mean over the slowest 2 % of the
+    events (commit to handler): which steps make the tail."""
     stamps: dict[str, list[float]] = {step: [] for step in (*RABBIT_STEPS, *BESIDE)}
     for file in folder.glob("*.json"):
         for step, times in json.loads(file.read_text()).items():
@@ -128,27 +129,38 @@ def report(folder: Path) -> str:
     for times in stamps.values():
         times.sort()
     path = RABBIT_STEPS if stamps["received"] else STEPS
-    gaps: dict[str, list[float]] = {step: [] for step in (*path[1:], *BESIDE)}
+    events: list[dict[str, float]] = []
     for t0 in stamps["commit"]:
         t = t0
         at: dict[str, float] = {}
+        gaps: dict[str, float] = {}
         for step in path[1:]:
             later = _next(stamps[step], t)
             if later is None:
                 break
-            gaps[step].append((later - t) * 1000)
+            gaps[step] = (later - t) * 1000
             at[step] = t = later
         for step, since in BESIDE.items():
             later = _next(stamps[step], at[since]) if since in at else None
             if later is not None:
-                gaps[step].append((later - at[since]) * 1000)
-    lines = ["| step (time since the step before) | events | median ms | p99 ms |", "|---|---:|---:|---:|"]
-    for step, values in gaps.items():
+                gaps[step] = (later - at[since]) * 1000
+        if "handler" in at:
+            gaps["total"] = (at["handler"] - t0) * 1000
+        events.append(gaps)
+    timed = sorted((e for e in events if "total" in e), key=lambda e: e["total"])
+    tail = timed[len(timed) - max(1, len(timed) // 50):] if timed else []
+    lines = ["| step (time since the step before) | events | median ms | p99 ms | slowest 2 %: mean ms |",
+             "|---|---:|---:|---:|---:|"]
+    for step in (*path[1:], *BESIDE, "total"):
+        values = sorted(e[step] for e in events if step in e)
         if values:
-            values.sort()
             p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+            in_tail = [e[step] for e in tail if step in e]
+            slow = f"{statistics.mean(in_tail):.3f}" if in_tail else ""
             label = f"{step} (since {BESIDE[step]}, beside the path)" if step in BESIDE else step
-            lines.append(f"| {label} | {len(values)} | {statistics.median(values):.3f} | {p99:.3f} |")
+            if step == "total":
+                label = "total: commit to handler"
+            lines.append(f"| {label} | {len(values)} | {statistics.median(values):.3f} | {p99:.3f} | {slow} |")
     return "\n".join(lines)
 
 
