@@ -30,7 +30,6 @@ from broker.worker import Bound, UndecodableEvent, Worker, decode
 
 log = structlog.get_logger("broker.rabbit")
 
-IN_FLIGHT = 8  # batches published and not yet settled, before the loop waits for the oldest
 DRAIN_TIMEOUT = 5.0  # seconds a stopping forwarder gives its batches in flight to settle
 
 
@@ -39,7 +38,7 @@ class Forwarder(Worker):
 
     def __init__(self, store: Store, bound: Sequence[Bound], **options: Any) -> None:
         super().__init__(store, bound, **options)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], int] = {}  # batches under way: how many deliveries
         self._wake: Wakeup | None = None  # the loop's, so a retry scheduled beside it is seen
 
     async def run(self, wake: Wakeup, *, poll_interval: float) -> NoReturn:
@@ -77,12 +76,13 @@ class Forwarder(Worker):
 
     async def run_claimed(self, claimed: Sequence[ClaimedDelivery]) -> None:
         """Publish claimed deliveries with their confirms in flight together and settle them, in a
-        task of its own; returns at once unless `IN_FLIGHT` batches are already under way."""
-        while len(self._in_flight) >= IN_FLIGHT:
+        task of its own; returns at once unless that would put more than a batch of messages in
+        flight (then it waits for earlier batches: never more confirms outstanding than before)."""
+        while self._in_flight and sum(self._in_flight.values()) + len(claimed) > self.batch_size:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._forward_batch(list(claimed)))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        self._in_flight[task] = len(claimed)
+        task.add_done_callback(lambda done: self._in_flight.pop(done, None))
 
     async def settled(self, timeout: float | None = None) -> bool:
         """Wait until every batch in flight is settled (at most `timeout` s); True if they are."""
