@@ -5,6 +5,11 @@ of the run (publisher, worker) wrap a few bus methods to stamp the wall clock (t
 share it) and write the stamps to DIR/<pid>.json when it stops; `python bench/trace.py DIR`
 then prints, for each step, the median and p99 of the time since the step before, per event.
 The wrapping costs microseconds per step; use it to see the path, not to quote latencies.
+
+On the RabbitMQ transport (`--amqp-url ... --only RabbitMQ`) the path goes on past the relay:
+the forwarder's claim, its publish and the confirm, the consumer receiving the message, the
+consumer worker taking it from the message store, the handler, and the acknowledgement; the
+forwarder's settling of its batch in Postgres runs beside that path and is reported on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ from typing import Any
 
 STEPS = ("commit", "noticed", "notified", "relay_woken", "relayed", "claim_start", "claimed", "handler")
 OPTIONAL = {"claim_start", "claimed"}  # deliveries the relay hands over (broker.handoff) skip the claim
+RABBIT_STEPS = (
+    *STEPS[:-1], "publish", "confirmed", "received", "consumer_claimed", "handler", "acked",
+)
+BESIDE = {"forward_settled": "confirmed"}  # off the path: measured from the step named
 _stamps: dict[str, list[float]] = {}
 
 
@@ -44,6 +53,18 @@ def _around(
         if after and when(result):
             _stamp(after)
         return result
+
+    setattr(owner, name, wrapped)
+
+
+def _before_sync(owner: Any, name: str, step: str) -> None:
+    """Wrap the plain method `owner.name` to stamp `step` before it runs."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _stamp(step)
+        return original(*args, **kwargs)
 
     setattr(owner, name, wrapped)
 
@@ -73,7 +94,22 @@ def install(role: str) -> bool:
         on_notify(self, conn, pid, channel, payload)
 
     listen.NotifyListener._on_notify = stamped  # type: ignore[method-assign,assignment]
+    _install_rabbit()
     return True
+
+
+def _install_rabbit() -> None:
+    """The RabbitMQ transport's steps (its modules import only when faststream is installed)."""
+    try:
+        from broker.rabbit import forwarder, messages, publishing
+    except ImportError:
+        return
+    _around(publishing, "publish_confirmed", "publish", "confirmed")
+    if hasattr(forwarder.Forwarder, "run_claimed"):  # older code settles inside run_once
+        _around(forwarder.Forwarder, "run_claimed", None, "forward_settled")
+    _before_sync(messages.MessageStore, "received", "received")
+    _around(messages.MessageStore, "claim", None, "consumer_claimed", when=bool)
+    _around(messages.MessageStore, "complete", None, "acked")
 
 
 def dump() -> None:
@@ -85,35 +121,56 @@ def dump() -> None:
 
 def report(folder: Path) -> str:
     """Per event (one per commit), each step's first stamp after the step before; a markdown
-    table of the medians and p99s of the gaps."""
-    stamps: dict[str, list[float]] = {step: [] for step in STEPS}
+    table of the medians and p99s of the gaps, and each gap's mean over the slowest 2 % of the
+    events (commit to handler): which steps make the tail."""
+    stamps: dict[str, list[float]] = {step: [] for step in (*RABBIT_STEPS, *BESIDE)}
     for file in folder.glob("*.json"):
         for step, times in json.loads(file.read_text()).items():
-            stamps[step].extend(times)
+            stamps.setdefault(step, []).extend(times)
     for times in stamps.values():
         times.sort()
-    gaps: dict[str, list[float]] = {step: [] for step in STEPS[1:]}
-    def after(step: str, t: float) -> float | None:
-        i = bisect.bisect_left(stamps[step], t)
-        return stamps[step][i] if i < len(stamps[step]) else None
-
+    path = RABBIT_STEPS if stamps["received"] else STEPS
+    events: list[dict[str, float]] = []
     for t0 in stamps["commit"]:
         t = t0
-        for step in STEPS[1:]:
-            later = after(step, t)
-            if step in OPTIONAL and (later is None or (after("handler", t) or later) < later):
-                continue  # this event went straight from the relay to its handler
+        at: dict[str, float] = {}
+        gaps: dict[str, float] = {}
+        for step in path[1:]:
+            later = _next(stamps[step], t)
+            if step in OPTIONAL and (later is None or (_next(stamps["handler"], t) or later) < later):
+                continue  # this event went straight from the relay to its handler (broker.handoff)
             if later is None:
                 break
-            gaps[step].append((later - t) * 1000)
-            t = later
-    lines = ["| step (time since the step before) | events | median ms | p99 ms |", "|---|---:|---:|---:|"]
-    for step, values in gaps.items():
+            gaps[step] = (later - t) * 1000
+            at[step] = t = later
+        for step, since in BESIDE.items():
+            later = _next(stamps[step], at[since]) if since in at else None
+            if later is not None:
+                gaps[step] = (later - at[since]) * 1000
+        if "handler" in at:
+            gaps["total"] = (at["handler"] - t0) * 1000
+        events.append(gaps)
+    timed = sorted((e for e in events if "total" in e), key=lambda e: e["total"])
+    tail = timed[len(timed) - max(1, len(timed) // 50):] if timed else []
+    lines = ["| step (time since the step before) | events | median ms | p99 ms | slowest 2 %: mean ms |",
+             "|---|---:|---:|---:|---:|"]
+    for step in (*path[1:], *BESIDE, "total"):
+        values = sorted(e[step] for e in events if step in e)
         if values:
-            values.sort()
             p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-            lines.append(f"| {step} | {len(values)} | {statistics.median(values):.3f} | {p99:.3f} |")
+            in_tail = [e[step] for e in tail if step in e]
+            slow = f"{statistics.mean(in_tail):.3f}" if in_tail else ""
+            label = f"{step} (since {BESIDE[step]}, beside the path)" if step in BESIDE else step
+            if step == "total":
+                label = "total: commit to handler"
+            lines.append(f"| {label} | {len(values)} | {statistics.median(values):.3f} | {p99:.3f} | {slow} |")
     return "\n".join(lines)
+
+
+def _next(times: list[float], after: float) -> float | None:
+    """The first stamp at or after `after`, if any."""
+    i = bisect.bisect_left(times, after)
+    return times[i] if i < len(times) else None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from faststream.rabbit import RabbitBroker
 
+from broker.rabbit.forwarder import Forwarder
 from broker.rabbit.topology import depth, queue_names
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ async def run_until_idle(transport: "RabbitTransport", timeout: float) -> int:
         moved = await relay.run_once()
         for worker in transport.forwarding:
             moved += await worker.run_once()
+            if isinstance(worker, Forwarder):
+                await worker.settled()  # what it published is in the queues, and settled
         arriving, retrying = await ready_messages(transport, broker)
         waiting = arriving + retrying + max(0, messages.retries_out - messages.retries_back)
         if broadcasts is not None:

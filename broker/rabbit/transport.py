@@ -200,15 +200,16 @@ class RabbitTransport:
         exchange = topic_exchange(self.prefix)
         await broker.declare_exchange(exchange)
 
-        def spawn(worker: Worker, name: str, count: int = 1) -> None:
+        def spawn(worker: Worker, name: str, *, woken: bool = True) -> None:
+            """Run `worker` (unless the tests drive it); `woken`: on each relayed batch and NOTIFY
+            bus_deliveries, else it only polls."""
             self.forwarding.append(worker)
             if not self.run_workers:
                 return
-            doorbell = bus.wake_workers.wakeup()
-            for n in range(count):
-                tasks.append(asyncio.create_task(
-                    run_worker(worker, doorbell, poll_interval=settings.poll_interval), name=f"{bus.service}-{name}-{n}"
-                ))
+            doorbell = bus.wake_workers.wakeup() if woken else Wakeup()
+            loop = (worker.run(doorbell, poll_interval=settings.poll_interval) if isinstance(worker, Forwarder)
+                    else run_worker(worker, doorbell, poll_interval=settings.poll_interval))
+            tasks.append(asyncio.create_task(loop, name=f"{bus.service}-{name}"))
 
         refs = bus.subscriptions if settings.workers > 0 else []
         by_name = {bus.subscription_name(h): h for h in bus.handlers}
@@ -251,7 +252,10 @@ class RabbitTransport:
                 messages, [Bound(ref=ref, handler=by_name[ref.name]) for ref in refs],
                 worker_id=bus.worker_id + ":rabbit", batch_size=settings.worker_batch, upcast=bus.upcast,
             )
-            spawn(Worker(self.store, bridge, worker_id=bus.worker_id + ":bridge"), "rabbit-bridge")
+            # The bridge moves deliveries fanned out in Postgres before the hand-over (and their
+            # retries): no new ones come after it, so it polls, and is not woken by every relayed
+            # batch (that cost a claim statement per batch, more than the forwarder's own).
+            spawn(Worker(self.store, bridge, worker_id=bus.worker_id + ":bridge"), "rabbit-bridge", woken=False)
             self.consumer = consumer
             for n in range(settings.workers if self.run_workers else 0):
                 tasks.append(asyncio.create_task(

@@ -661,3 +661,72 @@ async def forward_pending(bus: EventBus) -> bool:
 async def _all_forwarded(bus: EventBus) -> bool:
     rows = await _forward_deliveries(bus)
     return bool(rows) and all(row["status"] == "done" for row in rows)
+
+
+# -- the forwarder's latency path (issue 14, fourth pass) -----------------------------------------
+
+
+def _forwarder(bus: EventBus) -> Any:
+    """The bus's forwarder (a `Worker` of the RabbitMQ transport)."""
+    rabbit = bus._rabbit
+    assert rabbit is not None
+    return next(worker for worker in rabbit.forwarding if isinstance(worker, transport.Forwarder))
+
+
+async def test_an_event_is_forwarded_while_an_earlier_publish_still_waits_for_its_confirm(make_bus):
+    """One event whose publish (or confirm) is slow must not hold back the events after it: the
+    forwarder keeps claiming and publishing while an earlier batch waits."""
+    seen: list[int] = []
+    bus = await make_bus(recording_router(seen))
+    forwarder = _forwarder(bus)
+    gate = asyncio.Event()
+    (ref_id, bound), = forwarder.bound.items()
+    publish = bound.handler.func
+
+    async def slow_for_the_first(envelope: Envelope, ctx: Delivery) -> None:
+        if json.loads(bytes(envelope.payload))["n"] == 1:
+            await gate.wait()  # the confirm of event 1 has not come yet
+        await publish(envelope, ctx)
+
+    forwarder.bound[ref_id] = replace(bound, handler=replace(bound.handler, func=slow_for_the_first))
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: forward_pending(bus), what="event 1 claimed by the forwarder")
+    await bus.publish(None, Pinged(n=2))
+    await wait_until(lambda: 2 in seen, what="event 2 handled while event 1 waits for its confirm")
+    assert seen == [2]
+    gate.set()
+    await wait_until(lambda: sorted(seen) == [1, 2], what="event 1 handled once confirmed")
+    await wait_until(lambda: _all_forwarded(bus), what="both forwarder deliveries done")
+
+
+async def test_an_event_is_forwarded_while_the_previous_batch_is_still_being_settled(make_bus):
+    """Settling a forwarded batch in PostgreSQL is off the path of the next event: while it takes
+    its time, the next event is claimed, published and handled."""
+    seen: list[int] = []
+    bus = await make_bus(recording_router(seen))
+    forwarder = _forwarder(bus)
+    gate = asyncio.Event()
+    store = forwarder.store
+    complete = store.complete
+    first = True
+
+    class SlowFirstSettle:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def complete(self, claims: Any) -> None:
+            nonlocal first
+            if first and claims:
+                first = False
+                await gate.wait()  # PostgreSQL is slow to settle batch 1
+            await complete(claims)
+
+    forwarder.store = SlowFirstSettle()
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: 1 in seen, what="event 1 handled (its settle still waits)")
+    await bus.publish(None, Pinged(n=2))
+    await wait_until(lambda: 2 in seen, what="event 2 handled while batch 1 is being settled")
+    assert await forward_pending(bus)  # batch 1 is still not settled
+    gate.set()
+    await wait_until(lambda: _all_forwarded(bus), what="both forwarder deliveries done")
+    assert sorted(seen) == [1, 2]
