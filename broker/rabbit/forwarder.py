@@ -70,19 +70,21 @@ class Forwarder(Worker):
     async def run_once(self) -> int:
         """Claim a batch and hand it over to be published and settled; how many claimed."""
         claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
-        if claimed:
-            await self.run_claimed(claimed)
-        return len(claimed)
+        return await self.run_claimed(claimed)
 
-    async def run_claimed(self, claimed: Sequence[ClaimedDelivery]) -> None:
+    async def run_claimed(self, claimed: list[ClaimedDelivery]) -> int:
         """Publish claimed deliveries with their confirms in flight together and settle them, in a
         task of its own; returns at once unless that would put more than a batch of messages in
-        flight (then it waits for earlier batches: never more confirms outstanding than before)."""
+        flight (then it waits for earlier batches: never more confirms outstanding than before);
+        returns how many deliveries it took."""
+        if not claimed:
+            return 0
         while self._in_flight and sum(self._in_flight.values()) + len(claimed) > self.batch_size:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._forward_batch(list(claimed)))
         self._in_flight[task] = len(claimed)
         task.add_done_callback(lambda done: self._in_flight.pop(done, None))
+        return len(claimed)
 
     async def settled(self, timeout: float | None = None) -> bool:
         """Wait until every batch in flight is settled (at most `timeout` s); True if they are."""
