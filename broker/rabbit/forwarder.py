@@ -69,13 +69,14 @@ class Forwarder(Worker):
 
     async def run_once(self) -> int:
         """Claim a batch and hand it over to be published and settled; how many claimed."""
-        return await self.run_claimed(await self.claim())
+        claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
+        return await self.run_claimed(claimed)
 
-    async def run_claimed(self, claimed: Sequence[ClaimedDelivery]) -> int:
+    async def run_claimed(self, claimed: list[ClaimedDelivery]) -> int:
         """Publish claimed deliveries with their confirms in flight together and settle them, in a
         task of its own; returns at once unless that would put more than a batch of messages in
-        flight (then it waits for earlier batches: never more confirms outstanding than before).
-        How many deliveries it took."""
+        flight (then it waits for earlier batches: never more confirms outstanding than before);
+        returns how many deliveries it took."""
         if not claimed:
             return 0
         while self._in_flight and sum(self._in_flight.values()) + len(claimed) > self.batch_size:
