@@ -297,10 +297,11 @@ class EventBus:
         local_workers = self.worker is not None and bool(self._refs) and not rabbit and run_workers
         worker_wakeup = self.wake_workers.wakeup() if local_workers else None  # shared: one loop per wake-up
         if settings.relay and self.relay is not None and run_workers:
-            handoff = None
-            if self.worker is not None and worker_wakeup is not None:
-                handoff = Handoff(self.worker, worker_wakeup, settings.workers)
-            self.relay.hand_off_to(handoff)
+            if not rabbit:  # on RabbitMQ the transport hands the relay's deliveries to its forwarder
+                handoff = None
+                if self.worker is not None and worker_wakeup is not None:
+                    handoff = Handoff(self.worker, worker_wakeup, settings.workers)
+                self.relay.hand_off_to(handoff)
             self._tasks.spawn(self.relay.run(), "relay")
         if isinstance(self._store, PostgresStore):
             await self._store.heartbeat(self.serving(), activate=not self._rabbit_transport())

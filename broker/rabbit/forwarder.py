@@ -52,8 +52,16 @@ class Forwarder(Worker):
         self._wake = wake
 
         async def claim_then_wait() -> None:
-            if await self.run_once() >= self.batch_size:
+            claiming = True
+            if self.handed:  # the relay claimed these (broker.handoff): no claim statement
+                await self.run_claimed(await self._take_handed())
+                # a claim only when told there is claimable work, a retry fell due, or a poll
+                # interval after the last one (as `run_worker` does)
+                claiming = wake.take() or self.claim_overdue(poll_interval)
+            if claiming and await self.run_claimed(await self.claim()) >= self.batch_size:
                 return  # a full batch: there may be more
+            if self.handed:
+                return
             timeout = poll_interval
             if self.retry_due is not None:
                 timeout = min(timeout, self.retry_due - time.monotonic())
@@ -66,11 +74,12 @@ class Forwarder(Worker):
             await run_forever(claim_then_wait, what="forwarder", logger="broker.rabbit")
         finally:
             await self.settled(DRAIN_TIMEOUT)
+            await self.release_handed()  # published by whichever forwarder claims them next
 
     async def run_once(self) -> int:
-        """Claim a batch and hand it over to be published and settled; how many claimed."""
-        claimed = await self.store.claim(self.refs, self.batch_size, self.lease, self.worker_id)
-        return await self.run_claimed(claimed)
+        """Take a batch the relay handed over, else claim one, and hand it over to be published
+        and settled; how many it held."""
+        return await self.run_claimed(await self._take_handed() or await self.claim())
 
     async def run_claimed(self, claimed: list[ClaimedDelivery]) -> int:
         """Publish claimed deliveries with their confirms in flight together and settle them, in a

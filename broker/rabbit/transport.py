@@ -16,6 +16,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 from broker import metrics, schema
 from broker.delivery import Delivery
 from broker.errors import BrokerError
+from broker.handoff import Handoff
 from broker.patterns import matches, validate_pattern
 from broker.postgres import PostgresStore
 from broker.rabbit import handover
@@ -200,16 +201,17 @@ class RabbitTransport:
         exchange = topic_exchange(self.prefix)
         await broker.declare_exchange(exchange)
 
-        def spawn(worker: Worker, name: str, *, woken: bool = True) -> None:
+        def spawn(worker: Worker, name: str, *, woken: bool = True) -> Wakeup | None:
             """Run `worker` (unless the tests drive it); `woken`: on each relayed batch and NOTIFY
-            bus_deliveries, else it only polls."""
+            bus_deliveries, else it only polls. Returns the wake-up of its loop."""
             self.forwarding.append(worker)
             if not self.run_workers:
-                return
+                return None
             doorbell = bus.wake_workers.wakeup() if woken else Wakeup()
             loop = (worker.run(doorbell, poll_interval=settings.poll_interval) if isinstance(worker, Forwarder)
                     else run_worker(worker, doorbell, poll_interval=settings.poll_interval))
             tasks.append(asyncio.create_task(loop, name=f"{bus.service}-{name}"))
+            return doorbell
 
         refs = bus.subscriptions if settings.workers > 0 else []
         by_name = {bus.subscription_name(h): h for h in bus.handlers}
@@ -271,7 +273,11 @@ class RabbitTransport:
                                                                       handover.FORWARD_RETRY))],
                 worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
-            spawn(worker, "rabbit-forward")
+            doorbell = spawn(worker, "rabbit-forward")
+            if doorbell is not None and bus.relay is not None:
+                # The relay creates this process's forward deliveries claimed, for the forwarder's
+                # one loop: no claim statement between the relay and the publish.
+                bus.relay.hand_off_to(Handoff(worker, doorbell, loops=1))
 
     async def _tidy_periodically(self, broker: RabbitBroker, consumed: list[str]) -> None:
         """Every minute: subscriptions retired meanwhile lose their queues, and the dead-letter

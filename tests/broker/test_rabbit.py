@@ -730,3 +730,28 @@ async def test_an_event_is_forwarded_while_the_previous_batch_is_still_being_set
     gate.set()
     await wait_until(lambda: _all_forwarded(bus), what="both forwarder deliveries done")
     assert sorted(seen) == [1, 2]
+
+
+async def test_the_relay_hands_its_process_s_forward_deliveries_to_the_forwarder_without_a_claim(
+    make_bus, monkeypatch
+):
+    """The relay creates the forward deliveries claimed by this process's forwarder (broker.handoff):
+    no claim statement between the relay and the publish."""
+    seen: list[int] = []
+    bus = await make_bus(recording_router(seen), poll_interval=30)
+    forwarder = _forwarder(bus)
+    await wait_until(lambda: bus.relay is not None and bus.relay.handoff is not None
+                     and bus.relay.handoff.worker is forwarder and bus.relay.handoff.wake.waiting == 1,
+                     what="the forwarder idle, fed by the relay")
+    claims: list[int] = []
+    claim = forwarder.store.claim
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        claims.append(1)
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(forwarder.store, "claim", counted)
+    await bus.publish(None, Pinged(n=1))
+    await wait_until(lambda: seen == [1], what="the event handled")
+    await wait_until(lambda: _all_forwarded(bus), what="its forward delivery settled")
+    assert claims == []
