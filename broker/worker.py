@@ -179,9 +179,14 @@ class Worker:
         """Extend the leases of handed batches that have waited a third of their lease for a
         loop (every loop busy with slow handlers), so none runs out while it waits."""
         now = time.monotonic()
-        for index, (since, claimed) in enumerate(list(self._handed)):
-            if now - since > self.lease / 3 and index < len(self._handed) and self._handed[index][1] is claimed:
-                self._handed[index] = (time.monotonic(), await self._still_held(claimed))
+        for since, claimed in list(self._handed):
+            if now - since <= self.lease / 3:
+                continue
+            held = await self._still_held(claimed)
+            for index, (_, queued) in enumerate(self._handed):  # loops may have taken batches meanwhile
+                if queued is claimed:
+                    self._handed[index] = (time.monotonic(), held)
+                    break
 
     async def release_handed(self) -> None:
         """Give back the handed batches no loop started (the worker is stopping): due again at

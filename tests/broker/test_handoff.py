@@ -173,3 +173,32 @@ async def test_a_stopping_bus_gives_back_the_handed_deliveries_no_loop_started(d
         assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}  # claimable at once, no attempt spent
         await run_until_idle(bus)
     assert seen == [1]
+
+
+async def test_keeping_waiting_batches_leased_does_not_mix_them_up_when_a_loop_takes_one_meanwhile(database_url):
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(recording_router(seen))
+    async with bus:
+        store = bus.store
+        assert isinstance(store, PostgresStore)
+        [ref] = bus.subscriptions
+        await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+        first, second = (await store.relay_and_claim(500, HandoffClaim([ref.id], 2, 30.0, "w"))).claimed
+        worker = Worker(store, [Bound(ref, bus.handlers[0])], worker_id="w", lease=1e-6)  # both have waited
+        worker.hand([first])
+        worker.hand([second])
+        extend = store.extend_leases
+        taken: list[int] = []
+
+        async def a_loop_takes_the_first_meanwhile(claims, lease):
+            held = await extend(claims, lease)
+            store.extend_leases = extend  # type: ignore[method-assign]  # once
+            taken.append(len(await worker._take_handed()))  # what a loop does while this awaits
+            return held
+
+        store.extend_leases = a_loop_takes_the_first_meanwhile  # type: ignore[method-assign]
+        await worker.keep_handed()
+        assert taken == [1] and worker.handed == 1
+        await asyncio.wait_for(worker.run_once(), 10)
+        assert seen == [2]  # the batch still waiting is the second, not the first again
