@@ -250,20 +250,32 @@ class PostgresStore:
             for lag in row["lags"] or ():
                 metrics.relay_lag.observe(lag)
             return Relayed(row["moved"], row["fanned"], row["local"], _handed(row["handed"], handoff[3]))
-        async with self.outbox_pool.acquire() as outbox, outbox.transaction():
-            if not await outbox.fetchval(query("relay_lock"), RELAY_LOCK_KEY):
-                return Relayed(RELAY_BUSY)
-            rows = await outbox.fetch(query("fetch_outbox"), limit)
-            if not rows:
-                return Relayed(0)
-            columns = list(zip(*rows, strict=True))
-            async with self.pool.acquire() as bus:
-                appended = await bus.fetchrow(query("append_remote"), *columns, self.retention_seconds, *handoff)
-            assert appended is not None
-            # The bus side has committed; a crash before this delete re-relays the rows,
-            # which ON CONFLICT turns into no-ops.
-            await outbox.execute(query("delete_relayed"), list(columns[0]))
-            return Relayed(len(rows), appended["fanned"], appended["local"], _handed(appended["handed"], handoff[3]))
+        handed: list[ClaimedDelivery] = []
+        try:
+            async with self.outbox_pool.acquire() as outbox, outbox.transaction():
+                if not await outbox.fetchval(query("relay_lock"), RELAY_LOCK_KEY):
+                    return Relayed(RELAY_BUSY)
+                rows = await outbox.fetch(query("fetch_outbox"), limit)
+                if not rows:
+                    return Relayed(0)
+                columns = list(zip(*rows, strict=True))
+                async with self.pool.acquire() as bus:
+                    appended = await bus.fetchrow(query("append_remote"), *columns, self.retention_seconds, *handoff)
+                assert appended is not None
+                handed = _handed(appended["handed"], handoff[3])
+                # The bus side has committed; a crash before this delete re-relays the rows,
+                # which ON CONFLICT turns into no-ops.
+                await outbox.execute(query("delete_relayed"), list(columns[0]))
+                relayed = Relayed(len(rows), appended["fanned"], appended["local"], handed)
+        except Exception:
+            # The outbox side failed after the bus side committed: the rows are relayed again
+            # (no-ops), and the deliveries claimed for this process must not wait out a lease
+            # and spend an attempt, as nobody will run them from here.
+            if handed:
+                with contextlib.suppress(Exception):
+                    await self.release(handed)
+            raise
+        return relayed
 
     # -- deliveries ---------------------------------------------------------------------------
 

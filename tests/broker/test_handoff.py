@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from broker import BusSettings, Delivery, EventBus, Retry, Router
+from broker import BusSettings, Delivery, EventBus, Retry, Router, postgres
 from broker.postgres import PostgresStore
 from broker.store import HandoffClaim
 from broker.testing import run_until_idle
@@ -202,3 +202,25 @@ async def test_keeping_waiting_batches_leased_does_not_mix_them_up_when_a_loop_t
         assert taken == [1] and worker.handed == 1
         await asyncio.wait_for(worker.run_once(), 10)
         assert seen == [2]  # the batch still waiting is the second, not the first again
+
+
+async def test_a_two_database_relay_whose_outbox_side_fails_gives_back_what_it_claimed(
+    database_url, second_database_url, monkeypatch
+):
+    """The bus side committed the claimed deliveries, then the outbox side failed: the relay
+    raises, so nobody runs them from here; they must be claimable at once, no attempt spent."""
+    bus = EventBus(service="module", dsn=database_url, outbox_dsn=second_database_url, settings=QUIET)
+    bus.include_router(recording_router([]))
+    async with bus:
+        store = bus.store
+        assert isinstance(store, PostgresStore)
+        [ref] = bus.subscriptions
+        await bus.publish(None, Pinged(n=1))
+        named = postgres.query
+        failing = "SELECT 1 / 0 WHERE $1::bigint[] IS NOT NULL"  # the outbox delete fails
+        monkeypatch.setattr(postgres, "query", lambda name: failing if name == "delete_relayed" else named(name))
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await store.relay_and_claim(500, HandoffClaim([ref.id], 10, 30.0, "w"))
+        async with bus.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT attempts, locked_by FROM event_deliveries")
+        assert dict(row) == {"attempts": 0, "locked_by": None}
