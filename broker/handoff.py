@@ -70,7 +70,7 @@ class Handoff:
 
     def deliver(self, moved: int, fanned: int, local: int, claimed: list[ClaimedDelivery]) -> None:
         """Learn from a statement's figures; give what it claimed to the worker, a batch per
-        loop, and wake a loop for each."""
+        loop, waking a waiting loop for each (busy loops look for handed batches first)."""
         if moved > 0:
             self.fan_out = fanned / moved
             self.local_only = fanned == local
