@@ -4,13 +4,15 @@ workers, in the relay's own statement, never at the cost of ordering, leases or 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
-from broker import BusSettings, Delivery, EventBus, Retry, Router, postgres
+from broker import BusSettings, Delivery, EventBus, Retry, Router, metrics, postgres
+from broker.delivery import ClaimedDelivery
 from broker.postgres import PostgresStore
-from broker.store import HandoffClaim
+from broker.store import HandoffClaim, SubscriptionRef
 from broker.testing import run_until_idle
 from broker.wakeup import Wakeup
 from broker.worker import Bound, Worker, run_worker
@@ -19,6 +21,35 @@ from tests.waiting import wait_until
 
 IDLE = BusSettings(poll_interval=30, cleanup_interval=0, workers=2)  # no poll within a test
 QUIET = BusSettings(poll_interval=0.05, workers=0, relay=False, cleanup_interval=0)
+
+
+@dataclass
+class Recording:
+    """An open bus (nothing running) whose one subscription records each Pinged's n in `seen`."""
+
+    bus: EventBus
+    store: PostgresStore
+    ref: SubscriptionRef
+    seen: list[int]
+
+    async def relay_claiming(self, limit: int, worker_id: str) -> list[ClaimedDelivery]:
+        """Relay the outbox, the relay claiming up to `limit` deliveries for `worker_id`."""
+        return (await self.store.relay_and_claim(500, HandoffClaim([self.ref.id], limit, 30.0, worker_id))).claimed
+
+    def worker(self, worker_id: str, lease: float) -> Worker:
+        """A worker of the subscription, as the bus's own but with its own id and lease."""
+        return Worker(self.store, [Bound(self.ref, self.bus.handlers[0])], worker_id=worker_id, lease=lease)
+
+
+@pytest.fixture
+async def recording(database_url: str) -> AsyncIterator[Recording]:
+    seen: list[int] = []
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(recording_router(seen))
+    async with bus:
+        assert isinstance(bus.store, PostgresStore)
+        [ref] = bus.subscriptions
+        yield Recording(bus, bus.store, ref, seen)
 
 
 @pytest.fixture
@@ -46,35 +77,32 @@ async def test_an_idle_process_runs_a_relayed_event_without_a_claim_statement(st
         return await claim(*args, **kwargs)
 
     monkeypatch.setattr(store, "claim", counted)
+    handed_before = metrics.handed_over._value.get()
     await bus.publish(None, Pinged(n=1))
     await wait_until(lambda: seen == [1], timeout=5)
     async with bus.pool.acquire() as conn:
         done = "SELECT attempts FROM event_deliveries WHERE status = 'done'"
         assert await wait_until(lambda: conn.fetchval(done), what="the delivery settled") == 1
     assert claims == []  # the relay's statement claimed it: no claim round trip on the way
+    assert metrics.handed_over._value.get() - handed_before == 1  # what operators see of it
 
 
-async def test_a_relay_that_hands_every_delivery_over_wakes_no_other_process(database_url):
+async def test_a_relay_that_hands_every_delivery_over_wakes_no_other_process(recording, database_url):
     """NOTIFY bus_deliveries would send every worker of every process to claim nothing."""
-    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
-    bus.include_router(recording_router([]))
+    bus, store = recording.bus, recording.store
     heard: list[str] = []
     listener = await asyncpg.connect(database_url)
     try:
         await listener.add_listener("bus_deliveries", lambda *args: heard.append("notified"))
-        async with bus:
-            store = bus.store
-            assert isinstance(store, PostgresStore)
-            [ref] = bus.subscriptions
-            await bus.publish(None, Pinged(n=1))
-            relayed = await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "w"))
-            assert (relayed.moved, relayed.fanned, relayed.local, len(relayed.claimed)) == (1, 1, 1, 1)
-            [handed] = relayed.claimed
-            assert handed.attempt == 1 and handed.claimed_by == "w"
-            await bus.publish(None, Pinged(n=2))
-            assert await store.relay_batch(500) == 1  # left to be claimed: this one is announced
-            await wait_until(lambda: heard, what="the second relay's NOTIFY")
-            await listener.fetchval("SELECT 1")  # notifications arrive in commit order, before this
+        await bus.publish(None, Pinged(n=1))
+        relayed = await store.relay_and_claim(500, HandoffClaim([recording.ref.id], 500, 30.0, "w"))
+        assert (relayed.moved, relayed.fanned, relayed.local, len(relayed.claimed)) == (1, 1, 1, 1)
+        [handed] = relayed.claimed
+        assert handed.attempt == 1 and handed.claimed_by == "w"
+        await bus.publish(None, Pinged(n=2))
+        assert await store.relay_batch(500) == 1  # left to be claimed: this one is announced
+        await wait_until(lambda: heard, what="the second relay's NOTIFY")
+        await listener.fetchval("SELECT 1")  # notifications arrive in commit order, before this
         assert heard == ["notified"]
     finally:
         await listener.close()
@@ -100,26 +128,18 @@ async def test_an_ordered_subscription_is_never_handed_over_so_a_retry_holds_its
     assert handled == [1, 2]
 
 
-async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds(database_url):
+async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds(recording):
     """Every loop was busy past a third of the lease: another worker may have taken a delivery
     over meanwhile, and that one must not run twice."""
-    seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
-    bus.include_router(recording_router(seen))
-    async with bus:
-        store = bus.store
-        assert isinstance(store, PostgresStore)
-        [ref] = bus.subscriptions
-        await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
-        handed = (await store.relay_and_claim(500, HandoffClaim([ref.id], 500, 30.0, "late"))).claimed
-        worker = Worker(store, [Bound(ref, bus.handlers[0])], worker_id="late", lease=1e-6)  # any wait is late
-        worker.hand(handed)
-        taken_over = handed[0].delivery_id
-        async with bus.pool.acquire() as conn:
-            await conn.execute("UPDATE event_deliveries SET locked_by = 'other', attempts = 2 WHERE id = $1",
-                               taken_over)
-        await asyncio.wait_for(worker.run_once(), 10)
-        assert handed[0].event_id != handed[1].event_id and seen == [2]  # n=1 is the other's now
+    await recording.bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+    handed = await recording.relay_claiming(500, "late")
+    worker = recording.worker("late", lease=1e-6)  # any wait is late
+    worker.hand(handed)
+    async with recording.bus.pool.acquire() as conn:
+        await conn.execute("UPDATE event_deliveries SET locked_by = 'other', attempts = 2 WHERE id = $1",
+                           handed[0].delivery_id)
+    await asyncio.wait_for(worker.run_once(), 10)
+    assert handed[0].event_id != handed[1].event_id and recording.seen == [2]  # n=1 is the other's now
 
 
 async def test_a_stream_of_handed_batches_does_not_starve_deliveries_left_to_be_claimed(database_url):
@@ -156,52 +176,40 @@ async def test_a_stream_of_handed_batches_does_not_starve_deliveries_left_to_be_
     assert max(seen) > 1  # the stream was running meanwhile
 
 
-async def test_a_stopping_bus_gives_back_the_handed_deliveries_no_loop_started(database_url):
-    seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
-    bus.include_router(recording_router(seen))
-    async with bus:
-        store = bus.store
-        assert isinstance(store, PostgresStore) and bus.worker is not None
-        [ref] = bus.subscriptions
-        await bus.publish(None, Pinged(n=1))
-        relayed = await store.relay_and_claim(500, HandoffClaim([ref.id], 1, 30.0, bus.worker.worker_id))
-        bus.worker.hand(relayed.claimed)
-        await bus.stop()
-        async with bus.pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT attempts, locked_by, available_at <= now() AS due FROM event_deliveries")
-        assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}  # claimable at once, no attempt spent
-        await run_until_idle(bus)
-    assert seen == [1]
+async def test_a_stopping_bus_gives_back_the_handed_deliveries_no_loop_started(recording):
+    bus = recording.bus
+    assert bus.worker is not None
+    await bus.publish(None, Pinged(n=1))
+    bus.worker.hand(await recording.relay_claiming(1, bus.worker.worker_id))
+    await bus.stop()
+    async with bus.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT attempts, locked_by, available_at <= now() AS due FROM event_deliveries")
+    assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}  # claimable at once, no attempt spent
+    await run_until_idle(bus)
+    assert recording.seen == [1]
 
 
-async def test_keeping_waiting_batches_leased_does_not_mix_them_up_when_a_loop_takes_one_meanwhile(database_url):
-    seen: list[int] = []
-    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
-    bus.include_router(recording_router(seen))
-    async with bus:
-        store = bus.store
-        assert isinstance(store, PostgresStore)
-        [ref] = bus.subscriptions
-        await bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
-        first, second = (await store.relay_and_claim(500, HandoffClaim([ref.id], 2, 30.0, "w"))).claimed
-        worker = Worker(store, [Bound(ref, bus.handlers[0])], worker_id="w", lease=1e-6)  # both have waited
-        worker.hand([first])
-        worker.hand([second])
-        extend = store.extend_leases
-        taken: list[int] = []
+async def test_keeping_waiting_batches_leased_does_not_mix_them_up_when_a_loop_takes_one_meanwhile(recording):
+    store = recording.store
+    await recording.bus.publish_many(None, [Pinged(n=1), Pinged(n=2)])
+    first, second = await recording.relay_claiming(2, "w")
+    worker = recording.worker("w", lease=1e-6)  # both have waited
+    worker.hand([first])
+    worker.hand([second])
+    extend = store.extend_leases
+    taken: list[int] = []
 
-        async def a_loop_takes_the_first_meanwhile(claims, lease):
-            held = await extend(claims, lease)
-            store.extend_leases = extend  # type: ignore[method-assign]  # once
-            taken.append(len(await worker._take_handed()))  # what a loop does while this awaits
-            return held
+    async def a_loop_takes_the_first_meanwhile(claims, lease):
+        held = await extend(claims, lease)
+        store.extend_leases = extend  # type: ignore[method-assign]  # once
+        taken.append(len(await worker._take_handed()))  # what a loop does while this awaits
+        return held
 
-        store.extend_leases = a_loop_takes_the_first_meanwhile  # type: ignore[method-assign]
-        await worker.keep_handed()
-        assert taken == [1] and worker.handed == 1
-        await asyncio.wait_for(worker.run_once(), 10)
-        assert seen == [2]  # the batch still waiting is the second, not the first again
+    store.extend_leases = a_loop_takes_the_first_meanwhile  # type: ignore[method-assign]
+    await worker.keep_handed()
+    assert taken == [1] and worker.handed == 1
+    await asyncio.wait_for(worker.run_once(), 10)
+    assert recording.seen == [2]  # the batch still waiting is the second, not the first again
 
 
 async def test_a_two_database_relay_whose_outbox_side_fails_gives_back_what_it_claimed(
