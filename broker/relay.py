@@ -8,7 +8,7 @@ import structlog
 from broker import metrics
 from broker.backoff import run_forever
 from broker.handoff import Handoff
-from broker.store import RELAY_BUSY, HandoffStore, Relayed, Store
+from broker.store import RELAY_BUSY, HandoffStore, Store
 from broker.wakeup import Wakeup
 
 log = structlog.get_logger("broker.relay")
@@ -51,13 +51,13 @@ class Relay:
         while True:
             if self.handoff is not None and self.handoff.should_wait():
                 await self.handoff.room(min(self.poll_interval, 0.05))
-            limit, relayed = await self._relay_batch()
-            if relayed.moved == RELAY_BUSY:
+            limit, moved, left = await self._relay_batch()
+            if moved == RELAY_BUSY:
                 self.busy = True
                 break
-            total += relayed.moved
-            claimable = claimable or relayed.fanned > len(relayed.claimed)
-            if relayed.moved < limit:
+            total += moved
+            claimable = claimable or left
+            if moved < limit:
                 break
         if total:
             metrics.relayed.inc(total)
@@ -65,18 +65,19 @@ class Relay:
                 self.on_relayed(claimable)
         return total
 
-    async def _relay_batch(self) -> tuple[int, Relayed]:
+    async def _relay_batch(self) -> tuple[int, int, bool]:
         """One relay statement, handing deliveries to this process's workers when it can;
-        returns the statement's row limit and what it did."""
+        returns its row limit, the rows moved (or RELAY_BUSY) and whether it left deliveries
+        to be claimed (without a hand-off the count is unknown: any rows moved may have)."""
         claim = self.handoff.claim() if self.handoff is not None else None
         if claim is None:
             moved = await self.store.relay_batch(self.batch_size)
-            return self.batch_size, Relayed(moved, fanned=1 if moved > 0 else 0)  # fanned unknown: wake workers
+            return self.batch_size, moved, moved > 0
         assert isinstance(self.store, HandoffStore) and self.handoff is not None
         limit = self.handoff.events_for(claim, self.batch_size)
         relayed = await self.store.relay_and_claim(limit, claim)
         self.handoff.deliver(relayed.moved, relayed.fanned, relayed.local, relayed.claimed)
-        return limit, relayed
+        return limit, relayed.moved, relayed.fanned > len(relayed.claimed)
 
     async def run(self) -> NoReturn:
         """Relay until cancelled: now, then whenever woken or every `poll_interval`.
