@@ -30,7 +30,7 @@ from broker.postgres import PostgresStore, connect_store, subscription_name
 from broker.relay import Relay
 from broker.router import Handler, Router
 from broker.settings import BusSettings
-from broker.store import LogStore, Store, SubscriptionRef
+from broker.store import HandoffStore, LogStore, Store, SubscriptionRef
 from broker.wakeup import Wakeups, wait_event
 from broker.webhooks import CallbackDispatcher
 from broker.worker import Bound, Upcaster, Worker, run_worker
@@ -373,11 +373,14 @@ class EventBus:
         self._commit_notifier = None
         self._listeners = []
         await self._tasks.stop()
-        if self.worker is not None and self.worker.handed:
-            try:
+        stranded = await self.relay.abandoned() if self.relay is not None else []
+        try:
+            if self.worker is not None and self.worker.handed:
                 await self.worker.release_handed()
-            except Exception as exc:  # they come back after their lease instead
-                log.warning("could not give back handed deliveries", error=f"{type(exc).__name__}: {exc}")
+            if stranded and isinstance(self.store, HandoffStore):
+                await self.store.release(stranded)
+        except Exception as exc:  # they come back after their lease instead
+            log.warning("could not give back handed deliveries", error=f"{type(exc).__name__}: {exc}")
         rabbit, self._rabbit = self._rabbit, None
         if rabbit is not None:
             await rabbit.close()

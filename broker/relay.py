@@ -1,5 +1,6 @@
 """The relay: moves committed outbox rows onto the bus."""
 
+import asyncio
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -7,8 +8,9 @@ import structlog
 
 from broker import metrics
 from broker.backoff import run_forever
+from broker.delivery import ClaimedDelivery
 from broker.handoff import Handoff
-from broker.store import RELAY_BUSY, HandoffStore, Store
+from broker.store import RELAY_BUSY, HandoffClaim, HandoffStore, Relayed, Store
 from broker.wakeup import Wakeup
 
 log = structlog.get_logger("broker.relay")
@@ -38,6 +40,7 @@ class Relay:
         # Another relay held the lock at the last try: look again soon, not a poll later, in
         # case rows committed after that relay's last statement began.
         self.busy = False
+        self._statement: asyncio.Future[Relayed] | None = None  # a hand-off statement under way
 
     def hand_off_to(self, handoff: Handoff | None) -> None:
         """Hand deliveries to this process's workers (broker.handoff), if the store can; None: stop."""
@@ -75,9 +78,32 @@ class Relay:
             return self.batch_size, moved, moved > 0
         assert isinstance(self.store, HandoffStore) and self.handoff is not None
         limit = self.handoff.events_for(claim, self.batch_size)
-        relayed = await self.store.relay_and_claim(limit, claim)
+        relayed = await self._relay_and_claim(limit, claim)
         self.handoff.deliver(relayed.moved, relayed.fanned, relayed.local, relayed.claimed)
         return limit, relayed.moved, relayed.fanned > len(relayed.claimed)
+
+    async def _relay_and_claim(self, limit: int, claim: HandoffClaim) -> Relayed:
+        """The statement runs shielded from the relay's cancellation (the bus stopping): cut
+        between its commit and its answer, it would strand the deliveries it claimed for this
+        process until their lease ran out, an attempt spent. `abandoned` finishes it."""
+        assert isinstance(self.store, HandoffStore)
+        self._statement = asyncio.ensure_future(self.store.relay_and_claim(limit, claim))
+        relayed = await asyncio.shield(self._statement)
+        self._statement = None
+        return relayed
+
+    async def abandoned(self, timeout: float = 5.0) -> list[ClaimedDelivery]:
+        """Once the relay task has been cancelled: wait for the statement it left under way and
+        return the deliveries it claimed for this process, which nobody here will run (the
+        caller gives them back). A statement that fails gives back its own; past `timeout`
+        it is cancelled, and its claims, if it committed, come back after their lease."""
+        statement, self._statement = self._statement, None
+        if statement is None:
+            return []
+        try:
+            return (await asyncio.wait_for(statement, timeout)).claimed
+        except Exception:
+            return []
 
     async def run(self) -> NoReturn:
         """Relay until cancelled: now, then whenever woken or every `poll_interval`.
