@@ -128,6 +128,28 @@ async def test_an_ordered_subscription_is_never_handed_over_so_a_retry_holds_its
     assert handled == [1, 2]
 
 
+async def test_when_the_hand_off_is_full_the_higher_priority_subscription_goes_first(database_url):
+    """More local deliveries than the worker has room for: the ones handed over (run at once)
+    are the urgent subscription's; the routine ones are left to the claim's weighted share."""
+    router = Router()
+
+    @router.on("test.ping.sent", priority=9)
+    async def urgent(event: Pinged) -> None: ...
+
+    @router.on("test.ping.sent", priority=1)
+    async def routine(event: Pinged) -> None: ...
+
+    bus = EventBus(service="t", dsn=database_url, settings=QUIET)
+    bus.include_router(router)
+    async with bus:
+        assert isinstance(bus.store, PostgresStore)
+        by_id = {ref.id: ref.name.rpartition(".")[2] for ref in bus.subscriptions}
+        await bus.publish_many(None, [Pinged(n=n) for n in range(4)])
+        relayed = await bus.store.relay_and_claim(500, HandoffClaim(list(by_id), 4, 30.0, "w"))
+    assert relayed.fanned == 8
+    assert [by_id[c.subscription_id] for c in relayed.claimed] == ["urgent"] * 4
+
+
 async def test_a_handed_batch_taken_late_runs_only_the_deliveries_it_still_holds(recording):
     """Every loop was busy past a third of the lease: another worker may have taken a delivery
     over meanwhile, and that one must not run twice."""
@@ -232,3 +254,40 @@ async def test_a_two_database_relay_whose_outbox_side_fails_gives_back_what_it_c
         async with bus.pool.acquire() as conn:
             row = await conn.fetchrow("SELECT attempts, locked_by FROM event_deliveries")
         assert dict(row) == {"attempts": 0, "locked_by": None}
+
+
+async def test_a_bus_stopping_while_its_relay_statement_runs_gives_back_what_that_statement_claimed(
+    database_url, second_database_url, monkeypatch
+):
+    """Stopping cancels the relay. Its statement had already committed deliveries claimed for
+    this process (attempt 1, leased), and nobody here will run them: they must be given back,
+    not left to wait out a lease and spend an attempt (dead letters where max_attempts is 1)."""
+    held = await asyncpg.connect(second_database_url)
+    await held.execute("SELECT pg_advisory_lock(4242)")
+    named = postgres.query
+    # The outbox delete (after the bus side committed) waits for the test's lock.
+    slow_delete = ("WITH gone AS (DELETE FROM bus_outbox WHERE seq = ANY($1::bigint[]) RETURNING 1) "
+                   "SELECT count(*), pg_advisory_xact_lock_shared(4242) FROM gone")
+    monkeypatch.setattr(postgres, "query", lambda name: slow_delete if name == "delete_relayed" else named(name))
+    bus = EventBus(service="module", dsn=database_url, outbox_dsn=second_database_url, settings=IDLE)
+    bus.include_router(recording_router([]))
+    try:
+        async with bus.lifespan():
+            await bus.publish(None, Pinged(n=1))
+
+            async def relay_waits_for_the_lock() -> bool:
+                return bool(await held.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted"))
+
+            await wait_until(relay_waits_for_the_lock, what="the relay's outbox delete waiting")
+            relay_task = next(t for t in asyncio.all_tasks() if t.get_name().endswith("-relay"))
+            stopping = asyncio.create_task(bus.stop())
+            await wait_until(lambda: relay_task.cancelling() > 0, what="the stop cancelling the relay")
+            await held.execute("SELECT pg_advisory_unlock(4242)")
+            await asyncio.wait_for(stopping, 10)
+            async with bus.pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT attempts, locked_by, available_at <= now() AS due FROM event_deliveries")
+        assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}
+    finally:
+        await held.close()

@@ -12,7 +12,7 @@ SELECT pg_try_advisory_xact_lock($1)
 -- (retention in seconds; the hand-off: subscription ids, how many, lease, worker): append the
 -- events to the log and create one delivery per matching active subscription. Up to
 -- `handoff_limit` deliveries of the hand-off's subscriptions (never ordered ones: their keys
--- wait for earlier deliveries) are created already claimed by the relay's own process
+-- wait for earlier deliveries), highest priority first, are created already claimed by the relay's own process
 -- (attempt 1, leased to `worker`) and returned in `handed`, so its idle workers run them
 -- without a claim statement (broker/handoff.py). ON CONFLICT keeps a
 -- re-relayed event (after a crash between the steps of the two-database relay) from
@@ -46,7 +46,8 @@ logged AS (
            CASE WHEN m.handed THEN now() + make_interval(secs => p.lease) ELSE now() END,
            CASE WHEN m.handed THEN p.worker END
     FROM (
-        SELECT m.*, m.local AND count(*) FILTER (WHERE m.local) OVER (ORDER BY m.seq, m.subscription_id)
+        SELECT m.*, m.local AND count(*) FILTER (WHERE m.local)
+                                    OVER (ORDER BY m.priority DESC, m.seq, m.subscription_id)
                                 <= (SELECT handoff_limit FROM relay_params) AS handed
         FROM matched m
     ) m CROSS JOIN relay_params p
