@@ -65,7 +65,9 @@ class _Watch:
 class CommitNotifier:
     """Sends `NOTIFY bus_outbox` once the transactions that published have ended."""
 
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_wait: float = 0.05) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_wait: float = 0.05, burst_cap: float = 0.01
+    ) -> None:
         self._connect = connect
         self._watches: dict[int, _Watch] = {}
         self._due = False
@@ -74,7 +76,8 @@ class CommitNotifier:
         # Held while a wake-up is being sent: `flush` waits for it, so a closing bus never cancels
         # a connect half-way (asyncpg then leaves a "Future exception was never retrieved" behind).
         self._sending = asyncio.Lock()
-        self.max_wait = max_wait
+        self.max_wait = max_wait  # the sweep for transactions that ended without a statement
+        self.burst_cap = burst_cap  # the longest a commit waits for its NOTIFY in a burst
 
     def published(self, conn: Any) -> None:
         """Note a publish on `conn` (None: it committed already)."""
@@ -127,8 +130,10 @@ class CommitNotifier:
 
         A commit that ends more than `_BURST` after the last NOTIFY is announced at once. Under
         steady publishing (a commit ending within `_BURST` of each NOTIFY) the next NOTIFY waits
-        for a gap that doubles, up to `max_wait`, so many commits share one: the relay is busy
-        anyway, and a NOTIFY per commit would cost publishers and relay more CPU than the events.
+        for a gap that doubles, up to `burst_cap`, so many commits share one: a NOTIFY per commit
+        would cost publishers and relay more CPU than the events. The cap is what a commit in a
+        burst may wait; it was `max_wait` (50 ms), and a paced publisher catching up after a
+        stall left events that long in the outbox (docs/benchmarks.md, the latency tail).
         """
         loop = asyncio.get_running_loop()
         gap, last = _BURST, float("-inf")
@@ -144,7 +149,7 @@ class CommitNotifier:
                     continue
                 since = loop.time() - last
                 if since < _BURST:
-                    gap = min(self.max_wait, gap * 2)
+                    gap = min(self.burst_cap, gap * 2)
                     await asyncio.sleep(gap - since)
                 else:
                     gap = _BURST

@@ -217,7 +217,7 @@ async def test_a_lone_commit_after_a_burst_is_announced_at_once(database_url):
                 await publisher.execute("SELECT 1")
                 notifier.published(publisher)
 
-        while queue.qsize() < 10:  # steady publishing: 10 NOTIFYs, the gap is 1 s by now
+        while queue.qsize() < 10:  # steady publishing: 10 NOTIFYs, the gap at its cap by now
             await commit()
         # the NOTIFY the burst still owes goes out after the grown gap; wait for it
         await wait_until(lambda: not notifier._due and not notifier._sending.locked(), timeout=35,
@@ -233,3 +233,20 @@ async def test_a_lone_commit_after_a_burst_is_announced_at_once(database_url):
         committed = asyncio.get_running_loop().time()
         woke = await asyncio.wait_for(queue.get(), 35)
         assert woke - committed < 0.25
+
+
+async def test_back_to_back_commits_are_announced_within_the_burst_cap_however_long_they_last(database_url):
+    """Steady publishing shares NOTIFYs, but the gap between them stops growing at
+    `burst_cap`: a paced publisher catching up after a stall commits back to back, and a gap
+    grown to `max_wait` (50 ms in services) kept its events waiting in the outbox — the
+    latency tail at 200 events/s. Forty NOTIFYs take forty capped gaps, not half a minute."""
+    async with notifier_polling_every_30s(database_url) as (notifier, queue, publisher, _):
+        assert notifier.burst_cap < 0.05
+
+        async def forty_notifies() -> None:
+            while queue.qsize() < 40:
+                async with publisher.transaction():
+                    await publisher.execute("SELECT 1")
+                    notifier.published(publisher)
+
+        await asyncio.wait_for(forty_notifies(), 10)
