@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
 from bench import trace  # noqa: E402
+from bench.costs import Costs, costs_now  # noqa: E402
 from broker import metrics, schema  # noqa: E402
 from broker.bus import EventBus  # noqa: E402
 from broker.delivery import Delivery  # noqa: E402
@@ -129,6 +130,7 @@ class RunResult:
     publish_seconds: float
     rss_mb: list[float]
     latencies_ms: list[float]
+    costs: Costs | None = None  # from the first publish to the last handler (bench/costs.py)
 
     @property
     def events_per_s(self) -> float:
@@ -367,6 +369,7 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
             pub.start()
             procs.append(pub)
         time.sleep(0.5)  # let the publisher connect before the clock starts
+        before = costs_now(admin_url)
         go.set()
         expected = events * spec.subs
         budget = 30 + (events / spec.rate if spec.rate else expected / 200) + spec.backlog / 2000
@@ -376,6 +379,7 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
                 raise RuntimeError(f"{spec.label}: only {sum(counts)} of {expected} deliveries after {budget:.0f} s")
             time.sleep(0.01)
         end = max(last)
+        costs = costs_now(admin_url) - before
         stop.set()
         got: dict[str, Any] = {}
         rss: list[float] = []
@@ -403,6 +407,7 @@ def run_once(admin_url: str, spec: RunSpec, db: str) -> RunResult:
             publish_seconds=finished - started,
             rss_mb=rss,
             latencies_ms=latencies,
+            costs=costs,
         )
     finally:
         stop_processes(stop, procs)
@@ -506,6 +511,11 @@ def pgbench_binary() -> str:
 
 def pgbench_once(admin_url: str, db: str, clients: int, seconds: int) -> float:
     """TPS of one single-row INSERT per transaction, `clients` connections, on a fresh bus database."""
+    return pgbench_costed(admin_url, db, clients, seconds)[0]
+
+
+def pgbench_costed(admin_url: str, db: str, clients: int, seconds: int) -> tuple[float, Costs]:
+    """`pgbench_once`, and what pgbench's run itself cost (bench/costs.py)."""
     url = asyncio.run(create_database(admin_url, db))
 
     async def make_table() -> None:
@@ -523,11 +533,13 @@ def pgbench_once(admin_url: str, db: str, clients: int, seconds: int) -> float:
             script = f.name
         cmd = [pgbench_binary(), "-n", "-f", script, "-T", str(seconds), "-c", str(clients),
                "-j", str(min(clients, os.cpu_count() or 1)), url]
+        before = costs_now(admin_url)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        costs = costs_now(admin_url) - before
         os.unlink(script)
         for line in out.splitlines():
             if line.startswith("tps ="):
-                return float(line.split()[2])
+                return float(line.split()[2]), costs
         raise RuntimeError(f"no tps in pgbench output:\n{out}")
     finally:
         asyncio.run(drop_database(admin_url, db))

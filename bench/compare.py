@@ -51,10 +51,11 @@ from bench.bus import (  # noqa: E402
     med,
     names,
     pct,
-    pgbench_once,
+    pgbench_costed,
     run_once,
     stop_processes,
 )
+from bench.costs import costs_now  # noqa: E402
 from tests.databases import create_database as create_empty_database  # noqa: E402
 from tests.databases import drop_database  # noqa: E402
 
@@ -72,13 +73,22 @@ class Sample:
     publish_per_s: float = float("nan")  # the publishers' own rate in the same run
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
+    wal_per_event: float = float("nan")  # bytes
+    postgres_us_per_event: float = float("nan")  # Postgres's CPU
+    machine_us_per_event: float = float("nan")  # every core's busy time
 
 
 def sample_of(result: RunResult, *, latency: bool) -> Sample:
     """A Sample from bench/bus.py's RunResult (same shape for every system)."""
     if latency:
         return Sample(p50_ms=pct(result.latencies_ms, 0.5), p99_ms=pct(result.latencies_ms, 0.99))
-    return Sample(per_s=result.events_per_s, publish_per_s=result.events / result.publish_seconds)
+    per_s, publish_per_s = result.events_per_s, result.events / result.publish_seconds
+    if result.costs is None:
+        return Sample(per_s=per_s, publish_per_s=publish_per_s)
+    n, costs = result.events, result.costs
+    return Sample(per_s=per_s, publish_per_s=publish_per_s, wal_per_event=costs.wal_bytes / n,
+                  postgres_us_per_event=costs.postgres_cpu_s / n * 1e6,
+                  machine_us_per_event=costs.machine_cpu_s / n * 1e6)
 
 
 # -- the queue libraries, behind one small interface --------------------------------------
@@ -345,10 +355,12 @@ def run_queue(admin_url: str, run: QueueRun, db: str) -> RunResult:
         procs.append(ctx.Process(target=producer_main, args=(url, run, go, out), daemon=True))
         procs[1].start()
         time.sleep(0.5)  # let the producer connect before the clock starts
+        before = costs_now(admin_url)
         go.set()
         # Generous: procrastinate managed under 80 jobs/s on the loaded machine (load average ~10).
         wait_for_count(count, events, budget=30 + (events / run.rate if run.rate else events / 20))
         end = last[0]
+        costs = costs_now(admin_url) - before
         stop.set()
         got = {msg[0]: msg for msg in (out.get(timeout=60), out.get(timeout=60))}
         for p in procs:
@@ -357,7 +369,7 @@ def run_queue(admin_url: str, run: QueueRun, db: str) -> RunResult:
         seen = dict(got["consumer"][1])
         latencies = [(seen[n] - t) * 1000 for n, t in committed if n in seen]
         return RunResult(events=events, deliveries=int(count[0]), seconds=end - started,
-                         publish_seconds=finished - started, rss_mb=[], latencies_ms=latencies)
+                         publish_seconds=finished - started, rss_mb=[], latencies_ms=latencies, costs=costs)
     finally:
         stop_processes(stop, procs)
         asyncio.run(drop_database(admin_url, db))
@@ -405,7 +417,9 @@ def queue_config(label: str, queue: QueueRun, kind: str) -> Config:
 
 def pgbench_config(clients: int, seconds: int) -> Config:
     def run(admin_url: str, db: str) -> Sample:
-        return Sample(per_s=pgbench_once(admin_url, db, clients, seconds))
+        per_s, costs = pgbench_costed(admin_url, db, clients, seconds)
+        return sample_of(RunResult(events=max(1, round(per_s * seconds)), deliveries=0, seconds=seconds,
+                                   publish_seconds=seconds, rss_mb=[], latencies_ms=[], costs=costs), latency=False)
 
     return Config(f"pgbench, 1 single-row INSERT/tx, {clients} client(s)", run, "pgbench", publishers=clients)
 
@@ -481,23 +495,31 @@ def table(rows: list[Config]) -> str:
     pgbench = {row.publishers: row.median("per_s") for row in rows if row.kind == "pgbench"}
     lines = [
         "| configuration | events/s (median) | runs | publish-only/s | p50 / p99 ms "
-        "| x PgQueuer (batched; latency: its p50 / p99) | x pgbench 1 client | x pgbench 4 clients |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| x PgQueuer (batched; latency: its p50 / p99) | x pgbench 1 client | x pgbench 4 clients "
+        "| per event: WAL bytes / Postgres CPU µs / machine CPU µs |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row.kind == "latency":
             p50, p99 = row.median("p50_ms"), row.median("p99_ms")
             runs = ", ".join(f"{s.p50_ms:.2f} / {s.p99_ms:.2f}" for s in row.samples)
             vs = f"{ratio(p50, pgq_latency.median('p50_ms'))} / {ratio(p99, pgq_latency.median('p99_ms'))}"
-            lines.append(f"| {row.label} | | {runs} | | {p50:.2f} / {p99:.2f} | {vs} | | |")
+            lines.append(f"| {row.label} | | {runs} | | {p50:.2f} / {p99:.2f} | {vs} | | | |")
             continue
         per_s = row.median("per_s")
         runs = ", ".join(f"{s.per_s:,.0f}" for s in row.samples)
         publish = row.median("publish_per_s")
         publish_text = f"{publish:,.0f}" if publish == publish else ""
         lines.append(f"| {row.label} | {per_s:,.0f} | {runs} | {publish_text} | | {ratio(per_s, pgq.median('per_s'))} "
-                     f"| {ratio(per_s, pgbench.get(1, float('nan')))} | {ratio(per_s, pgbench.get(4, float('nan')))} |")
+                     f"| {ratio(per_s, pgbench.get(1, float('nan')))} | {ratio(per_s, pgbench.get(4, float('nan')))} "
+                     f"| {per_event_costs(row)} |")
     return "\n".join(lines)
+
+
+def per_event_costs(row: Config) -> str:
+    """Medians of what each event cost: WAL bytes, Postgres's CPU and the machine's (µs)."""
+    wal, postgres, machine = (row.median(a) for a in ("wal_per_event", "postgres_us_per_event", "machine_us_per_event"))
+    return "" if wal != wal else f"{wal:,.0f} / {postgres:,.0f} / {machine:,.0f}"
 
 
 def loadavg() -> str:

@@ -27,7 +27,8 @@ sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
-from broker import BusSettings, EventBus, Router  # noqa: E402 - after the path is set
+from bench.costs import process_cpu  # noqa: E402 - after the path is set
+from broker import BusSettings, EventBus, Router  # noqa: E402
 from broker.rabbit import delete_topology  # noqa: E402
 from contracts.envelope import Event  # noqa: E402
 
@@ -82,16 +83,7 @@ async def measure(admin_url: str, amqp_url: str, events: int) -> str:
 def rabbitmq_cpu() -> float:
     """CPU seconds the local RabbitMQ server (beam.smp) has used so far; NaN when none is found
     (another host, or /proc not readable): at this rate the broker's own CPU is a large share."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if "(beam.smp)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return float("nan")
+    return process_cpu("beam.smp")
 
 
 def main() -> None:
