@@ -254,14 +254,19 @@ async def _worker(
     if loops:
         bus.include_router(make_router(spec.subs, on_tick, inbox=spec.knobs.inbox, others=spec.others))
     await bus.start()
+    cpu = time.process_time()  # the run's work, not the imports and start-up
     ready.set()
     await asyncio.to_thread(stop.wait)
+    cpu = time.process_time() - cpu
     rss = rss_mb()
     await bus.close()
     handed, claimed = metrics.handed_over._value.get(), metrics.claimed._value.get()
     if handed + claimed:
         print(f"worker {index}: {handed:,.0f} deliveries handed over by the relay, {claimed:,.0f} claimed",
               file=sys.stderr)
+    if counts[index]:
+        print(f"worker {index}: {cpu / counts[index] * 1e6:,.0f} µs CPU per delivery handled "
+              f"({'with' if relay else 'without'} the relay)", file=sys.stderr)
     results.put(("worker", index, rss, seen))
 
 
@@ -281,7 +286,7 @@ async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: 
     committed: list[tuple[int, float]] = []
     per_task = spec.events // spec.publishers
     await asyncio.to_thread(go.wait)
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
 
     async def publish(task: int, conn: asyncpg.Connection) -> None:
         base = task * per_task
@@ -310,7 +315,8 @@ async def _publisher(url: str, spec: RunSpec, go: MpEvent, results: Any, tasks: 
         await publish(0, conns[0])
     else:
         await asyncio.gather(*(publish(t, c) for t, c in zip(tasks, conns, strict=True)))
-    finished = time.time()
+    finished, cpu = time.time(), time.process_time() - cpu
+    print(f"publisher: {cpu / (per_task * len(tasks)) * 1e6:,.0f} µs CPU per event published", file=sys.stderr)
     for conn in conns:
         await conn.close()
     await bus.close()
