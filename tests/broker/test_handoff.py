@@ -11,7 +11,9 @@ import pytest
 
 from broker import BusSettings, Delivery, EventBus, Retry, Router, metrics, postgres
 from broker.delivery import ClaimedDelivery
+from broker.handoff import Handoff
 from broker.postgres import PostgresStore
+from broker.relay import Relay
 from broker.store import HandoffClaim, SubscriptionRef
 from broker.testing import run_until_idle
 from broker.wakeup import Wakeup
@@ -291,3 +293,33 @@ async def test_a_bus_stopping_while_its_relay_statement_runs_gives_back_what_tha
         assert dict(row) == {"attempts": 0, "locked_by": None, "due": True}
     finally:
         await held.close()
+
+
+async def test_a_relay_whose_worker_is_full_waits_for_a_loop_and_then_hands_the_next_event_over(recording):
+    """All the relay's recent work was this process's and the worker holds a batch per loop: the
+    relay waits for a loop to take one, so the next event's delivery is handed over too, rather
+    than left in the deliveries table for a claim statement."""
+    worker = recording.worker("w", lease=30.0)
+    handoff = Handoff(worker, Wakeup(), loops=1)
+    relay = Relay(recording.store, Wakeup(), handoff=handoff)
+    await recording.bus.publish(None, Pinged(n=1))
+    await relay.run_once()
+    assert worker.handed == 1   # the one loop's batch is waiting
+    waiting = asyncio.Event()
+    room = handoff.room
+
+    async def noted_room(timeout: float) -> None:
+        waiting.set()
+        await room(30.0)  # as long as it takes: the test takes the batch when the relay waits
+
+    handoff.room = noted_room  # type: ignore[method-assign]
+    await recording.bus.publish(None, Pinged(n=2))
+    relaying = asyncio.create_task(relay.run_once())
+    await asyncio.wait_for(waiting.wait(), 10)
+    assert not relaying.done()
+    first = await worker._take_handed()  # a loop takes the first batch
+    assert await asyncio.wait_for(relaying, 10) == 1
+    second = await worker._take_handed()
+    assert [c.event_id for c in first] != [c.event_id for c in second] and len(second) == 1
+    async with recording.bus.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM event_deliveries WHERE attempts = 0") == 0
