@@ -304,7 +304,7 @@ async def test_a_relay_whose_worker_is_full_waits_for_a_loop_and_then_hands_the_
     relay = Relay(recording.store, Wakeup(), handoff=handoff)
     await recording.bus.publish(None, Pinged(n=1))
     await relay.run_once()
-    assert worker.handed == 1   # the one loop's batch is waiting
+    assert worker.handed == 1 and handoff.should_wait()  # the one loop's batch is waiting
     waiting = asyncio.Event()
     room = handoff.room
 
