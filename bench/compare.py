@@ -419,7 +419,8 @@ def pgbench_config(clients: int, seconds: int) -> Config:
     def run(admin_url: str, db: str) -> Sample:
         per_s, costs = pgbench_costed(admin_url, db, clients, seconds)
         return sample_of(RunResult(events=max(1, round(per_s * seconds)), deliveries=0, seconds=seconds,
-                                   publish_seconds=seconds, rss_mb=[], latencies_ms=[], costs=costs), latency=False)
+                                   publish_seconds=float("nan"), rss_mb=[], latencies_ms=[], costs=costs),
+                         latency=False)
 
     return Config(f"pgbench, 1 single-row INSERT/tx, {clients} client(s)", run, "pgbench", publishers=clients)
 

@@ -4,9 +4,10 @@ Throughput swings with whatever else shares this 2-core machine; the work each s
 Postgres do per event does not. Read per event, these say where a system's time can go and
 where it cannot: a bus whose Postgres work per event already exceeds a fraction of another
 system's whole per-event cost cannot be that many times faster without doing less in Postgres.
-CPU comes from /proc: Postgres is every process named `postgres` with the backends it has
-reaped, the machine is /proc/stat's busy time (other work on the machine included: an
-overcount when something else runs).
+All three are server- or machine-wide, so anything else running meanwhile (other databases on
+the same server, autovacuum, checkpoints, other processes) is counted too: read them as upper
+bounds, closest to the truth on a quiet machine. CPU comes from /proc: Postgres is every process
+named `postgres` with the backends it has reaped, the machine is /proc/stat's busy time.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, Unpack
 from uuid import UUID
 
@@ -88,6 +88,7 @@ class EventBus:
         self.worker: Worker | None = None
         self.follower: BroadcastFollower | None = None
         self._commit_notifier: CommitNotifier | None = None
+        self._stopping = asyncio.Lock()  # a second stop waits for the first to have given back its claims
         self._published_counters: dict[type[Event], Any] = {}
         self._listeners: list[NotifyListener] = []
         self._rabbit: Any = None  # broker.rabbit.RabbitTransport when settings.transport == "rabbitmq"
@@ -366,6 +367,10 @@ class EventBus:
 
     async def stop(self) -> None:
         """Stop background tasks; a handler cut short is redelivered after its lease."""
+        async with self._stopping:
+            await self._stop()
+
+    async def _stop(self) -> None:
         if self._commit_notifier is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._commit_notifier.flush(), 2.0)
@@ -374,16 +379,21 @@ class EventBus:
         self._listeners = []
         await self._tasks.stop()
         stranded = await self.relay.abandoned() if self.relay is not None else []
-        try:
-            if self.worker is not None and self.worker.handed:
-                await self.worker.release_handed()
-            if stranded and isinstance(self.store, HandoffStore):
-                await self.store.release(stranded)
-        except Exception as exc:  # they come back after their lease instead
-            log.warning("could not give back handed deliveries", error=f"{type(exc).__name__}: {exc}")
+        if self.worker is not None and self.worker.handed:
+            await self._give_back(self.worker.release_handed())
+        if stranded and isinstance(self.store, HandoffStore):
+            await self._give_back(self.store.release(stranded))
         rabbit, self._rabbit = self._rabbit, None
         if rabbit is not None:
             await rabbit.close()
+
+    @staticmethod
+    async def _give_back(release: Awaitable[None]) -> None:
+        """Give deliveries claimed for this process back; if that fails they come back after their lease."""
+        try:
+            await release
+        except Exception as exc:
+            log.warning("could not give back handed deliveries", error=f"{type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
         """Stop and close the pools."""

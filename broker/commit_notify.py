@@ -130,7 +130,7 @@ class CommitNotifier:
 
         A commit that ends more than `_BURST` after the last NOTIFY is announced at once. Under
         steady publishing (a commit ending within `_BURST` of each NOTIFY) the next NOTIFY waits
-        for a gap that doubles, up to `burst_cap`, so many commits share one: a NOTIFY per commit
+        for a gap that doubles, up to `burst_cap` (and `max_wait`), so many commits share one: a NOTIFY per commit
         would cost publishers and relay more CPU than the events. The cap is what a commit in a
         burst may wait; it was `max_wait` (50 ms), and a paced publisher catching up after a
         stall left events that long in the outbox (docs/benchmarks.md, the latency tail).
@@ -149,7 +149,7 @@ class CommitNotifier:
                     continue
                 since = loop.time() - last
                 if since < _BURST:
-                    gap = min(self.burst_cap, gap * 2)
+                    gap = min(self.burst_cap, self.max_wait, gap * 2)
                     await asyncio.sleep(gap - since)
                 else:
                     gap = _BURST

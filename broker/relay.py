@@ -87,8 +87,10 @@ class Relay:
         between its commit and its answer, it would strand the deliveries it claimed for this
         process until their lease ran out, an attempt spent. `abandoned` finishes it."""
         assert isinstance(self.store, HandoffStore)
-        self._statement = asyncio.ensure_future(self.store.relay_and_claim(limit, claim))
-        relayed = await asyncio.shield(self._statement)
+        self._statement = statement = asyncio.ensure_future(self.store.relay_and_claim(limit, claim))
+        # Its failure is the relay's (raised below) or `abandoned`'s; never "never retrieved".
+        statement.add_done_callback(lambda done: done.cancelled() or done.exception())
+        relayed = await asyncio.shield(statement)
         self._statement = None
         return relayed
 
