@@ -3,13 +3,14 @@ collects what the browser reports, and the steps every walkthrough takes the sam
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.e2e.platform import RunningPlatform, running_platform
+from tests.rabbitmq import rabbitmq, services_on_rabbitmq
 
 if TYPE_CHECKING:  # imported where used, so that conftest.py loads without playwright and its tests skip
     from playwright import sync_api
@@ -25,12 +26,22 @@ REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
 
 
 @pytest.fixture
-def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
-    """The platform behind Traefik; skipped without chromium."""
+def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
+    """The platform behind Traefik, on the Postgres transport; on RabbitMQ (a prefix of its own) with
+    `@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)`. Skipped without chromium,
+    or without a RabbitMQ for the latter."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
-    with running_platform(database_url, tmp_path / "platform") as running:
-        yield running
+    transport = getattr(request, "param", "postgres")
+    assert transport in ("postgres", "rabbitmq"), f"no transport {transport!r}"
+    with ExitStack() as stack:
+        env: dict[str, str] = {}
+        if transport == "rabbitmq":
+            url, why_not = rabbitmq()
+            if not url:
+                pytest.skip(why_not)
+            env = stack.enter_context(services_on_rabbitmq(database_url))  # its queues deleted after the platform
+        yield stack.enter_context(running_platform(database_url, tmp_path / "platform", env=env))
 
 
 def _never(message: "sync_api.ConsoleMessage") -> bool:
@@ -91,6 +102,13 @@ def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None
     page.goto(base + "/")
     submit(page, {"Email": email, "Password": password}, "Sign in")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: "sync_api.Page") -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
 def create_consulting_invoice(page: "sync_api.Page") -> None:

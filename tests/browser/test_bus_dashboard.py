@@ -2,6 +2,9 @@
 
 The demo admin (tenant administrator of Acme) reads the per-subscription backlog, finds a dead
 letter made from a malformed event, redrives it from the browser (dry run first) and sees the audit row.
+On the RabbitMQ transport, the platform administrator reads each subscription's queues in the
+"RabbitMQ queues" card and sees a dead letter arrive in its dead-letter queue; the demo admin does not
+get the card.
 """
 
 import asyncio
@@ -14,10 +17,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
+import httpx
 import pytest
 
 from contracts.ids import uuid7
-from tests.browser.chromium import run, sign_in
+from tests.browser.chromium import run, sign_in, sign_out
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until
 
@@ -124,3 +128,61 @@ def walk_through(page: "sync_api.Page", platform: RunningPlatform, database_url:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert page.locator("link#bus-module-css").count() == 0
+
+
+# financial's handler of the malformed company event above; its queue is `<prefix>.` and this name
+DEAD_LETTERING = "financial.create_default_accounts"
+PLATFORM_ADMIN = "platform@buildify.local"
+
+
+def queues_from_the_api(platform: RunningPlatform) -> list[dict[str, Any]]:
+    """What `GET /api/v1/admin/bus/queues` answers the platform administrator, through the gateway."""
+    with httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        login = http.post("/api/v1/auth/login", json={"email": PLATFORM_ADMIN,
+                                                      "password": platform.platform_admin_password})
+        assert login.status_code == 200, login.text
+        answer = http.get("/api/v1/admin/bus/queues",
+                          headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        assert answer.status_code == 200, answer.text
+        queues: list[dict[str, Any]] = answer.json()
+        return queues
+
+
+@pytest.mark.rabbit
+@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)
+def test_a_platform_admin_reads_the_rabbitmq_queues(platform: RunningPlatform, database_url: str) -> None:
+    run(lambda page: read_the_queues(page, platform, database_url))
+
+
+def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_url: str) -> None:
+    sign_in(page, platform.gateway, PLATFORM_ADMIN, platform.platform_admin_password)
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Event bus").click()
+    card = page.locator("#bus-queues")
+    expect(card.get_by_role("heading", name="RabbitMQ queues")).to_be_visible()
+
+    # every subscription the services bound has a row: its queue's ready messages, its consumers, the
+    # depth of its dead-letter queue and its open letters, as the API reports them to the page
+    queues = queues_from_the_api(platform)
+    assert DEAD_LETTERING in [q["subscription"] for q in queues], queues
+    expect(card.locator("tbody tr")).to_have_count(len(queues))
+    for queue in queues:
+        expect(card.locator(f"tr[data-queue='{queue['main_queue']}'] td")).to_have_text([
+            re.compile(re.escape(queue["subscription"]) + ".*" + re.escape(queue["main_queue"])),
+            str(queue["ready"]), str(queue["consumers"]), str(queue["messages"]), str(queue["open_letters"])])
+    # nothing waits and financial consumes: no message ready, one consumer, an empty dead-letter queue
+    row = card.locator(f"tr[data-queue$='.{DEAD_LETTERING}']")
+    expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "0", "0"])
+
+    # a malformed event is dead-lettered into the queue; the card picks it up by itself
+    in_thread(publish_malformed_company_event(database_url, platform.admin_email))
+    expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "1", "1"], timeout=20_000)
+    expect(row.locator("td").nth(3)).to_have_class(re.compile("bus-danger-text"))
+    page.screenshot(path=str(SCREENSHOT.with_name("buildify-bus-queues.png")), full_page=True)
+
+    # a tenant administrator reads the dashboard, but queues mix tenants: no card
+    sign_out(page)
+    sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Event bus").click()
+    expect(page.locator(f"table.bus-subscriptions tr[data-subscription='{DEAD_LETTERING}']")).to_be_visible()
+    expect(page.locator("#bus-dead-letters")).to_have_text("1")
+    expect(page.locator("#bus-queues")).to_have_count(0)
