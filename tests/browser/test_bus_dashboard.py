@@ -10,7 +10,7 @@ get the card.
 import asyncio
 import json
 import re
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +20,10 @@ import asyncpg
 import httpx
 import pytest
 
+from broker import BusSettings, EventBus
+from broker.rabbit import queue_names
 from contracts.ids import uuid7
+from tests.broker.events import Pinged, recording_router
 from tests.browser.chromium import run, sign_in, sign_out
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until
@@ -135,6 +138,23 @@ DEAD_LETTERING = "financial.create_default_accounts"
 PLATFORM_ADMIN = "platform@buildify.local"
 
 
+async def leave_a_ping_waiting(database_url: str, env: Mapping[str, str]) -> str:
+    """`exporter.record` binds its queue on the platform's RabbitMQ and stops; then a ping is published,
+    which the platform's relays forward to it. Returns the queue's name."""
+    settings = BusSettings(poll_interval=0.05, cleanup_interval=0, transport="rabbitmq", amqp_url=env["BUS_AMQP_URL"],
+                           amqp_prefix=env["BUS_AMQP_PREFIX"])
+    exporter = EventBus(service="exporter", dsn=database_url, settings=settings)
+    exporter.include_router(recording_router([]))
+    await exporter.start()
+    await exporter.close()
+    publisher = await EventBus(service="pinger", dsn=database_url, settings=settings.but(relay=False, workers=0)).open()
+    try:
+        await publisher.publish(None, Pinged(n=1))
+    finally:
+        await publisher.close()
+    return queue_names(env["BUS_AMQP_PREFIX"], "exporter.record")[0]
+
+
 def queues_from_the_api(platform: RunningPlatform) -> list[dict[str, Any]]:
     """What `GET /api/v1/admin/bus/queues` answers the platform administrator, through the gateway."""
     with httpx.Client(base_url=platform.gateway, timeout=10) as http:
@@ -178,6 +198,12 @@ def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_u
     expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "1", "1"], timeout=20_000)
     expect(row.locator("td").nth(3)).to_have_class(re.compile("bus-danger-text"))
     page.screenshot(path=str(SCREENSHOT.with_name("buildify-bus-queues.png")), full_page=True)
+
+    # a subscriber that went away: what is published for it waits, ready, and nobody consumes it
+    idle = card.locator(f"tr[data-queue='{in_thread(leave_a_ping_waiting(database_url, platform.env))}'] td")
+    expect(idle).to_have_text([re.compile(r"exporter\.record"), "1", "0", "0", "0"], timeout=20_000)
+    expect(idle.nth(1)).to_have_class(re.compile("bus-warn-text"))
+    expect(idle.nth(2)).to_have_class(re.compile("bus-warn-text"))
 
     # a tenant administrator reads the dashboard, but queues mix tenants: no card
     sign_out(page)

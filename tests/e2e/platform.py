@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,7 @@ class RunningPlatform:
     platform_admin_password: str
     process: subprocess.Popen[str]
     log: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # what `running_platform` added for every service
 
     def pids(self) -> set[int]:
         """The runner and every process it started (children and their process groups)."""
@@ -91,6 +92,7 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
             platform_admin_password=secrets["platform_password"],
             process=process,
             log=log,
+            env=dict(env or {}),
         )
     finally:
         if process.poll() is None:
