@@ -40,13 +40,13 @@ def amqp_url() -> str:
 
 
 @contextmanager
-def services_on_rabbitmq(database_url: str) -> Iterator[dict[str, str]]:
-    """The `BUS_*` variables that put services on the tests' RabbitMQ under an exchange and queues of
-    their own (a unique prefix); when done, what they bound (recorded in `database_url`) is deleted.
-    Call after `rabbitmq()` said there is one."""
+def services_on_rabbitmq(database_url: str, via: str = "") -> Iterator[dict[str, str]]:
+    """The `BUS_*` variables that put services on the tests' RabbitMQ (reached at `via`, a proxy's
+    URL, if given) under an exchange and queues of their own (a unique prefix); when done, what
+    they bound (recorded in `database_url`) is deleted. Call after `rabbitmq()` said there is one."""
     prefix = f"test{uuid4().hex[:12]}"
     try:
-        yield {"BUS_TRANSPORT": "rabbitmq", "BUS_AMQP_URL": amqp_url(), "BUS_AMQP_PREFIX": prefix}
+        yield {"BUS_TRANSPORT": "rabbitmq", "BUS_AMQP_URL": via or amqp_url(), "BUS_AMQP_PREFIX": prefix}
     finally:
         asyncio.run(_delete_bound(database_url, prefix))
 

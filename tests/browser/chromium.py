@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.broker.tcp_proxy import ProxyThread
 from tests.e2e.platform import RunningPlatform, running_platform
 from tests.rabbitmq import rabbitmq, services_on_rabbitmq
 
@@ -28,8 +30,8 @@ REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
 @pytest.fixture
 def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
     """The platform behind Traefik, on the Postgres transport; on RabbitMQ (a prefix of its own) with
-    `@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)`. Skipped without chromium,
-    or without a RabbitMQ for the latter."""
+    `@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)`, through `amqp_proxy` if the test
+    asks for it too. Skipped without chromium, or without a RabbitMQ for the latter."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
     transport = getattr(request, "param", "postgres")
@@ -40,8 +42,20 @@ def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
             url, why_not = rabbitmq()
             if not url:
                 pytest.skip(why_not)
-            env = stack.enter_context(services_on_rabbitmq(database_url))  # its queues deleted after the platform
+            via = request.getfixturevalue("amqp_proxy").in_front_of(url) if "amqp_proxy" in request.fixturenames else ""
+            env = stack.enter_context(services_on_rabbitmq(database_url, via))  # queues deleted after the platform
         yield stack.enter_context(running_platform(database_url, tmp_path / "platform", env=env))
+
+
+@pytest.fixture
+def amqp_proxy() -> Iterator[ProxyThread]:
+    """A proxy to the tests' RabbitMQ that a test can cut: "RabbitMQ is down" for its platform alone."""
+    url, why_not = rabbitmq()
+    if not url:
+        pytest.skip(why_not)
+    target = urlsplit(url)
+    with ProxyThread(target.hostname or "127.0.0.1", target.port or 5672) as proxy:
+        yield proxy
 
 
 def _never(message: "sync_api.ConsoleMessage") -> bool:

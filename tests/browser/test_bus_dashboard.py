@@ -24,6 +24,7 @@ from broker import BusSettings, EventBus
 from broker.rabbit import queue_names
 from contracts.ids import uuid7
 from tests.broker.events import Pinged, recording_router
+from tests.broker.tcp_proxy import ProxyThread
 from tests.browser.chromium import run, sign_in, sign_out
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until
@@ -170,11 +171,18 @@ def queues_from_the_api(platform: RunningPlatform) -> list[dict[str, Any]]:
 
 @pytest.mark.rabbit
 @pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)
-def test_a_platform_admin_reads_the_rabbitmq_queues(platform: RunningPlatform, database_url: str) -> None:
-    run(lambda page: read_the_queues(page, platform, database_url))
+def test_a_platform_admin_reads_the_rabbitmq_queues(
+    amqp_proxy: ProxyThread, platform: RunningPlatform, database_url: str
+) -> None:
+    run(lambda page: read_the_queues(page, platform, database_url, amqp_proxy), provoked=queues_unavailable)
 
 
-def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_url: str) -> None:
+def queues_unavailable(message: "sync_api.ConsoleMessage") -> bool:
+    """Chromium's log of the 503 that the queues answer while RabbitMQ is away (the test cuts it)."""
+    return "/api/v1/admin/bus/queues" in str(message.location.get("url")) and "503" in message.text
+
+
+def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_url: str, rabbit: ProxyThread) -> None:
     sign_in(page, platform.gateway, PLATFORM_ADMIN, platform.platform_admin_password)
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Event bus").click()
     card = page.locator("#bus-queues")
@@ -205,6 +213,13 @@ def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_u
     expect(idle).to_have_text([re.compile(r"exporter\.record"), "1", "0", "0", "0"], timeout=20_000)
     expect(idle.nth(1)).to_have_class(re.compile("bus-warn-text"))
     expect(idle.nth(2)).to_have_class(re.compile("bus-warn-text"))
+
+    # RabbitMQ goes away: the statistics still come from Postgres, and the card says why it has no figures
+    rabbit.down()
+    page.reload()
+    expect(page.locator("#bus-dead-letters")).to_have_text("1")
+    expect(card).to_contain_text("The queues could not be read: RabbitMQ does not answer")
+    expect(card.locator("tbody tr")).to_have_count(0)
 
     # a tenant administrator reads the dashboard, but queues mix tenants: no card
     sign_out(page)
