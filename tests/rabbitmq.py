@@ -2,9 +2,13 @@
 5672), else a throwaway container started with testcontainers when a Docker daemon answers (once
 per test session, stopped at exit), else none — and the reason the RabbitMQ tests are skipped."""
 
+import asyncio
 import atexit
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import uuid4
 
 IMAGE = "rabbitmq:3.13-alpine"  # quorum queues with at-least-once dead-lettering need 3.10+
 
@@ -33,3 +37,28 @@ def rabbitmq() -> tuple[str, str]:
 def amqp_url() -> str:
     """The URL of the tests' RabbitMQ (call after `rabbitmq()` said there is one)."""
     return rabbitmq()[0]
+
+
+@contextmanager
+def services_on_rabbitmq(database_url: str, via: str = "") -> Iterator[dict[str, str]]:
+    """The `BUS_*` variables that put services on the tests' RabbitMQ (reached at `via`, a proxy's
+    URL, if given) under an exchange and queues of their own (a unique prefix); when done, what
+    they bound (recorded in `database_url`) is deleted. Call after `rabbitmq()` said there is one."""
+    prefix = f"test{uuid4().hex[:12]}"
+    try:
+        yield {"BUS_TRANSPORT": "rabbitmq", "BUS_AMQP_URL": via or amqp_url(), "BUS_AMQP_PREFIX": prefix}
+    finally:
+        asyncio.run(_delete_bound(database_url, prefix))
+
+
+async def _delete_bound(database_url: str, prefix: str) -> None:
+    import asyncpg
+
+    from broker.rabbit import delete_topology
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT subscription FROM bus_rabbit_bindings WHERE prefix = $1", prefix)
+    finally:
+        await conn.close()
+    await delete_topology(amqp_url(), prefix, sorted(row["subscription"] for row in rows))

@@ -3,6 +3,12 @@ for this test's own connections only, without touching the shared broker."""
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 
 class TcpProxy:
@@ -57,3 +63,36 @@ class TcpProxy:
         finally:
             self.writers.discard(writer)
             writer.transport.abort()
+
+
+class ProxyThread:
+    """A `TcpProxy` on an event loop of its own thread, for code without one (a browser test's
+    platform, whose services reach RabbitMQ through it)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.proxy = TcpProxy(target_host, target_port)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="tcp-proxy", daemon=True)
+
+    def __enter__(self) -> "ProxyThread":
+        self.thread.start()
+        self._call(self.proxy.up())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._call(self.proxy.down())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def down(self) -> None:
+        """Refuse new connections and cut the open ones."""
+        self._call(self.proxy.down())
+
+    def in_front_of(self, url: str) -> str:
+        """`url` (whose host and port this proxy forwards to) reached through the proxy instead."""
+        parts = urlsplit(url)
+        credentials, _, _ = parts.netloc.rpartition("@")
+        return parts._replace(netloc=f"{credentials}@" * bool(credentials) + f"127.0.0.1:{self.proxy.port}").geturl()
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)

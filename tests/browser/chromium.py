@@ -3,13 +3,16 @@ collects what the browser reports, and the steps every walkthrough takes the sam
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.broker.tcp_proxy import ProxyThread
 from tests.e2e.platform import RunningPlatform, running_platform
+from tests.rabbitmq import rabbitmq, services_on_rabbitmq
 
 if TYPE_CHECKING:  # imported where used, so that conftest.py loads without playwright and its tests skip
     from playwright import sync_api
@@ -25,12 +28,34 @@ REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => {
 
 
 @pytest.fixture
-def platform(database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
-    """The platform behind Traefik; skipped without chromium."""
+def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[RunningPlatform]:
+    """The platform behind Traefik, on the Postgres transport; on RabbitMQ (a prefix of its own) with
+    `@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)`, through `amqp_proxy` if the test
+    asks for it too. Skipped without chromium, or without a RabbitMQ for the latter."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get install -y chromium` (Debian's build; no `playwright install`)")
-    with running_platform(database_url, tmp_path / "platform") as running:
-        yield running
+    transport = getattr(request, "param", "postgres")
+    assert transport in ("postgres", "rabbitmq"), f"no transport {transport!r}"
+    with ExitStack() as stack:
+        env: dict[str, str] = {}
+        if transport == "rabbitmq":
+            url, why_not = rabbitmq()
+            if not url:
+                pytest.skip(why_not)
+            via = request.getfixturevalue("amqp_proxy").in_front_of(url) if "amqp_proxy" in request.fixturenames else ""
+            env = stack.enter_context(services_on_rabbitmq(database_url, via))  # queues deleted after the platform
+        yield stack.enter_context(running_platform(database_url, tmp_path / "platform", env=env))
+
+
+@pytest.fixture
+def amqp_proxy() -> Iterator[ProxyThread]:
+    """A proxy to the tests' RabbitMQ that a test can cut: "RabbitMQ is down" for its platform alone."""
+    url, why_not = rabbitmq()
+    if not url:
+        pytest.skip(why_not)
+    target = urlsplit(url)
+    with ProxyThread(target.hostname or "127.0.0.1", target.port or 5672) as proxy:
+        yield proxy
 
 
 def _never(message: "sync_api.ConsoleMessage") -> bool:
@@ -91,6 +116,13 @@ def sign_in(page: "sync_api.Page", base: str, email: str, password: str) -> None
     page.goto(base + "/")
     submit(page, {"Email": email, "Password": password}, "Sign in")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def sign_out(page: "sync_api.Page") -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
 def create_consulting_invoice(page: "sync_api.Page") -> None:

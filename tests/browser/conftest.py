@@ -1,5 +1,6 @@
-"""The `platform` fixture for every browser test (tests/browser/chromium.py)."""
+"""The `platform` fixture for every browser test, and the RabbitMQ proxy one may put it behind
+(tests/browser/chromium.py)."""
 
-from tests.browser.chromium import platform
+from tests.browser.chromium import amqp_proxy, platform
 
-__all__ = ["platform"]
+__all__ = ["amqp_proxy", "platform"]

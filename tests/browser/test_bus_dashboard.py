@@ -2,22 +2,30 @@
 
 The demo admin (tenant administrator of Acme) reads the per-subscription backlog, finds a dead
 letter made from a malformed event, redrives it from the browser (dry run first) and sees the audit row.
+On the RabbitMQ transport, the platform administrator reads each subscription's queues in the
+"RabbitMQ queues" card and sees a dead letter arrive in its dead-letter queue; the demo admin does not
+get the card.
 """
 
 import asyncio
 import json
 import re
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
+import httpx
 import pytest
 
+from broker import BusSettings, EventBus
+from broker.rabbit import queue_names
 from contracts.ids import uuid7
-from tests.browser.chromium import run, sign_in
+from tests.broker.events import Pinged, recording_router
+from tests.broker.tcp_proxy import ProxyThread
+from tests.browser.chromium import run, sign_in, sign_out
 from tests.e2e.platform import RunningPlatform
 from tests.waiting import wait_until
 
@@ -124,3 +132,99 @@ def walk_through(page: "sync_api.Page", platform: RunningPlatform, database_url:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert page.locator("link#bus-module-css").count() == 0
+
+
+# financial's handler of the malformed company event above; its queue is `<prefix>.` and this name
+DEAD_LETTERING = "financial.create_default_accounts"
+PLATFORM_ADMIN = "platform@buildify.local"
+
+
+async def leave_a_ping_waiting(database_url: str, env: Mapping[str, str]) -> str:
+    """`exporter.record` binds its queue on the platform's RabbitMQ and stops; then a ping is published,
+    which the platform's relays forward to it. Returns the queue's name."""
+    settings = BusSettings(poll_interval=0.05, cleanup_interval=0, transport="rabbitmq", amqp_url=env["BUS_AMQP_URL"],
+                           amqp_prefix=env["BUS_AMQP_PREFIX"])
+    exporter = EventBus(service="exporter", dsn=database_url, settings=settings)
+    exporter.include_router(recording_router([]))
+    await exporter.start()
+    await exporter.close()
+    publisher = await EventBus(service="pinger", dsn=database_url, settings=settings.but(relay=False, workers=0)).open()
+    try:
+        await publisher.publish(None, Pinged(n=1))
+    finally:
+        await publisher.close()
+    return queue_names(env["BUS_AMQP_PREFIX"], "exporter.record")[0]
+
+
+def queues_from_the_api(platform: RunningPlatform) -> list[dict[str, Any]]:
+    """What `GET /api/v1/admin/bus/queues` answers the platform administrator, through the gateway."""
+    with httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        login = http.post("/api/v1/auth/login", json={"email": PLATFORM_ADMIN,
+                                                      "password": platform.platform_admin_password})
+        assert login.status_code == 200, login.text
+        answer = http.get("/api/v1/admin/bus/queues",
+                          headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        assert answer.status_code == 200, answer.text
+        queues: list[dict[str, Any]] = answer.json()
+        return queues
+
+
+@pytest.mark.rabbit
+@pytest.mark.parametrize("platform", ["rabbitmq"], indirect=True)
+def test_a_platform_admin_reads_the_rabbitmq_queues(
+    amqp_proxy: ProxyThread, platform: RunningPlatform, database_url: str
+) -> None:
+    run(lambda page: read_the_queues(page, platform, database_url, amqp_proxy), provoked=queues_unavailable)
+
+
+def queues_unavailable(message: "sync_api.ConsoleMessage") -> bool:
+    """Chromium's log of the 503 that the queues answer while RabbitMQ is away (the test cuts it)."""
+    return "/api/v1/admin/bus/queues" in str(message.location.get("url")) and "503" in message.text
+
+
+def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_url: str, rabbit: ProxyThread) -> None:
+    sign_in(page, platform.gateway, PLATFORM_ADMIN, platform.platform_admin_password)
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Event bus").click()
+    card = page.locator("#bus-queues")
+    expect(card.get_by_role("heading", name="RabbitMQ queues")).to_be_visible()
+
+    # every subscription the services bound has a row: its queue's ready messages, its consumers, the
+    # depth of its dead-letter queue and its open letters, as the API reports them to the page
+    queues = queues_from_the_api(platform)
+    assert DEAD_LETTERING in [q["subscription"] for q in queues], queues
+    expect(card.locator("tbody tr")).to_have_count(len(queues))
+    for queue in queues:
+        expect(card.locator(f"tr[data-queue='{queue['main_queue']}'] td")).to_have_text([
+            re.compile(re.escape(queue["subscription"]) + ".*" + re.escape(queue["main_queue"])),
+            str(queue["ready"]), str(queue["consumers"]), str(queue["messages"]), str(queue["open_letters"])])
+    # nothing waits and financial consumes: no message ready, one consumer, an empty dead-letter queue
+    row = card.locator(f"tr[data-queue$='.{DEAD_LETTERING}']")
+    expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "0", "0"])
+
+    # a malformed event is dead-lettered into the queue; the card picks it up by itself
+    in_thread(publish_malformed_company_event(database_url, platform.admin_email))
+    expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "1", "1"], timeout=20_000)
+    expect(row.locator("td").nth(3)).to_have_class(re.compile("bus-danger-text"))
+    page.screenshot(path=str(SCREENSHOT.with_name("buildify-bus-queues.png")), full_page=True)
+
+    # a subscriber that went away: what is published for it waits, ready, and nobody consumes it
+    idle = card.locator(f"tr[data-queue='{in_thread(leave_a_ping_waiting(database_url, platform.env))}'] td")
+    page.get_by_role("button", name="Refresh").click()  # sooner than the next 5 s round, which would do too
+    expect(idle).to_have_text([re.compile(r"exporter\.record"), "1", "0", "0", "0"], timeout=20_000)
+    expect(idle.nth(1)).to_have_class(re.compile("bus-warn-text"))
+    expect(idle.nth(2)).to_have_class(re.compile("bus-warn-text"))
+
+    # RabbitMQ goes away: the statistics still come from Postgres, and the card says why it has no figures
+    rabbit.down()
+    page.reload()
+    expect(page.locator("#bus-dead-letters")).to_have_text("1")
+    expect(card).to_contain_text("The queues could not be read: RabbitMQ does not answer")
+    expect(card.locator("tbody tr")).to_have_count(0)
+
+    # a tenant administrator reads the dashboard, but queues mix tenants: no card
+    sign_out(page)
+    sign_in(page, platform.gateway, platform.admin_email, platform.admin_password)
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Event bus").click()
+    expect(page.locator(f"table.bus-subscriptions tr[data-subscription='{DEAD_LETTERING}']")).to_be_visible()
+    expect(page.locator("#bus-dead-letters")).to_have_text("1")
+    expect(page.locator("#bus-queues")).to_have_count(0)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.chromium import create_consulting_invoice, sign_in, submit
+from tests.browser.chromium import create_consulting_invoice, sign_in, sign_out, submit
 from tests.browser.chromium import run as browser_run
 from tests.e2e.platform import RunningPlatform
 
@@ -39,11 +39,6 @@ def accessible(page: "sync_api.Page", name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays on top of a full-page image
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_out(page: "sync_api.Page") -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
 def run(check: Callable[["sync_api.Page"], None]) -> None:

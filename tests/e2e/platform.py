@@ -7,9 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,7 @@ class RunningPlatform:
     platform_admin_password: str
     process: subprocess.Popen[str]
     log: Path
+    env: Mapping[str, str] = field(default_factory=dict)  # what `running_platform` added for every service
 
     def pids(self) -> set[int]:
         """The runner and every process it started (children and their process groups)."""
@@ -53,9 +54,10 @@ class RunningPlatform:
 
 @contextmanager
 def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = True, timeout: float = 120.0,
-                     root: Path = ROOT) -> Iterator[RunningPlatform]:
+                     root: Path = ROOT, env: Mapping[str, str] | None = None) -> Iterator[RunningPlatform]:
     """Run `python -m services.runtime.dev` on free ports against `database_url`; stop it with SIGINT.
-    `root`: the tree to run (a copy with a scaffolded module in it, say); this repository by default."""
+    `root`: the tree to run (a copy with a scaffolded module in it, say); this repository by default.
+    `env`: variables for every service over this process's (`BUS_TRANSPORT=rabbitmq`, say)."""
     ports = {name: free_port() for name in ("gateway", "core", "financial", "warehouse", "admin")}
     log = data_dir / "platform.log"
     command = [
@@ -70,7 +72,7 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
     try:
 
         def up_or_exited() -> bool:
@@ -90,6 +92,7 @@ def running_platform(database_url: str, data_dir: Path, *, rate_limit: bool = Tr
             platform_admin_password=secrets["platform_password"],
             process=process,
             log=log,
+            env=dict(env or {}),
         )
     finally:
         if process.poll() is None:

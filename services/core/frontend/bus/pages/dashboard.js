@@ -50,7 +50,13 @@ function queueRow(queue) {
     num(count(queue.open_letters)));
 }
 
+// `queues` is the answer of GET /queues, or { error } when it failed (RabbitMQ away, say): the card
+// says so, and the rest of the dashboard, read from Postgres, still shows.
 function queuesCard(queues) {
+  if (queues && queues.error) {
+    return h('section', { class: 'card', id: 'bus-queues' }, h('h2', { text: 'RabbitMQ queues' }),
+      h('p', { class: 'bus-danger-text', text: `The queues could not be read: ${errorText(queues.error)}` }));
+  }
   if (!queues || !queues.length) return null;  // the Postgres transport, or not a platform administrator
   return h('section', { class: 'card', id: 'bus-queues' }, h('h2', { text: 'RabbitMQ queues' }),
     table(['Subscription', { text: 'Ready', class: 'num' }, { text: 'Consumers', class: 'num' },
@@ -78,7 +84,7 @@ export async function renderDashboard({ ctx, el, state, every }, refreshMs) {
     try {
       const [stats, queues] = await Promise.all([
         ctx.api.get(`${API}/stats`, { window: windowSeconds }),
-        ctx.user.platform_admin ? ctx.api.get(`${API}/queues`) : Promise.resolve([]),
+        ctx.user.platform_admin ? ctx.api.get(`${API}/queues`).catch((error) => ({ error })) : Promise.resolve([]),
       ]);
       showAlert(alert, '');
       draw(stats, queues);
