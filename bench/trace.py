@@ -104,7 +104,8 @@ def _install_rabbit() -> None:
         from broker.rabbit import forwarder, messages, publishing
     except ImportError:
         return
-    _around(publishing, "publish_confirmed", "publish", "confirmed")
+    _around(publishing, "publish_all" if hasattr(publishing, "publish_all") else "publish_confirmed",
+            "publish", "confirmed")
     if hasattr(forwarder.Forwarder, "run_claimed"):  # older code settles inside run_once
         _around(forwarder.Forwarder, "run_claimed", None, "forward_settled")
     _before_sync(messages.MessageStore, "received", "received")

@@ -16,7 +16,7 @@ import msgspec
 from faststream.rabbit import RabbitBroker
 
 from broker.ops.connection import Db
-from broker.rabbit.publishing import publish_confirmed
+from broker.rabbit.publishing import outgoing, publish_confirmed
 from broker.rabbit.topology import depth, depth_and_consumers, queue_names
 
 BOUND = "SELECT subscription FROM bus_rabbit_bindings WHERE prefix = $1 ORDER BY subscription"
@@ -73,11 +73,11 @@ async def trim(broker: RabbitBroker, conn: Db, prefix: str, subscription: str) -
         if message.message_id and _is_uuid(message.message_id) and message.message_id not in open_ids:
             dropped += 1
         else:
-            await publish_confirmed(
-                broker, message.body, exchange=None, routing_key=dead, message_id=message.message_id,
+            await publish_confirmed(broker, outgoing(
+                message.body, exchange=None, routing_key=dead, message_id=message.message_id,
                 message_type=message.type, headers=dict(message.headers), priority=message.priority,
                 content_type=message.content_type,
-            )
+            ))
         await message.ack()
     return dropped
 

@@ -1,5 +1,6 @@
 """The forwarder's worker: a claimed batch of `rabbitmq.forward` deliveries is published at once
-and its publisher confirms are awaited together (pipelined), then settled in one statement.
+(one write, `publishing.publish_all`) and its publisher confirms are awaited together
+(pipelined), then settled in one statement.
 
 An ordinary `Worker` settles each delivery as its handler finishes, which suits handlers of
 uneven length; confirms arrive in a burst, so that turned one batch into dozens of small Postgres
@@ -16,7 +17,7 @@ is published again after its lease (at least once, as every delivery).
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 import structlog
@@ -27,17 +28,35 @@ from broker.delivery import ClaimedDelivery, Delivery
 from broker.store import Store
 from broker.wakeup import Wakeup
 from broker.worker import Bound, UndecodableEvent, Worker, decode
+from contracts.envelope import Envelope
 
 log = structlog.get_logger("broker.rabbit")
 
 DRAIN_TIMEOUT = 5.0  # seconds a stopping forwarder gives its batches in flight to settle
 
+# Publish envelopes (with their delivery attempts, for alerts); per envelope None, or the failure
+# that sends its delivery to be retried.
+ForwardAll = Callable[[Sequence[Envelope], Sequence[int]], Awaitable[list[BaseException | None]]]
+
+
+def one_by_one(forward: ForwardAll) -> Callable[[Envelope, Delivery], Awaitable[None]]:
+    """`forward` as the handler of one envelope (the subscription's handler, as a `Worker` runs it)."""
+
+    async def forward_one(envelope: Envelope, ctx: Delivery) -> None:
+        (failure,) = await forward([envelope], [ctx.attempt])
+        if failure is not None:
+            raise failure
+
+    return forward_one
+
 
 class Forwarder(Worker):
-    """A `Worker` for the forwarder's one subscription whose batches settle together, beside its loop."""
+    """A `Worker` for the forwarder's one subscription whose batches are published together and
+    settle together, beside its loop."""
 
-    def __init__(self, store: Store, bound: Sequence[Bound], **options: Any) -> None:
+    def __init__(self, store: Store, bound: Sequence[Bound], *, forward: ForwardAll, **options: Any) -> None:
         super().__init__(store, bound, **options)
+        self.forward = forward
         self._in_flight: dict[asyncio.Task[None], int] = {}  # batches under way: how many deliveries
         self._wake: Wakeup | None = None  # the loop's, so a retry scheduled beside it is seen
 
@@ -108,7 +127,7 @@ class Forwarder(Worker):
     async def _forward_batch(self, claimed: list[ClaimedDelivery]) -> None:
         try:
             async with asyncio.timeout(self.lease):  # publishes time out sooner (PUBLISH_TIMEOUT)
-                outcomes = await asyncio.gather(*(self._forward(c) for c in claimed), return_exceptions=True)
+                outcomes = await self._publish(claimed)
             await self.store.complete([c for c, outcome in zip(claimed, outcomes, strict=True) if outcome is None])
             for claim, outcome in zip(claimed, outcomes, strict=True):
                 if isinstance(outcome, UndecodableEvent):
@@ -119,11 +138,22 @@ class Forwarder(Worker):
             log.warning("settling a forwarded batch failed; it is forwarded again after its lease",
                         error=f"{type(exc).__name__}: {exc}", deliveries=len(claimed))
 
-    async def _forward(self, claim: ClaimedDelivery) -> None:
-        bound = self.bound[claim.subscription_id]
-        envelope = decode(claim, bound.handler, self.upcast)
-        await bound.handler.func(envelope, Delivery(claim, bound.ref.name, self.store))
-        metrics.delivered.labels(claim.event_type, bound.ref.name).inc()
+    async def _publish(self, claimed: list[ClaimedDelivery]) -> list[BaseException | None]:
+        """Publish the batch's events; per delivery None, or why it failed (undecodable: dead-lettered)."""
+        outcomes: list[BaseException | None] = [None] * len(claimed)
+        decoded: list[tuple[int, Envelope]] = []
+        for n, claim in enumerate(claimed):
+            try:
+                decoded.append((n, decode(claim, self.bound[claim.subscription_id].handler, self.upcast)))
+            except UndecodableEvent as exc:
+                outcomes[n] = exc
+        failures = await self.forward([e for _, e in decoded], [claimed[n].attempt for n, _ in decoded])
+        for (n, _), failure in zip(decoded, failures, strict=True):
+            outcomes[n] = failure
+            if failure is None:
+                claim = claimed[n]
+                metrics.delivered.labels(claim.event_type, self.bound[claim.subscription_id].ref.name).inc()
+        return outcomes
 
     async def _retry(self, claim: ClaimedDelivery, exc: BaseException) -> None:
         bound = self.bound[claim.subscription_id]

@@ -15,7 +15,7 @@ from broker.delivery import ClaimedDelivery
 from broker.errors import BrokerError
 from broker.postgres import PostgresStore
 from broker.rabbit.acks import Acknowledger
-from broker.rabbit.publishing import ATTEMPT_HEADER, Unroutable, publish_confirmed
+from broker.rabbit.publishing import ATTEMPT_HEADER, Unroutable, outgoing, publish_confirmed
 from broker.rabbit.topology import delay_queue, delay_step, queue_names
 from broker.router import Handler
 from broker.store import SubscriptionRef
@@ -160,10 +160,10 @@ class MessageStore:
     async def seconds_until_due(self, subscriptions: Sequence[SubscriptionRef]) -> float | None:
         return None
 
-    async def _republish(self, message: RabbitMessage, queue: str, headers: dict[str, Any]) -> None:
-        raw = message.raw_message
-        if not await publish_confirmed(
-            self.broker, message.body, exchange=None, routing_key=queue, message_id=message.message_id,
-            message_type=raw.type, headers=headers, priority=raw.priority, content_type=message.content_type,
-        ):
+    async def _republish(self, received: RabbitMessage, queue: str, headers: dict[str, Any]) -> None:
+        raw = received.raw_message
+        if not await publish_confirmed(self.broker, outgoing(
+            received.body, exchange=None, routing_key=queue, message_id=received.message_id,
+            message_type=raw.type, headers=headers, priority=raw.priority, content_type=received.content_type,
+        )):
             raise Unroutable(f"queue {queue} does not exist: the message stays unacknowledged and comes back")

@@ -3,7 +3,7 @@ the consumer and the bridge (the package docstring says what each does)."""
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -23,11 +23,11 @@ from broker.rabbit import handover
 from broker.rabbit.broadcast import BroadcastConsumer
 from broker.rabbit.deadletters import trim
 from broker.rabbit.draining import run_until_idle
-from broker.rabbit.forwarder import Forwarder
+from broker.rabbit.forwarder import ForwardAll, Forwarder, one_by_one
 from broker.rabbit.handover import BOUND_PATTERNS, FORWARD_NAME, add_forward_subscription, hand_over
 from broker.rabbit.housekeeping import remove_retired, unbind_changed
 from broker.rabbit.messages import MessageStore, undecoded
-from broker.rabbit.publishing import Unroutable, publisher
+from broker.rabbit.publishing import Publish, Unroutable, publisher
 from broker.rabbit.topology import dead_queue, main_queue, topic_exchange
 from broker.retry import RetryPolicy
 from broker.router import Handler
@@ -267,11 +267,11 @@ class RabbitTransport:
         if settings.relay:
             ref = await add_forward_subscription(self.store.pool)
             bus.mark_served([ref])  # so stats do not call the forwarder unserved
-            forward = publisher(broker, exchange, lambda envelope: envelope.type)
+            forward = self._forwarding(publisher(broker, exchange, lambda envelope: envelope.type))
             worker = Forwarder(
-                self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, self._forwarding(forward),
+                self.store, [Bound(ref=ref, handler=_envelope_handler(FORWARD_NAME, one_by_one(forward),
                                                                       handover.FORWARD_RETRY))],
-                worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
+                forward=forward, worker_id=bus.worker_id + ":forward", batch_size=settings.worker_batch,
             )
             doorbell = spawn(worker, "rabbit-forward")
             if doorbell is not None and bus.relay is not None:
@@ -298,40 +298,56 @@ class RabbitTransport:
         on the other transports; returns how many messages the handlers got (broker/rabbit/draining.py)."""
         return await run_until_idle(self, timeout)
 
-    def _bridging(
-        self, publish: Callable[[Envelope], Awaitable[bool]]
-    ) -> Callable[[Envelope, Delivery], Awaitable[None]]:
+    def _bridging(self, publish: Publish) -> Callable[[Envelope, Delivery], Awaitable[None]]:
         async def bridge(envelope: Envelope, _ctx: Delivery) -> None:
-            if not await publish(envelope):
+            (taken,) = await publish([envelope])
+            if isinstance(taken, BaseException):
+                raise taken
+            if not taken:
                 raise Unroutable(f"the queue for {envelope.type} is gone; the delivery waits in Postgres")
 
         return bridge
 
-    def _forwarding(
-        self, publish: Callable[[Envelope], Awaitable[bool]]
-    ) -> Callable[[Envelope, Delivery], Awaitable[None]]:
-        """The forwarder's handler: publish, count and report failures, never give up."""
+    def _forwarding(self, publish: Publish) -> ForwardAll:
+        """The forwarder's publishing: a batch in one write; per event, count and report a
+        failure (a returned event nobody consumes over RabbitMQ is no failure). Never gives up."""
 
-        async def forward(envelope: Envelope, ctx: Delivery) -> None:
+        async def forward(envelopes: Sequence[Envelope], attempts: Sequence[int]) -> list[BaseException | None]:
             try:
-                if not await publish(envelope) and await self._expected(envelope.type):
-                    raise Unroutable(
-                        f"RabbitMQ returned {envelope.type}: a subscription consumes it over RabbitMQ "
-                        "but no queue of theirs is bound"
-                    )
-            except Exception as exc:
-                metrics.rabbitmq_forward_failures.labels(self.bus.service).inc()
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self._failing[envelope.id] = (ctx.attempt, time.monotonic())
-                if ctx.attempt >= FORWARD_ALERT_AFTER:
-                    log.error("forwarding to RabbitMQ keeps failing; events wait in Postgres",
-                              attempt=ctx.attempt, error=self.last_error, event_type=envelope.type)
-                self.refresh_gauges()
-                raise
-            if self._failing.pop(envelope.id, None) is not None:
-                self.refresh_gauges()
+                taken = await publish(envelopes)
+            except Exception as exc:  # nothing was sent (a closed channel, a stuck writer)
+                taken = [exc] * len(envelopes)
+            outcomes: list[BaseException | None] = []
+            for envelope, attempt, result in zip(envelopes, attempts, taken, strict=True):
+                failure = await self._failure(envelope, result)
+                if failure is not None:
+                    self._failed(envelope, attempt, failure)
+                elif self._failing.pop(envelope.id, None) is not None:
+                    self.refresh_gauges()
+                outcomes.append(failure)
+            return outcomes
 
         return forward
+
+    async def _failure(self, envelope: Envelope, result: bool | BaseException) -> BaseException | None:
+        """What went wrong with publishing `envelope`, if anything."""
+        if isinstance(result, BaseException):
+            return result
+        if not result and await self._expected(envelope.type):
+            return Unroutable(
+                f"RabbitMQ returned {envelope.type}: a subscription consumes it over RabbitMQ "
+                "but no queue of theirs is bound"
+            )
+        return None
+
+    def _failed(self, envelope: Envelope, attempt: int, failure: BaseException) -> None:
+        metrics.rabbitmq_forward_failures.labels(self.bus.service).inc()
+        self.last_error = f"{type(failure).__name__}: {failure}"
+        self._failing[envelope.id] = (attempt, time.monotonic())
+        if attempt >= FORWARD_ALERT_AFTER:
+            log.error("forwarding to RabbitMQ keeps failing; events wait in Postgres",
+                      attempt=attempt, error=self.last_error, event_type=envelope.type)
+        self.refresh_gauges()
 
     async def _expected(self, event_type: str) -> bool:
         """Whether a queue should have taken a returned event (else nobody consumes it over RabbitMQ).

@@ -6,7 +6,7 @@ not see each other's messages and leave nothing behind on the broker.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -680,15 +680,14 @@ async def test_an_event_is_forwarded_while_an_earlier_publish_still_waits_for_it
     bus = await make_bus(recording_router(seen))
     forwarder = _forwarder(bus)
     gate = asyncio.Event()
-    (ref_id, bound), = forwarder.bound.items()
-    publish = bound.handler.func
+    forward = forwarder.forward
 
-    async def slow_for_the_first(envelope: Envelope, ctx: Delivery) -> None:
-        if json.loads(bytes(envelope.payload))["n"] == 1:
+    async def slow_for_the_first(envelopes: Sequence[Envelope], attempts: Sequence[int]) -> list[Any]:
+        if any(json.loads(bytes(envelope.payload))["n"] == 1 for envelope in envelopes):
             await gate.wait()  # the confirm of event 1 has not come yet
-        await publish(envelope, ctx)
+        return await forward(envelopes, attempts)
 
-    forwarder.bound[ref_id] = replace(bound, handler=replace(bound.handler, func=slow_for_the_first))
+    forwarder.forward = slow_for_the_first
     await bus.publish(None, Pinged(n=1))
     await wait_until(lambda: forward_pending(bus), what="event 1 claimed by the forwarder")
     await bus.publish(None, Pinged(n=2))
