@@ -26,6 +26,8 @@ from aiormq import spec
 from aiormq.abc import ChannelFrame
 from aiormq.exceptions import PublishError
 from faststream.rabbit import RabbitBroker, RabbitExchange
+from pamqp.body import ContentBody
+from pamqp.frame import marshal
 from pamqp.header import ContentHeader
 
 from broker.errors import BrokerError
@@ -82,9 +84,11 @@ async def publish_all(broker: RabbitBroker, messages: Sequence[Outgoing]) -> lis
     """Publish `messages` persistent and mandatory in one write and await their confirms together.
 
     Per message, in order: True (a queue took it), False (RabbitMQ returned it: no queue is
-    bound), or the exception that stands for its failure (a nack, the channel lost meanwhile,
-    no confirm within PUBLISH_TIMEOUT). A channel that is closed or reconnecting raises at
-    once, before anything is sent: the caller retries.
+    bound), or the exception that stands for its failure (a message that cannot be framed, a
+    nack, the channel lost meanwhile, no confirm within PUBLISH_TIMEOUT); one message's failure
+    is never its neighbours'. A channel that is closed, or closes before the batch is written,
+    raises `BrokerError`: the caller publishes the batch again (at least once: part of it may
+    have gone out).
     """
     if not messages:
         return []
@@ -94,25 +98,40 @@ async def publish_all(broker: RabbitBroker, messages: Sequence[Outgoing]) -> lis
     deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
     async with asyncio.timeout_at(deadline):  # a writer that never drains: raise, as basic_publish
         amqp = await channel.get_underlay_channel()
-        if not isinstance(amqp, AmqpChannel):  # what _send numbers its messages on
-            raise BrokerError(f"expected aiormq's channel under FastStream's, got {type(amqp).__name__}")
-        confirmations = await _send(amqp, messages)
-    _, late = await asyncio.wait(confirmations, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
-    for confirmation in late:
-        confirmation.cancel()  # aiormq ignores the confirm if it still comes
-    return [_outcome(confirmation) for confirmation in confirmations]
+        if not isinstance(amqp, AmqpChannel) or not amqp.publisher_confirms:  # what _send relies on
+            raise BrokerError(f"expected aiormq's confirming channel under FastStream's, got {amqp!r}")
+        try:
+            sent = await _send(amqp, messages)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this task is being cancelled
+            # aiormq rejects a closing channel's futures with CancelledError: not ours to propagate
+            raise BrokerError("the RabbitMQ channel closed while the batch was written") from None
+    confirmations = [each for each in sent if isinstance(each, asyncio.Future)]
+    if confirmations:
+        _, late = await asyncio.wait(confirmations, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        for confirmation in late:
+            confirmation.cancel()  # aiormq ignores the confirm if it still comes
+    return [_outcome(each) if isinstance(each, asyncio.Future) else each for each in sent]
 
 
-async def _send(channel: AmqpChannel, messages: Sequence[Outgoing]) -> list["asyncio.Future[Any]"]:
+async def _send(channel: AmqpChannel, messages: Sequence[Outgoing]) -> list["asyncio.Future[Any] | BaseException"]:
     """Number the messages, register their confirmations, and write their frames at once (what
-    `basic_publish` does per message, under the same lock, so delivery tags stay in order)."""
-    confirmations: list[asyncio.Future[Any]] = []
+    `basic_publish` does per message, under the same lock, so delivery tags stay in order).
+    Per message its confirmation, or why it could not be framed (it is left out of the write)."""
+    sent: list[asyncio.Future[Any] | BaseException] = []
     async with channel.lock:
         first_tag = channel.delivery_tag
-        drain = channel.create_future()
+        drain: asyncio.Future[Any] | None = None
+        payload: list[bytes] = []
         try:
-            frames: list[Any] = []
             for message in messages:
+                try:
+                    payload.append(_marshalled(channel, message))
+                except Exception as exc:  # this message only (a routing key too long, say)
+                    sent.append(BrokerError(f"cannot publish to {message.routing_key[:80]!r}: {exc}"))
+                    continue
                 channel.delivery_tag += 1
                 tag = channel.delivery_tag
                 confirmation = channel.create_future()
@@ -120,24 +139,34 @@ async def _send(channel: AmqpChannel, messages: Sequence[Outgoing]) -> list["asy
                 message_id = str(message.properties.message_id)
                 channel.message_id_delivery_tag[message_id] = tag
                 confirmation.add_done_callback(partial(_forget_message_id, channel, message_id, tag))
-                confirmations.append(confirmation)
-                frames.append(spec.Basic.Publish(
-                    exchange=message.exchange, routing_key=message.routing_key, mandatory=True,
-                ))
-                frames.append(ContentHeader(properties=message.properties, body_size=len(message.body)))
-                frames.extend(channel._split_body(message.body))
-            await channel.write_queue.put(
-                ChannelFrame.marshall(channel_number=channel.number, frames=frames, drain_future=drain)
-            )
+                sent.append(confirmation)
+            if not payload:
+                return sent
+            drain = channel.create_future()
+            frame = ChannelFrame(payload=b"".join(payload), should_close=False, drain_future=drain)
+            await channel.write_queue.put(frame)
         except BaseException:  # nothing reached the writer: give the sequence numbers back
             for tag in range(first_tag + 1, channel.delivery_tag + 1):
                 channel.confirmations.pop(tag, None)
             channel.delivery_tag = first_tag
-            for confirmation in (*confirmations, drain):
-                confirmation.cancel()
+            for each in (*sent, drain):
+                if isinstance(each, asyncio.Future):
+                    each.cancel()
             raise
         await drain  # as basic_publish: the lock is held until the frames are written
-    return confirmations
+    return sent
+
+
+def _marshalled(channel: AmqpChannel, message: Outgoing) -> bytes:
+    """One message's frames as they go on the wire (what `ChannelFrame.marshall` writes)."""
+    if len(message.routing_key.encode()) > 255:  # as basic_publish checks
+        raise ValueError("routing key longer than 255 bytes")
+    frames: list[spec.Basic.Publish | ContentHeader | ContentBody] = [
+        spec.Basic.Publish(exchange=message.exchange, routing_key=message.routing_key, mandatory=True),
+        ContentHeader(properties=message.properties, body_size=len(message.body)),
+        *channel._split_body(message.body),
+    ]
+    return b"".join(marshal(frame, channel.number) for frame in frames)
 
 
 def _forget_message_id(channel: AmqpChannel, message_id: str, tag: int, _: object) -> None:
@@ -151,6 +180,8 @@ def _outcome(confirmation: "asyncio.Future[Any]") -> bool | BaseException:
     error = confirmation.exception()
     if isinstance(error, PublishError):  # returned, on a channel that raises on returns
         return False
+    if isinstance(error, asyncio.CancelledError):  # how aiormq rejects a closing channel's futures
+        return BrokerError("the RabbitMQ channel closed before the message was confirmed")
     if error is not None:
         return error
     return not _returned(confirmation.result())

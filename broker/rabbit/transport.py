@@ -315,11 +315,14 @@ class RabbitTransport:
         async def forward(envelopes: Sequence[Envelope], attempts: Sequence[int]) -> list[BaseException | None]:
             try:
                 taken = await publish(envelopes)
-            except Exception as exc:  # nothing was sent (a closed channel, a stuck writer)
+            except Exception as exc:  # the batch as a whole (a closed channel, a stuck writer): again, all of it
                 taken = [exc] * len(envelopes)
             outcomes: list[BaseException | None] = []
             for envelope, attempt, result in zip(envelopes, attempts, taken, strict=True):
-                failure = await self._failure(envelope, result)
+                try:
+                    failure = await self._failure(envelope, result)
+                except Exception as exc:  # Postgres away while checking a returned event: this one only
+                    failure = exc
                 if failure is not None:
                     self._failed(envelope, attempt, failure)
                 elif self._failing.pop(envelope.id, None) is not None:

@@ -582,6 +582,34 @@ async def test_an_unroutable_event_is_not_forwarded_until_its_queue_is_back(make
     assert seen == []
 
 
+async def test_a_failed_check_of_a_returned_event_retries_that_event_alone(make_bus, monkeypatch):
+    """When RabbitMQ returns an event and asking Postgres whether anybody wanted it fails, that
+    event is retried; the events confirmed in the same batch are done, not forwarded again."""
+    seen: list[int] = []
+    bus = await make_bus(recording_router(seen))
+    rabbit = bus._rabbit
+    assert rabbit is not None
+
+    async def postgres_away(_event_type: str) -> bool:
+        raise ConnectionError("Postgres away")
+
+    monkeypatch.setattr(rabbit, "_expected", postgres_away)
+    async with bus.pool.acquire() as conn, conn.transaction():  # one relay batch, one forwarded batch
+        await bus.publish(conn, Pinged(n=1))
+        await bus.publish(conn, CompanyCreated(n=2))  # nobody consumes it over RabbitMQ: returned
+
+    async def checked_and_retried() -> bool:
+        rows = await _forward_deliveries(bus)
+        return len(rows) == 2 and rows[1]["last_error"] is not None
+
+    await wait_until(checked_and_retried, what="the returned event retried with the check's error")
+    rows = await _forward_deliveries(bus)
+    assert rows[0]["status"] == "done"  # confirmed: not to be published again
+    assert "Postgres away" in rows[1]["last_error"]
+    await wait_until(lambda: seen == [1], what="the ping handled")
+    assert rabbit.forward_failing_attempt >= 1
+
+
 async def _done_count(bus: EventBus, n: int) -> bool:
     return sum(row["status"] == "done" for row in await _forward_deliveries(bus)) >= n
 

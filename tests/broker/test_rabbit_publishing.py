@@ -1,6 +1,7 @@
 """Confirmed publishing in batches (broker/rabbit/publishing.py), on a real RabbitMQ: a batch is
 one write, yet every message keeps its own confirm, return and failure."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
@@ -92,3 +93,36 @@ async def test_publishing_on_a_closed_channel_raises_at_once_and_sends_nothing(b
         await publish_all(broker, [
             outgoing(b"x", exchange=None, routing_key=queue, message_id=None, message_type="t", headers={})
         ])
+
+
+async def test_a_message_that_cannot_be_sent_fails_alone(broker, queue):
+    """A routing key longer than AMQP allows (an event type of 300 characters, say) fails its own
+    message; the batch's other messages go out and are confirmed."""
+    to = [queue, "x" * 300, queue]
+    results = await publish_all(broker, [
+        outgoing(b"m", exchange=None, routing_key=key, message_id=None, message_type="t", headers={}) for key in to
+    ])
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], BrokerError) and "255 bytes" in str(results[1])
+    assert await queue_depth(amqp_url(), queue) == 2
+
+
+async def test_a_connection_closing_before_the_batch_is_written_is_a_broker_error(broker, queue, monkeypatch):
+    """aiormq rejects a closing connection's futures with CancelledError; the publisher (the
+    forwarder's batch task) must get an error it retries on, not a cancellation that ends it."""
+    channel = broker._channel
+    assert channel is not None
+    amqp = await channel.get_underlay_channel()
+    closing: list[asyncio.Task[None]] = []
+    put = amqp.write_queue.put
+
+    async def stalled_writer(_frame: Any) -> None:  # the batch never reaches the socket...
+        amqp.write_queue.put = put  # type: ignore[method-assign]  # ...the connection's Close does
+        closing.append(asyncio.create_task(amqp.connection.close()))
+
+    monkeypatch.setattr(amqp.write_queue, "put", stalled_writer)
+    with pytest.raises(BrokerError, match="closed while the batch was written"):
+        await publish_all(broker, [
+            outgoing(b"x", exchange=None, routing_key=queue, message_id=None, message_type="t", headers={})
+        ])
+    await asyncio.gather(*closing, return_exceptions=True)
