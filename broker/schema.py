@@ -56,7 +56,8 @@ async def install_outbox(conn: Any) -> None:
 
 
 async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
-    """Create the event log, subscriptions, deliveries and dead letters.
+    """Create the event log, subscriptions, deliveries and dead letters, and the record of the
+    queues the RabbitMQ transport bound (stats read it on either transport).
 
     `unlogged_events` makes the `events` log UNLOGGED when this install creates it: writes
     skip the WAL (faster), but a crash of PostgreSQL empties the table, so replay after a
@@ -68,6 +69,7 @@ async def install_bus(conn: Any, *, unlogged_events: bool = False) -> None:
     """
     existed = await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
     await _apply(conn, "bus", _sql("bus.sql") + "\n" + _sql("ops.sql"))
+    await _apply(conn, "rabbit", _sql("rabbit.sql"))
     if not existed and unlogged_events:
         await set_events_logged(conn, logged=False)  # still empty: nothing to rewrite
         return
@@ -94,11 +96,6 @@ async def set_events_logged(conn: Any, *, logged: bool) -> bool:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(f"ALTER TABLE events SET {'LOGGED' if logged else 'UNLOGGED'}")
     return True
-
-
-async def install_rabbit(conn: Any) -> None:
-    """Create the table of queues the RabbitMQ transport has bound (broker/rabbit/)."""
-    await _apply(conn, "rabbit", _sql("rabbit.sql"))
 
 
 async def install(conn: Any, *, unlogged_events: bool = False) -> None:

@@ -41,12 +41,11 @@ def stats_command(
            f" (oldest {render.age(snapshot.outbox_oldest_seconds) or '-'})" if snapshot.outbox_rows is not None else "")
     )
     table = Table(title="subscriptions")
-    for column in ("subscription", "pattern", "active", "prio", "pending", "due", "in flight", "retrying",
+    for column in ("subscription", "pattern", "state", "prio", "pending", "due", "in flight", "retrying",
                    "oldest pending", "dead letters"):
         table.add_column(column, no_wrap=column == "subscription")
     for s in snapshot.subscriptions:
-        active = ("[red]unserved[/]" if s.unserved else "yes") if s.active else "[dim]no[/]"
-        table.add_row(s.name, s.pattern, active, str(s.priority), str(s.pending),
+        table.add_row(s.name, s.pattern, render.subscription_state(s), str(s.priority), str(s.pending),
                       str(s.due), str(s.in_flight), str(s.retrying), render.age(s.oldest_pending_seconds),
                       f"[red]{s.dead_letters}[/]" if s.dead_letters else "0")
     console.print(table)

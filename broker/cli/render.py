@@ -31,6 +31,17 @@ def age(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
+def subscription_state(sub: ops.SubscriptionStats) -> str:
+    """What an operator needs first about a subscription: who delivers its events, if anybody."""
+    if sub.retired:
+        return "[dim]retired[/]"
+    if sub.rabbitmq:
+        return "[red]unserved[/] (RabbitMQ)" if sub.unserved else "[cyan]RabbitMQ[/]"
+    if not sub.active:
+        return "[dim]inactive[/]"
+    return "[red]unserved[/]" if sub.unserved else "active"
+
+
 def events_table(events: list[ops.EventSummary]) -> Table:
     table = Table(title=f"{len(events)} event(s), newest first")
     table.add_column("id", no_wrap=True)

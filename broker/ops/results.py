@@ -97,8 +97,9 @@ class SubscriptionStats(msgspec.Struct, frozen=True, kw_only=True):
     oldest_pending_seconds: float | None
     dead_letters: int
     last_seen_at: datetime | None = None  # when a running process last said it serves this
-    unserved: bool = False  # active, yet no running process has served it lately
+    unserved: bool = False  # active (or on RabbitMQ), yet no running process has served it lately
     retired: bool = False  # switched off by an operator; processes declaring it leave it off
+    rabbitmq: bool = False  # consumed over RabbitMQ: off in Postgres (no backlog here), its queue bound
 
 
 class TypeCount(msgspec.Struct, frozen=True):

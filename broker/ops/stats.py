@@ -15,14 +15,20 @@ async def stats(
 
     Backlog is what grows when a consumer is down or slow; the oldest pending age says how
     far behind it is; open dead letters are what needs a person. A subscription is
-    `unserved` when it is active but no process has marked it served for `unserved_after`
-    seconds (worker processes mark theirs every `BusSettings.heartbeat_interval`): its
-    events wait for a process that may never come back, until someone retires it.
+    `unserved` when it is active (or consumed over RabbitMQ) but no process has marked it
+    served for `unserved_after` seconds (worker processes mark theirs every
+    `BusSettings.heartbeat_interval`): its events wait, in Postgres or in its queue, for a
+    process that may never come back, until someone retires it. One consumed over RabbitMQ
+    (`rabbitmq`) is switched off in Postgres, so it has no backlog here: its queue's depth is
+    in `buildify-events dlq queues` and the dashboard's queues card.
     """
     async with connection(db) as conn:
         totals = await conn.fetchrow(query("stats_totals"), window, tenant)
         types = await conn.fetch(query("stats_types"), window, tenant)
         subs = await conn.fetch(query("stats_subscriptions"), tenant, unserved_after)
+        on_rabbitmq: set[str] = set()
+        if await conn.fetchval(query("rabbit_bindings_exist")):  # a database the bus has not upgraded yet has none
+            on_rabbitmq = {r["name"] for r in await conn.fetch(query("stats_rabbitmq"))}
         outbox_rows = outbox_oldest = None
         if tenant is None and await conn.fetchval(query("outbox_exists")):
             outbox = await conn.fetchrow(query("stats_outbox"))
@@ -34,8 +40,9 @@ async def stats(
             name=r["name"], module=r["module_name"], pattern=r["event_pattern"], active=r["is_active"],
             priority=r["priority"], pending=r["pending"], due=r["due"], in_flight=r["in_flight"],
             retrying=r["retrying"], oldest_pending_seconds=r["oldest_pending_seconds"],
-            dead_letters=r["dead_letters"], last_seen_at=r["last_seen_at"], unserved=r["unserved"],
-            retired=r["retired"],
+            dead_letters=r["dead_letters"], last_seen_at=r["last_seen_at"],
+            unserved=r["unheard"] and (r["is_active"] or r["name"] in on_rabbitmq),
+            retired=r["retired"], rabbitmq=r["name"] in on_rabbitmq,
         )
         for r in subs
     ]

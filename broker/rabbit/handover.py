@@ -6,7 +6,6 @@ from typing import Any
 
 import asyncpg
 
-from broker import schema
 from broker.patterns import to_regex
 from broker.rabbit.publishing import MESSAGE_PRIORITY
 from broker.retry import RetryPolicy
@@ -62,7 +61,6 @@ async def keep_handed_over(pool: asyncpg.Pool, prefix: str, refs: Sequence[Subsc
     if not refs:
         return
     async with pool.acquire() as conn:
-        await schema.install_rabbit(conn)
         names = {r["name"] for r in await conn.fetch(HANDED_OVER, [ref.name for ref in refs], prefix)}
         bound = [ref.id for ref in refs if ref.name in names]
         if bound:

@@ -13,7 +13,7 @@ import structlog
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
-from broker import metrics, schema
+from broker import metrics
 from broker.delivery import Delivery
 from broker.errors import BrokerError
 from broker.handoff import Handoff
@@ -195,8 +195,6 @@ class RabbitTransport:
     async def _start(self, broker: RabbitBroker, tasks: list["asyncio.Task[Any]"]) -> None:
         """Declare and bind everything, then hand over, then start forwarding and consuming."""
         bus, settings = self.bus, self.settings
-        async with self.store.pool.acquire() as conn:
-            await schema.install_rabbit(conn)
         await broker.connect()
         exchange = topic_exchange(self.prefix)
         await broker.declare_exchange(exchange)

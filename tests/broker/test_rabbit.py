@@ -310,6 +310,27 @@ async def test_a_message_that_is_not_an_envelope_is_dead_lettered(make_bus, pref
     await wait_until(lambda: calls == [7], timeout=15)
 
 
+async def test_stats_say_which_subscriptions_are_consumed_over_rabbitmq(make_bus, database_url):
+    """A subscription handed over to its queue is switched off in Postgres; stats, the CLI and the
+    dashboard must not call it inactive (it is not), and must call it unserved once nobody consumes it."""
+    bus = await make_bus(recording_router([]))
+    snapshot = await ops.stats(bus.pool)
+    by_name = {s.name: s for s in snapshot.subscriptions}
+    assert by_name["t.record"].rabbitmq and not by_name["t.record"].active and not by_name["t.record"].unserved
+    assert by_name[FORWARD_NAME].active and not by_name[FORWARD_NAME].rabbitmq
+    table = await asyncio.to_thread(CliRunner().invoke, cli.app, ["stats", "--database-url", database_url])
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.output.splitlines() if "t.record" in line)
+    assert "RabbitMQ" in row and "inactive" not in row
+    await bus.close()  # its consumers are gone; its queue fills up
+    conn = await asyncpg.connect(database_url)
+    try:
+        later = await ops.stats(conn, unserved_after=0)
+    finally:
+        await conn.close()
+    assert "t.record" in later.unserved
+
+
 async def dlq_queues(database_url: str, prefix: str, *flags: str) -> list[dict[str, Any]]:
     """`buildify-events dlq queues --json` (in a thread: the command runs its own event loop)."""
     args = ["dlq", "queues", "--amqp-url", amqp_url(), "--prefix", prefix, "--database-url", database_url, "--json"]

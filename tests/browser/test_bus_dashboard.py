@@ -197,6 +197,9 @@ def read_the_queues(page: "sync_api.Page", platform: RunningPlatform, database_u
         expect(card.locator(f"tr[data-queue='{queue['main_queue']}'] td")).to_have_text([
             re.compile(re.escape(queue["subscription"]) + ".*" + re.escape(queue["main_queue"])),
             str(queue["ready"]), str(queue["consumers"]), str(queue["messages"]), str(queue["open_letters"])])
+    # its subscription reads as consumed over RabbitMQ, not as switched off (it is off in Postgres only)
+    state = page.locator(f"table.bus-subscriptions tr[data-subscription='{DEAD_LETTERING}'] .badge")
+    expect(state).to_have_text("RabbitMQ")
     # nothing waits and financial consumes: no message ready, one consumer, an empty dead-letter queue
     row = card.locator(f"tr[data-queue$='.{DEAD_LETTERING}']")
     expect(row.locator("td")).to_have_text([re.compile(DEAD_LETTERING), "0", "1", "0", "0"])

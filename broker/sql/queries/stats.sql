@@ -31,8 +31,8 @@ LIMIT 20
 -- name: stats_subscriptions
 SELECT s.name, s.module_name, s.event_pattern, s.is_active, s.priority, s.last_seen_at,
        s.retired_at IS NOT NULL AS retired,
-       s.is_active AND s.callback_url IS NULL
-           AND (s.last_seen_at IS NULL OR s.last_seen_at < now() - make_interval(secs => $2)) AS unserved,
+       s.callback_url IS NULL
+           AND (s.last_seen_at IS NULL OR s.last_seen_at < now() - make_interval(secs => $2)) AS unheard,
        p.pending, p.due, p.in_flight, p.retrying, p.oldest_pending_seconds, dl.dead_letters
 FROM event_subscriptions s
 CROSS JOIN LATERAL (
@@ -51,6 +51,16 @@ CROSS JOIN LATERAL (
       AND ($1::uuid IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.id = l.event_id AND e.tenant_id = $1))
 ) dl
 ORDER BY s.name
+
+-- The subscriptions consumed over RabbitMQ: switched off in Postgres, their queue bound with the
+-- pattern they have now (broker/rabbit/handover.py).
+-- name: stats_rabbitmq
+SELECT s.name FROM event_subscriptions s
+WHERE NOT s.is_active AND s.retired_at IS NULL
+  AND EXISTS (SELECT 1 FROM bus_rabbit_bindings b WHERE b.subscription = s.name AND b.event_pattern = s.event_pattern)
+
+-- name: rabbit_bindings_exist
+SELECT to_regclass('bus_rabbit_bindings') IS NOT NULL
 
 -- name: outbox_exists
 SELECT to_regclass('bus_outbox') IS NOT NULL

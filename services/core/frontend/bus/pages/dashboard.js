@@ -11,12 +11,18 @@ function stat(label, value, { id, warn = false } = {}) {
     h('div', { class: 'stat-value', id, text: value }));
 }
 
-// Unserved: active, but no running process has marked it served lately — its events wait.
+// Unserved: active (or consumed over RabbitMQ), but no running process has marked it served lately —
+// its events wait. RabbitMQ: switched off in Postgres, its events go to its queue (the queues card).
 function stateBadge(sub) {
-  if (!sub.active) return h('span', { class: 'badge', text: 'inactive' });
-  if (sub.unserved) {
-    return h('span', { class: 'badge bus-warn-text', text: 'unserved', title: 'No running process serves this subscription' });
+  const unserved = 'No running process serves this subscription';
+  if (sub.retired) return h('span', { class: 'badge', text: 'retired' });
+  if (sub.rabbitmq) {
+    return sub.unserved
+      ? h('span', { class: 'badge bus-warn-text', text: 'unserved (RabbitMQ)', title: unserved })
+      : h('span', { class: 'badge bus-rabbitmq', text: 'RabbitMQ', title: 'Consumed from its RabbitMQ queue; no backlog in Postgres' });
   }
+  if (!sub.active) return h('span', { class: 'badge', text: 'inactive' });
+  if (sub.unserved) return h('span', { class: 'badge bus-warn-text', text: 'unserved', title: unserved });
   return h('span', { class: 'badge badge-ok', text: 'active' });
 }
 
@@ -27,7 +33,7 @@ function subscriptionRow(sub) {
     }))
     : num('0');
   const stale = sub.oldest_pending_seconds !== null && sub.oldest_pending_seconds > 60;
-  return h('tr', { 'data-subscription': sub.name, class: sub.active ? '' : 'bus-inactive' },
+  return h('tr', { 'data-subscription': sub.name, class: sub.active || sub.rabbitmq ? '' : 'bus-inactive' },
     h('td', {}, h('div', { class: 'bus-sub-name', text: sub.name }), h('div', { class: 'muted bus-small', text: sub.pattern })),
     h('td', { text: sub.module }),
     h('td', {}, stateBadge(sub)),
