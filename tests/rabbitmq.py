@@ -34,6 +34,16 @@ def rabbitmq() -> tuple[str, str]:
     return f"amqp://guest:guest@{container.get_container_host_ip()}:{container.get_exposed_port(5672)}/", ""
 
 
+def amqp_url_or_skip() -> str:
+    """The tests' RabbitMQ URL; without one, skip the calling test with the reason."""
+    import pytest
+
+    url, why_not = rabbitmq()
+    if not url:
+        pytest.skip(why_not)
+    return url
+
+
 def amqp_url() -> str:
     """The URL of the tests' RabbitMQ (call after `rabbitmq()` said there is one)."""
     return rabbitmq()[0]

@@ -25,7 +25,7 @@ from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
 from tests.broker.events import Pinged, publish_one_rolled_back_one_committed, recording_router
 from tests.broker.tcp_proxy import TcpProxy
-from tests.rabbitmq import amqp_url, rabbitmq
+from tests.rabbitmq import amqp_url, amqp_url_or_skip
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.rabbit]
@@ -34,9 +34,7 @@ pytestmark = [pytest.mark.rabbit]
 @pytest.fixture(autouse=True)
 def _needs_rabbitmq() -> None:
     """Skip with the reason when there is no RabbitMQ (tests/rabbitmq.py)."""
-    url, why_not = rabbitmq()
-    if not url:
-        pytest.skip(why_not)
+    amqp_url_or_skip()
 
 
 class BadPing(Event, frozen=True, kw_only=True, tag="test.ping.sent"):

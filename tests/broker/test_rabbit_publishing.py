@@ -12,16 +12,14 @@ from faststream.rabbit import RabbitBroker, RabbitQueue
 from broker.errors import BrokerError
 from broker.rabbit import queue_depth
 from broker.rabbit.publishing import outgoing, publish_all, publish_confirmed
-from tests.rabbitmq import amqp_url, rabbitmq
+from tests.rabbitmq import amqp_url, amqp_url_or_skip
 
 pytestmark = [pytest.mark.rabbit]
 
 
 @pytest.fixture(autouse=True)
 def _needs_rabbitmq() -> None:
-    url, why_not = rabbitmq()
-    if not url:
-        pytest.skip(why_not)
+    amqp_url_or_skip()
 
 
 @pytest.fixture

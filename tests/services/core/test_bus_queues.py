@@ -9,7 +9,7 @@ import pytest
 from broker import BusSettings, EventBus, Reject, Router, ops
 from broker.rabbit import delete_topology, queue_names
 from tests.broker.events import Pinged
-from tests.rabbitmq import amqp_url, rabbitmq
+from tests.rabbitmq import amqp_url, amqp_url_or_skip
 from tests.services.core.conftest import FAST_BUS, Harness, serve_core
 from tests.waiting import wait_until
 
@@ -20,9 +20,7 @@ SUBSCRIPTION = "exporter.refuse"
 
 @pytest.fixture
 def prefix() -> str:
-    url, why_not = rabbitmq()
-    if not url:
-        pytest.skip(why_not)
+    amqp_url_or_skip()
     return f"test{uuid4().hex[:12]}"
 
 
