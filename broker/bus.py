@@ -362,8 +362,13 @@ class EventBus:
         self._served.extend(refs)
 
     def serving(self) -> list[SubscriptionRef]:
-        """The subscriptions this process serves, for its heartbeat."""
-        return (self._refs if self.settings.workers > 0 else []) + self._served
+        """The subscriptions this process serves, for its heartbeat. On RabbitMQ its handlers
+        consume their queues only while the transport is connected: a process that cannot reach
+        RabbitMQ serves none of them, and `stats` says so once the window passes."""
+        own = self._refs if self.settings.workers > 0 else []
+        if self._rabbit_transport() and not (self._rabbit is not None and self._rabbit.connected):
+            own = []
+        return own + self._served
 
     async def stop(self) -> None:
         """Stop background tasks; a handler cut short is redelivered after its lease."""

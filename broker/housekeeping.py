@@ -55,8 +55,9 @@ async def refresh_gauges(bus: "EventBus", *, now: float | None = None) -> None:
     up_for = (time.monotonic() if now is None else now) - bus.created_at
     if snapshot.unserved and up_for >= unserved_after:
         log.warning(
-            "active subscriptions that no running process serves: their events wait "
-            "(start a process that serves them, or retire them)",
+            "subscriptions that no running process serves (active in Postgres, or consumed over "
+            "RabbitMQ): their events wait (start a process that serves them, or retire them; "
+            "retiring one consumed over RabbitMQ deletes its queues and the messages in them)",
             subscriptions=snapshot.unserved,
         )
 

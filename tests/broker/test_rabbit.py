@@ -19,7 +19,7 @@ import pytest
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
-from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, cli, ops
+from broker import BusSettings, Delivery, EventBus, Reject, Retry, RetryPolicy, Router, cli, housekeeping, ops
 from broker.rabbit import FORWARD_NAME, delete_topology, exchange_name, handover, queue_depth, queue_names, transport
 from broker.rabbit.topology import delay_queue_name, delay_step
 from contracts.envelope import Envelope, Event
@@ -312,21 +312,50 @@ async def test_stats_say_which_subscriptions_are_consumed_over_rabbitmq(make_bus
     """A subscription handed over to its queue is switched off in Postgres; stats, the CLI and the
     dashboard must not call it inactive (it is not), and must call it unserved once nobody consumes it."""
     bus = await make_bus(recording_router([]))
-    snapshot = await ops.stats(bus.pool)
-    by_name = {s.name: s for s in snapshot.subscriptions}
+    by_name = {s.name: s for s in (await ops.stats(bus.pool)).subscriptions}
     assert by_name["t.record"].rabbitmq and not by_name["t.record"].active and not by_name["t.record"].unserved
     assert by_name[FORWARD_NAME].active and not by_name[FORWARD_NAME].rabbitmq
-    table = await asyncio.to_thread(CliRunner().invoke, cli.app, ["stats", "--database-url", database_url])
-    assert table.exit_code == 0, table.output
-    row = next(line for line in table.output.splitlines() if "t.record" in line)
-    assert "RabbitMQ" in row and "inactive" not in row
+    assert "RabbitMQ" in await stats_row(database_url, "t.record")
     await bus.close()  # its consumers are gone; its queue fills up
+    await _heard_an_hour_ago(database_url)
     conn = await asyncpg.connect(database_url)
     try:
-        later = await ops.stats(conn, unserved_after=0)
+        later = {s.name: s for s in (await ops.stats(conn)).subscriptions}  # the default window: 90 s
     finally:
         await conn.close()
-    assert "t.record" in later.unserved
+    assert later["t.record"].unserved and later["t.record"].rabbitmq
+    assert "unserved (RabbitMQ)" in await stats_row(database_url, "t.record")
+
+
+async def test_a_process_that_cannot_reach_rabbitmq_does_not_vouch_for_its_queues(make_bus, proxy, database_url):
+    """Its heartbeat must not keep a RabbitMQ subscription looking served while nothing consumes
+    its queue; once the transport is connected again, it does."""
+    bus = await make_bus(recording_router([]), amqp_url=_via(proxy))
+    await wait_until(lambda: bus.rabbit is not None and bus.rabbit.connected, what="the transport connected")
+    await proxy.down()
+    await wait_until(lambda: not bus.rabbit.connected, what="the transport sees RabbitMQ gone")
+    await _heard_an_hour_ago(database_url)
+    await housekeeping.heartbeat(bus)
+    assert "t.record" in (await ops.stats(bus.pool)).unserved
+    await proxy.up()
+    await wait_until(lambda: bus.rabbit.connected, timeout=20, what="the transport back")
+    await housekeeping.heartbeat(bus)
+    assert "t.record" not in (await ops.stats(bus.pool)).unserved
+
+
+async def _heard_an_hour_ago(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE event_subscriptions SET last_seen_at = now() - interval '1 hour'")
+    finally:
+        await conn.close()
+
+
+async def stats_row(database_url: str, subscription: str) -> str:
+    """The row of `subscription` in `buildify-events stats` (in a thread: the command runs its own loop)."""
+    table = await asyncio.to_thread(CliRunner().invoke, cli.app, ["stats", "--database-url", database_url])
+    assert table.exit_code == 0, table.output
+    return next(line for line in table.output.splitlines() if subscription in line)
 
 
 async def dlq_queues(database_url: str, prefix: str, *flags: str) -> list[dict[str, Any]]:

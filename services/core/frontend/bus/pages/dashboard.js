@@ -19,7 +19,7 @@ function stateBadge(sub) {
   if (sub.rabbitmq) {
     return sub.unserved
       ? h('span', { class: 'badge bus-warn-text', text: 'unserved (RabbitMQ)', title: unserved })
-      : h('span', { class: 'badge bus-rabbitmq', text: 'RabbitMQ', title: 'Consumed from its RabbitMQ queue; no backlog in Postgres' });
+      : h('span', { class: 'badge bus-rabbitmq', text: 'RabbitMQ', title: 'Consumed from its RabbitMQ queue: its backlog is the queue (see RabbitMQ queues)' });
   }
   if (!sub.active) return h('span', { class: 'badge', text: 'inactive' });
   if (sub.unserved) return h('span', { class: 'badge bus-warn-text', text: 'unserved', title: unserved });
