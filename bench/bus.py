@@ -81,7 +81,7 @@ class BusKnobs:
     amqp_url: str = ""
     amqp_prefix: str = "bench"
     inbox: bool = False  # handlers record each event in the inbox (`async with ctx.transaction():`)
-    uvloop: bool = False  # worker and publisher processes on uvloop (what uvicorn picks when it is installed)
+    uvloop: bool = False  # worker and publisher processes on uvloop, as a service under uvicorn runs
 
     def settings(self, *, relay: bool, workers: int) -> BusSettings:
         """BusSettings for one process; cleanup is off so it cannot land inside a run."""

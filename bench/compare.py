@@ -429,7 +429,7 @@ def configs(args: argparse.Namespace) -> list[Config]:
     """Every row, in table order."""
     knobs = BusKnobs(loops=4, worker_batch=250, relay_batch=500, pool_size=5)  # bench/bus.py's chosen settings
     inbox = BusKnobs(**{**knobs.__dict__, "inbox": True})
-    uvloop = BusKnobs(**{**knobs.__dict__, "uvloop": True})  # as PgQueuer runs here, and uvicorn when installed
+    uvloop = BusKnobs(**{**knobs.__dict__, "uvloop": True})  # as the services run, and PgQueuer here
     n, paced = args.events, int(args.rate * args.latency_seconds)
     pgq = PgQueuerSystem(batch_size=args.pgq_batch_size, managers=args.pgq_managers, uvloop=not args.pgq_asyncio)
     pro = ProcrastinateSystem(concurrency=args.procrastinate_concurrency)
