@@ -5,6 +5,7 @@ from uuid import UUID
 
 from broker.ops.connection import Db, connection
 from broker.ops.results import Stats, SubscriptionStats, TypeCount
+from broker.ops.subscriptions import consumed_over_rabbitmq
 from broker.queries import query
 
 
@@ -26,9 +27,7 @@ async def stats(
         totals = await conn.fetchrow(query("stats_totals"), window, tenant)
         types = await conn.fetch(query("stats_types"), window, tenant)
         subs = await conn.fetch(query("stats_subscriptions"), tenant, unserved_after)
-        on_rabbitmq: set[str] = set()
-        if await conn.fetchval(query("rabbit_bindings_exist")):  # a database the bus has not upgraded yet has none
-            on_rabbitmq = {r["name"] for r in await conn.fetch(query("stats_rabbitmq"))}
+        on_rabbitmq = await consumed_over_rabbitmq(conn)
         outbox_rows = outbox_oldest = None
         if tenant is None and await conn.fetchval(query("outbox_exists")):
             outbox = await conn.fetchrow(query("stats_outbox"))

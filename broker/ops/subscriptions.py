@@ -32,7 +32,7 @@ async def subscription_ids(
         similar = [r["name"] for r in await conn.fetch(query("similar_subscriptions"), subscription)]
         hint = f"; known subscriptions include: {', '.join(similar)}" if similar else "; there are none"
         raise UnknownSubscription(f"no subscription named {subscription!r}{hint}")
-    if not row["is_active"]:
+    if not row["is_active"] and not await consumed_over_rabbitmq(conn, subscription):
         raise InactiveSubscription(
             f"subscription {subscription!r} is inactive (its module no longer declares it): "
             "no worker would deliver a replay to it"
@@ -43,3 +43,12 @@ async def subscription_ids(
 async def names_of(conn: asyncpg.Connection, ids: list[int]) -> list[str]:
     rows = await conn.fetch(query("subscription_names"), ids)
     return [r["name"] for r in rows]
+
+
+async def consumed_over_rabbitmq(conn: asyncpg.Connection, name: str | None = None) -> set[str]:
+    """The subscriptions (or `name`, if it is one) consumed over RabbitMQ: off in Postgres, their
+    queue bound. Their deliveries made in Postgres (a replay, a redrive) reach the queue through
+    the consuming process's bridge (broker/rabbit/transport.py)."""
+    if not await conn.fetchval(query("rabbit_bindings_exist")):  # a database the bus has not upgraded yet
+        return set()
+    return {r["name"] for r in await conn.fetch(query("consumed_over_rabbitmq"), name)}

@@ -404,6 +404,26 @@ async def test_redriven_dead_letter_goes_back_through_the_queue(make_bus, prefix
     assert await dlq_queues(database_url, prefix) == [{**queue, "messages": 0, "open_letters": 0}]
 
 
+async def test_a_replay_into_one_subscription_reaches_its_handler_through_its_queue(make_bus):
+    """Replaying into a subscription consumed over RabbitMQ (off in Postgres) is no 'inactive
+    subscription': its deliveries go through the bridge into its queue, to its handler only."""
+    seen: list[int] = []
+    other: list[int] = []
+    router = recording_router(seen)
+
+    @router.on("test.ping.sent")
+    async def bystander(event: Pinged) -> None:
+        other.append(event.n)
+
+    bus = await make_bus(router)
+    await bus.publish(None, Pinged(n=3))
+    await wait_until(lambda: seen == [3] and other == [3], what="the event handled once by both")
+    result = await ops.replay(bus.pool, ops.EventFilter(pattern="test.#"), subscription="t.record", actor="test")
+    assert (result.events, result.deliveries) == (1, 1)
+    await wait_until(lambda: seen == [3, 3], what="the replayed event handled again")
+    assert other == [3]
+
+
 async def test_a_running_process_trims_its_dead_letter_queue_and_drops_retired_queues(
     make_bus, prefix, database_url, monkeypatch
 ):

@@ -52,11 +52,11 @@ CROSS JOIN LATERAL (
 ) dl
 ORDER BY s.name
 
--- The subscriptions consumed over RabbitMQ: switched off in Postgres, their queue bound with the
--- pattern they have now (broker/rabbit/handover.py).
--- name: stats_rabbitmq
+-- The subscriptions consumed over RabbitMQ (`$1`: only this one, if not NULL): switched off in
+-- Postgres, their queue bound with the pattern they have now (broker/rabbit/handover.py).
+-- name: consumed_over_rabbitmq
 SELECT s.name FROM event_subscriptions s
-WHERE NOT s.is_active AND s.retired_at IS NULL
+WHERE NOT s.is_active AND s.retired_at IS NULL AND ($1::text IS NULL OR s.name = $1)
   AND EXISTS (SELECT 1 FROM bus_rabbit_bindings b WHERE b.subscription = s.name AND b.event_pattern = s.event_pattern)
 
 -- name: rabbit_bindings_exist

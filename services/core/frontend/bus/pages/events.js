@@ -45,7 +45,7 @@ function replayForm(ctx, selection, subscriptions, label) {
 async function subscriptionNames(ctx) {
   try {
     const stats = await ctx.api.get(`${API}/stats`, { window: 60 });
-    return stats.subscriptions.filter((s) => s.active).map((s) => s.name);
+    return stats.subscriptions.filter((s) => s.active || s.rabbitmq).map((s) => s.name);  // what a replay can reach
   } catch {
     return [];
   }
