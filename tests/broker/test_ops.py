@@ -114,6 +114,19 @@ async def test_stats_reports_backlog_oldest_age_retries_and_dead_letters(db):
     ops.export_gauges(snapshot_)
 
 
+async def test_stats_and_replay_answer_on_a_database_from_before_the_rabbitmq_bindings_table(db):
+    """A bus database no process of this version has started on yet has no `bus_rabbit_bindings`:
+    the operator's tools still work there (nothing in it is consumed over RabbitMQ)."""
+    sub = await add_subscription(db, "financial.accounts", "core.#")
+    await add_events(db, "core.company.created", 2)
+    await db.execute("DROP TABLE bus_rabbit_bindings")
+    [stats] = (await ops.stats(db)).subscriptions
+    assert (stats.name, stats.rabbitmq) == ("financial.accounts", False)
+    await db.execute("UPDATE event_subscriptions SET is_active = false WHERE id = $1", sub)
+    with pytest.raises(ops.InactiveSubscription):
+        await ops.replay(db, ops.EventFilter(pattern="core.#"), subscription="financial.accounts", actor="t")
+
+
 # -- replay -------------------------------------------------------------------------------------
 
 
